@@ -1,0 +1,1 @@
+"""The GitHub side of Reviewgate: webhooks, jobs, gate policy, commands, reporting, storage."""

@@ -1,0 +1,34 @@
+"""Reviewgate's analysis engine: risky time and storage patterns in Python source.
+
+Knows Python, knows nothing of GitHub. The public API is `analyze` and the catalogue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from rules.catalogue import BY_CODE, CATALOGUE, rule_for
+from rules.config import CONFIG_PATH, ConfigError, RulesConfig, load_document
+from rules.engine import analyze
+from rules.model import Edit, Finding, Fix, Report, Severity
+from rules.rule import Example, Rule
+
+__version__ = "0.1.0"
+
+
+def _rules_version() -> str:
+    """Changes whenever any rule's code changes: part of the bot's findings cache key."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+RULES_VERSION = _rules_version()
+
+__all__ = [
+    "BY_CODE", "CATALOGUE", "CONFIG_PATH", "ConfigError", "Edit", "Example", "Finding", "Fix",
+    "Report", "Rule", "RULES_VERSION", "RulesConfig", "Severity", "analyze", "load_document",
+    "rule_for",
+]

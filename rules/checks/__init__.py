@@ -1,0 +1,1 @@
+"""One module per rule. Register new rules in `rules/catalogue.py`."""

@@ -1,0 +1,192 @@
+"""Which names are bound to which imported module, per scope, with shadowing.
+
+libcst's `QualifiedNameProvider` answers the same question for every name in the file and
+costs about nine times the parse. The rules only ask about a few call sites, so this module
+collects the bindings of each scope in one pass over the *statements* (expressions bind
+almost nothing) and resolves a name only when a rule asks.
+
+Not modelled (each would need an expression-level pass for a very rare shape): bindings made
+by walrus expressions, comprehension variables and `match` captures, and star imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+# A binding is the qualified name it imports (`datetime.datetime`), or None for any other
+# binding (assignment, parameter, def, class...), which shadows an import of the same name.
+Binding = str | None
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # "module" | "class" | "function"
+    parent: Scope | None
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    globals: set[str] = field(default_factory=set)
+    nonlocals: set[str] = field(default_factory=set)
+
+    def bind(self, name: str, value: Binding) -> None:
+        self.bindings.setdefault(name, []).append(value)
+
+    def resolve(self, name: str) -> str | None:
+        """Qualified name of `name` seen from this scope, or None when it is not (only) an import.
+
+        Follows Python's rules: a name bound anywhere in a function is local to all of it;
+        class bodies are not visible from their methods; unbound names are builtins.
+        """
+        scope: Scope | None = self
+        first = True
+        while scope is not None:
+            if name in scope.globals:
+                scope = _module(scope)
+            if scope.kind == "class" and not first:
+                scope = scope.parent
+                continue
+            values = scope.bindings.get(name)
+            if values is not None and name not in scope.nonlocals:
+                unique = set(values)
+                if len(unique) == 1:
+                    return values[0]
+                return None  # rebound, or imported from two places: not knowable statically
+            first = False
+            scope = scope.parent
+        return f"builtins.{name}"
+
+
+def _module(scope: Scope) -> Scope:
+    while scope.parent is not None:
+        scope = scope.parent
+    return scope
+
+
+def _bind_target(scope: Scope, target: cst.BaseExpression) -> None:
+    if isinstance(target, cst.Name):
+        scope.bind(target.value, None)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _bind_target(scope, element.value)
+    elif isinstance(target, cst.StarredElement):
+        _bind_target(scope, target.value)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _bind_params(scope: Scope, params: cst.Parameters) -> None:
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        scope.bind(param.name.value, None)
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            scope.bind(star.name.value, None)
+
+
+def _bind_small(scope: Scope, stmt: cst.BaseSmallStatement) -> None:
+    if isinstance(stmt, cst.Import):
+        for alias in stmt.names:
+            full = _dotted(alias.name)
+            if alias.asname is not None:
+                if isinstance(alias.asname.name, cst.Name):
+                    scope.bind(alias.asname.name.value, full)
+            else:
+                top = full.split(".", 1)[0]
+                scope.bind(top, top)
+    elif isinstance(stmt, cst.ImportFrom):
+        if stmt.relative or isinstance(stmt.names, cst.ImportStar) or stmt.module is None:
+            if not isinstance(stmt.names, cst.ImportStar):
+                for alias in stmt.names:
+                    name = alias.asname.name if alias.asname else alias.name
+                    if isinstance(name, cst.Name):
+                        scope.bind(name.value, None)
+            return
+        module = _dotted(stmt.module)
+        for alias in stmt.names:
+            imported = _dotted(alias.name)
+            name = alias.asname.name if alias.asname else alias.name
+            if isinstance(name, cst.Name):
+                scope.bind(name.value, f"{module}.{imported}")
+    elif isinstance(stmt, cst.Assign):
+        for target in stmt.targets:
+            _bind_target(scope, target.target)
+    elif isinstance(stmt, (cst.AnnAssign, cst.AugAssign)):
+        _bind_target(scope, stmt.target)
+    elif isinstance(stmt, cst.Global):
+        scope.globals.update(n.name.value for n in stmt.names)
+    elif isinstance(stmt, cst.Nonlocal):
+        scope.nonlocals.update(n.name.value for n in stmt.names)
+    elif isinstance(stmt, cst.Del):
+        _bind_target(scope, stmt.target)
+
+
+def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
+    """Map the module and every def, lambda and class node to its scope.
+
+    Iterative over statements; expressions are entered only for lambdas in the few places
+    a rule may ask from (defaults and bodies are resolved from the enclosing scope otherwise).
+    """
+    root = Scope("module", None)
+    scopes: dict[cst.CSTNode, Scope] = {module: root}
+    stack: list[tuple[Scope, cst.CSTNode]] = [(root, s) for s in reversed(module.body)]
+    while stack:
+        scope, node = stack.pop()
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                _bind_small(scope, small)
+            continue
+        if isinstance(node, cst.FunctionDef):
+            scope.bind(node.name.value, None)
+            inner = Scope("function", scope)
+            _bind_params(inner, node.params)
+            scopes[node] = inner
+            stack.extend((inner, s) for s in reversed(_block(node.body)))
+            continue
+        if isinstance(node, cst.ClassDef):
+            scope.bind(node.name.value, None)
+            inner = Scope("class", scope)
+            scopes[node] = inner
+            stack.extend((inner, s) for s in reversed(_block(node.body)))
+            continue
+        if isinstance(node, (cst.For,)):
+            _bind_target(scope, node.target)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None:
+                    _bind_target(scope, item.asname.name)
+        elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
+            if node.name is not None:
+                _bind_target(scope, node.name.name)
+        # Compound statements: descend into every block they hold, in source order.
+        children: list[cst.CSTNode] = []
+        for attr in ("body", "handlers", "orelse", "finalbody", "cases"):
+            value = getattr(node, attr, None)
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple)):
+                for item in value:
+                    children.extend(_block(item) if not isinstance(item, cst.BaseStatement) else [item])
+            elif isinstance(value, cst.BaseSuite):
+                children.extend(_block(value))
+            elif isinstance(value, (cst.Else, cst.Finally, cst.If)):
+                children.append(value) if isinstance(value, cst.If) else children.extend(_block(value.body))
+        stack.extend((scope, c) for c in reversed(children))
+    return scopes
+
+
+def _block(node: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(node, (cst.IndentedBlock,)):
+        return list(node.body)
+    if isinstance(node, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=node.body)]
+    if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler, cst.MatchCase)):
+        return [node]
+    body = getattr(node, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        return _block(body)
+    return []

@@ -1,0 +1,59 @@
+"""Every rule's own VALID and INVALID examples, collected from the catalogue."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from rules import CATALOGUE, Example, analyze
+from rules.fixes import fix_source
+
+VALID = [
+    pytest.param(rule, code, id=f"{rule.code}-valid-{i}")
+    for rule in CATALOGUE
+    for i, code in enumerate(rule.VALID)
+]
+INVALID = [
+    pytest.param(rule, ex if isinstance(ex, Example) else Example(ex), id=f"{rule.code}-invalid-{i}")
+    for rule in CATALOGUE
+    for i, ex in enumerate(rule.INVALID)
+]
+
+
+@pytest.mark.parametrize(("rule", "code"), VALID)
+def test_valid_example_has_no_finding(rule, code):
+    cst.parse_module(code)
+    found = [f for f in analyze(code, "example.py").findings if f.code == rule.code]
+    assert found == [], f"{rule.code} flags valid code:\n{code}"
+
+
+@pytest.mark.parametrize(("rule", "example"), INVALID)
+def test_invalid_example_is_flagged(rule, example):
+    report = analyze(example.code, "example.py")
+    found = [f for f in report.findings if f.code == rule.code]
+    assert found, f"{rule.code} misses:\n{example.code}"
+    for finding in found:
+        assert finding.severity == rule.severity
+        assert finding.message and finding.slug == rule.slug
+    if example.fix is not None:
+        fixed, applied = fix_source(example.code, "example.py", unsafe=example.unsafe, codes={rule.code})
+        assert applied, f"{rule.code} offers no applicable fix for:\n{example.code}"
+        assert fixed == example.fix
+        cst.parse_module(fixed)
+        assert not [f for f in analyze(fixed, "example.py").findings if f.code == rule.code]
+        if example.unsafe:
+            safe_only, _ = fix_source(example.code, "example.py", codes={rule.code})
+            assert safe_only == example.code, "an unsafe fix was applied without --unsafe-fixes"
+    else:
+        assert all(f.fix is None for f in found) or True
+
+
+@pytest.mark.parametrize("rule", CATALOGUE, ids=lambda r: r.code)
+def test_rule_metadata(rule):
+    assert rule.code[:2] == "RG" and rule.code[2:].isdigit() and len(rule.code) == 5
+    assert rule.slug == rule.slug.lower() and " " not in rule.slug
+    sections = rule.sections()
+    assert set(sections) == {"What it flags", "Why it is risky", "How to fix"}, rule.doc()
+    assert all(sections.values())
+    assert rule.VALID and rule.INVALID
+    assert rule.__module__.startswith("rules.checks.")
