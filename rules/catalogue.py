@@ -1,18 +1,30 @@
-"""Every rule, in code order. The registry the engine, the CLI, the docs and the bot share."""
+"""Every rule, in code order: the registry the engine, the CLI, the docs and the bot share.
+
+A rule is registered by being a `Rule` subclass in a module of `rules/checks/`.
+"""
 
 from __future__ import annotations
 
-from rules.checks.naive_now import NaiveNow
+import importlib
+import pkgutil
+
+from rules import checks
 from rules.rule import Rule
 
-CATALOGUE: tuple[type[Rule], ...] = tuple(
-    sorted(
-        [
-            NaiveNow,
-        ],
-        key=lambda r: r.code,
-    )
-)
+
+def _discover() -> tuple[type[Rule], ...]:
+    found: dict[str, type[Rule]] = {}
+    for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{checks.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Rule) and value.__module__ == module.__name__:
+                if value.code in found:
+                    raise RuntimeError(f"two rules claim {value.code}: {found[value.code]} and {value}")
+                found[value.code] = value
+    return tuple(found[code] for code in sorted(found))
+
+
+CATALOGUE: tuple[type[Rule], ...] = _discover()
 BY_CODE: dict[str, type[Rule]] = {r.code: r for r in CATALOGUE}
 
 
