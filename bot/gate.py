@@ -1,0 +1,658 @@
+"""The gate's policy: a pure function from gathered facts to a verdict that says why.
+
+Everything `decide` needs (reviews, permissions, team memberships, findings, waivers, holds,
+digests of earlier evaluations) is gathered by the caller first; `decide` does no I/O, reads
+no clock and returns the same verdict for the same facts. That keeps every decision
+explainable and testable from a table of cases.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.repo_config import GateConfig, OwnersRule, has_permission
+
+APPROVED = "APPROVED"
+CHANGES_REQUESTED = "CHANGES_REQUESTED"
+COMMENTED = "COMMENTED"
+DISMISSED = "DISMISSED"
+
+SUCCESS = "success"
+FAILURE = "failure"
+
+# Findings listed one by one in the summary; the rest are counted (a check summary is
+# limited to 65535 characters and the annotations already carry every finding).
+MAX_LISTED_FINDINGS = 30
+# Unmet conditions named in the one-line title.
+MAX_TITLE_PARTS = 3
+
+_CATEGORIES = {"RG0": "engine", "RG1": "time", "RG2": "storage"}
+
+
+@dataclass(frozen=True)
+class Review:
+    user: str
+    user_type: str  # "User" | "Bot"
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
+    commit_id: str
+    submitted_at: str  # ISO 8601: orders the reviews
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class FindingFact:
+    code: str
+    slug: str
+    severity: str  # error | warning | notice
+    path: str
+    line: int
+    message: str
+    fingerprint: str
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class Waiver:
+    pattern: str  # a code ("RG201") or a prefix ("RG2")
+    reason: str
+    by: str
+    fingerprints: frozenset[str]  # the findings present on the head when the waiver was given
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    by: str
+    created_at: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Facts:
+    repo: str
+    number: int
+    head_sha: str
+    author: str
+    author_type: str = "User"
+    reviews: tuple[Review, ...] = ()
+    permissions: Mapping[str, str] = field(default_factory=dict)  # login -> admin|...|none
+    team_members: Mapping[str, frozenset[str]] = field(default_factory=dict)  # "org/team" -> logins
+    changed_paths: tuple[str, ...] = ()
+    findings: tuple[FindingFact, ...] = ()  # on changed lines
+    waivers: tuple[Waiver, ...] = ()
+    hold: Hold | None = None
+    # commit sha -> digest of the PR's (path, patch) set at that commit, from earlier evaluations
+    digests: Mapping[str, str] = field(default_factory=dict)
+    head_digest: str = ""
+    config_error: str | None = None  # "file:line: problem"
+    config_changed_by_pr: bool = False
+    not_analyzed: tuple[tuple[str, str], ...] = ()  # (path, reason)
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str
+    met: bool
+    text: str  # without the mark; `line` adds it
+    unblock: str  # the command or action that meets it ("" when met)
+
+    @property
+    def line(self) -> str:
+        return f"{'✓' if self.met else '✗'} {self.text}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    conclusion: str  # success | failure
+    title: str
+    conditions: tuple[Condition, ...]
+    summary: str  # Markdown
+
+    @property
+    def unmet(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if not c.met)
+
+
+def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> str:
+    """Identity of a finding that survives moves of unrelated lines.
+
+    Built from the rule, the file and the whitespace-normalised text of the finding's line,
+    never its line number. `occurrence` tells apart identical lines in one file (the n-th
+    finding of `code` on that same text, counting from 0); 0 gives the plain fingerprint.
+    """
+    normalised = " ".join(line_source.split())
+    parts = [code.upper(), path, normalised]
+    if occurrence:
+        parts.append(str(occurrence))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def file_digest(changes: Iterable[tuple[str, str]]) -> str:
+    """Digest of a pull request's own change: the set of its (path, patch) pairs.
+
+    Equal at two commits means a rebase or an update merge left the change untouched, so an
+    approval of one still covers the other.
+    """
+    digest = hashlib.sha256()
+    for path, patch in sorted(set(changes)):
+        digest.update(f"{len(path)}:{path}{len(patch)}:{patch}".encode())
+    return digest.hexdigest()
+
+
+def is_bot(login: str, user_type: str = "User") -> bool:
+    return user_type == "Bot" or login.lower().endswith("[bot]")
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Globs read as in the `paths:` section: `*` crosses `/`, `dir/` means all under dir."""
+    path = path.replace("\\", "/").removeprefix("./")
+    pattern = pattern.removeprefix("./").removeprefix("/")
+    if pattern.endswith("/"):
+        pattern += "**"
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+
+
+def short(sha: str) -> str:
+    return sha[:7]
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def _people(logins: Sequence[str]) -> str:
+    names = [f"@{login}" for login in logins]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cell(text: str) -> str:
+    return _one_line(text).replace("|", "\\|")
+
+
+@dataclass(frozen=True)
+class ReviewerState:
+    """A reviewer's latest review that still has an effect, and whether it counts."""
+
+    login: str
+    review: Review
+    excluded: str  # why this reviewer never counts ("" when eligible)
+    fresh: bool  # an approval that covers the latest work
+    note: str  # at which commit, and why it is fresh, carried over or stale
+
+    @property
+    def approves(self) -> bool:
+        return self.review.state == APPROVED and not self.excluded and self.fresh
+
+    @property
+    def blocks(self) -> bool:
+        return self.review.state == CHANGES_REQUESTED and not self.excluded
+
+
+def reviewer_states(facts: Facts, config: GateConfig) -> tuple[ReviewerState, ...]:
+    """Per reviewer, the latest APPROVED / CHANGES_REQUESTED / DISMISSED review, judged.
+
+    COMMENTED (and PENDING) reviews do not change a reviewer's state. A DISMISSED latest
+    review is kept so the summary can say so; it neither approves nor blocks.
+    """
+    ordered = sorted(enumerate(facts.reviews), key=lambda pair: (pair[1].submitted_at, pair[0]))
+    latest: dict[str, Review] = {}
+    for _, review in ordered:
+        if review.state in (APPROVED, CHANGES_REQUESTED, DISMISSED):
+            latest[review.user.casefold()] = review
+    permissions = {login.casefold(): perm for login, perm in facts.permissions.items()}
+    states = []
+    for key in sorted(latest):
+        review = latest[key]
+        excluded = _excluded(review, facts, config, permissions)
+        fresh, note = _freshness(review, facts, config)
+        states.append(ReviewerState(review.user, review, excluded, fresh, note))
+    return tuple(states)
+
+
+def _excluded(review: Review, facts: Facts, config: GateConfig, permissions: Mapping[str, str]) -> str:
+    if review.user.casefold() == facts.author.casefold():
+        return "the PR author"
+    if is_bot(review.user, review.user_type):
+        return "a bot"
+    permission = permissions.get(review.user.casefold(), "none")
+    minimum = config.approvals.min_permission
+    if not has_permission(permission, minimum):
+        return f"has {permission} permission, {minimum} needed"
+    return ""
+
+
+def _freshness(review: Review, facts: Facts, config: GateConfig) -> tuple[bool, str]:
+    head, commit = facts.head_sha, review.commit_id
+    if review.state == DISMISSED:
+        return False, "dismissed"
+    if not commit:
+        return False, "stale: the reviewed commit is unknown"
+    at = f"at `{short(commit)}`"
+    if commit == head:
+        return True, f"{at} (the latest commit)"
+    if review.state != APPROVED:
+        return True, at
+    if not config.approvals.dismiss_stale:
+        return True, f"{at}; counts because `approvals.dismiss_stale` is off"
+    recorded = facts.digests.get(commit)
+    if recorded and facts.head_digest and recorded == facts.head_digest:
+        return True, f"{at}; carried over: the PR's changes at `{short(head)}` are identical"
+    if recorded:
+        return False, f"{at}; stale: the PR's changes differ at `{short(head)}`"
+    return False, f"{at}; stale: `{short(commit)}` was never evaluated, so an unchanged diff cannot be shown"
+
+
+@dataclass(frozen=True)
+class _Part:
+    condition: Condition
+    phrase: str  # for the title when unmet
+
+
+def _members(users: Iterable[str], teams: Iterable[str], facts: Facts) -> tuple[set[str], list[str]]:
+    """Logins (casefolded) of `users` and `teams`, and the teams whose membership is unknown."""
+    known = {team.casefold(): members for team, members in facts.team_members.items()}
+    out = {u.casefold() for u in users}
+    unknown = []
+    for team in teams:
+        members = known.get(team.casefold())
+        if members is None:
+            unknown.append(team)
+        else:
+            out.update(m.casefold() for m in members)
+    return out, unknown
+
+
+def _who(users: Sequence[str], teams: Sequence[str]) -> str:
+    names = [f"@{u}" for u in users] + [f"a member of {t}" for t in teams]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _category_phrase(findings: Sequence[FindingFact]) -> str:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        category = _CATEGORIES.get(finding.code.upper()[:3], "other")
+        counts[category] = counts.get(category, 0) + 1
+    order = ["time", "storage", "engine", "other"]
+    parts = [f"{counts[c]} {c}" for c in order if c in counts]
+    noun = "finding" if len(findings) == 1 else "findings"
+    if len(parts) == 1:
+        return f"{parts[0]} {noun}"
+    return f"{', '.join(parts[:-1])} and {parts[-1]} {noun}"
+
+
+def _waive_commands(findings: Sequence[FindingFact]) -> str:
+    codes = sorted({f.code.upper() for f in findings})
+    return ", ".join(f"`/gate waive {code} <reason>`" for code in codes)
+
+
+def decide(facts: Facts, config: GateConfig) -> Verdict:
+    if facts.config_error:
+        return _config_failure(facts)
+    head = short(facts.head_sha)
+    states = reviewer_states(facts, config)
+    approvers = [s for s in states if s.approves]
+    approver_keys = {s.login.casefold(): s.login for s in approvers}
+    notes: list[str] = []
+
+    honoured: list[Waiver] = []
+    ignored: list[Waiver] = []
+    for waiver in facts.waivers:
+        if waiver.by.casefold() == facts.author.casefold() or is_bot(waiver.by):
+            ignored.append(waiver)
+        else:
+            honoured.append(waiver)
+    # The oldest matching waiver is credited, whatever order the waivers were gathered in.
+    honoured.sort(key=lambda w: (w.created_at, w.pattern, w.by))
+    blocking = [f for f in facts.findings if f.severity == "error" and not f.suppressed]
+    covered: dict[int, Waiver] = {}  # index in `blocking` -> the waiver covering it
+    for index, finding in enumerate(blocking):
+        for waiver in honoured:
+            if finding.code.upper().startswith(waiver.pattern.upper()) and finding.fingerprint in waiver.fingerprints:
+                covered[index] = waiver
+                break
+    unwaived = [f for i, f in enumerate(blocking) if i not in covered]
+    unwaived.sort(key=lambda f: (f.path, f.line, f.code))
+    on_error = config.findings.on_error
+    escalated = on_error == "escalate" and bool(unwaived)
+
+    parts: list[_Part] = [_hold_part(facts)]
+    parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
+    parts.append(_changes_requested_part(states))
+    for index, rule in enumerate(config.owners):
+        part = _owners_part(index, rule, facts, approver_keys, notes)
+        if part:
+            parts.append(part)
+    if escalated and config.findings.risk_owners:
+        parts.append(_risk_owners_part(facts, config, approver_keys, unwaived, notes))
+    if on_error == "block":
+        parts.append(_findings_part(unwaived))
+
+    conditions = tuple(p.condition for p in parts)
+    unmet = [p for p in parts if not p.condition.met]
+    if unmet:
+        conclusion = FAILURE
+        phrases = [p.phrase for p in unmet[:MAX_TITLE_PARTS]]
+        if len(unmet) > MAX_TITLE_PARTS:
+            phrases.append(f"{_plural(len(unmet) - MAX_TITLE_PARTS, 'more condition')}")
+        title = "Blocked: " + "; ".join(phrases)
+        if escalated and not any(p.condition.key == "findings" for p in unmet):
+            title += f" ({_category_phrase(unwaived)} not waived)"
+    else:
+        conclusion = SUCCESS
+        title = _success_title(facts, approvers, covered, unwaived, on_error)
+
+    if facts.config_changed_by_pr:
+        notes.append(
+            "This pull request changes `.github/reviewgate.yml`. It is evaluated with the version on "
+            "the default branch; the change takes effect once merged."
+        )
+    for waiver in ignored:
+        notes.append(
+            f"The waiver of `{waiver.pattern}` by @{waiver.by} is not honoured: "
+            "the PR author and bots may not waive findings."
+        )
+    summary = _summary(
+        facts, config, title, conditions, states, unwaived, covered, honoured, notes, head
+    )
+    return Verdict(conclusion, title, conditions, summary)
+
+
+def _config_failure(facts: Facts) -> Verdict:
+    message = _one_line(facts.config_error or "")
+    condition = Condition(
+        key="config",
+        met=False,
+        text=f"Invalid configuration: {message}",
+        unblock=(
+            "Fix `.github/reviewgate.yml` on the default branch (a pull request cannot change "
+            "its own gate), then comment `/gate recheck`."
+        ),
+    )
+    title = f"Blocked: invalid configuration: {message}"
+    summary = "\n".join(
+        [
+            f"## ✗ {title}",
+            "",
+            "The gate cannot be evaluated, so it fails closed.",
+            "",
+            f"- {condition.line}",
+            f"  - To unblock: {condition.unblock}",
+            "",
+        ]
+    )
+    return Verdict(FAILURE, title, (condition,), summary)
+
+
+def _hold_part(facts: Facts) -> _Part:
+    hold = facts.hold
+    if hold is None:
+        return _Part(Condition("hold", True, "Not on hold", ""), "")
+    reason = f": {_one_line(hold.reason)}" if hold.reason.strip() else ""
+    return _Part(
+        Condition(
+            "hold",
+            False,
+            f"On hold by @{hold.by}{reason}",
+            "`/gate unhold` by someone with write permission.",
+        ),
+        f"on hold by @{hold.by}",
+    )
+
+
+def _approvals_part(
+    facts: Facts,
+    config: GateConfig,
+    states: Sequence[ReviewerState],
+    approvers: Sequence[ReviewerState],
+    escalated: bool,
+    unwaived: Sequence[FindingFact],
+) -> _Part:
+    head = short(facts.head_sha)
+    base = config.approvals.required
+    extra = config.findings.escalate_by if escalated else 0
+    required = base + extra
+    have = len(approvers)
+    why = f" ({base} + {extra} for {_plural(len(unwaived), 'unwaived error finding')})" if extra else ""
+    if required == 0:
+        return _Part(Condition("approvals", True, "No peer approval required (`approvals.required: 0`)", ""), "")
+    if config.approvals.dismiss_stale:
+        text = f"{_plural(required, 'peer approval')} of the latest commit `{head}`{why}"
+    else:
+        text = f"{_plural(required, 'peer approval')}{why} (of any commit: `approvals.dismiss_stale` is off)"
+    text += f": {have} ({_people([s.login for s in approvers])})" if approvers else ": none yet"
+    if have >= required:
+        return _Part(Condition("approvals", True, text, ""), "")
+    missing = required - have
+    more = " more" if have else ""
+    unblock = (
+        f"{_plural(missing, 'reviewer')} with {config.approvals.min_permission} permission, other "
+        f"than the author @{facts.author}, approve{'s' if missing == 1 else ''} `{head}`."
+    )
+    stale = [s.login for s in states if s.review.state == APPROVED and not s.excluded and not s.fresh]
+    if stale:
+        unblock += f" {_people(stale)} approved an earlier commit: approving again counts."
+    phrase = f"needs {missing}{more} peer approval{'s' if missing != 1 else ''} on {head}"
+    return _Part(Condition("approvals", False, text, unblock), phrase)
+
+
+def _changes_requested_part(states: Sequence[ReviewerState]) -> _Part:
+    blockers = [s.login for s in states if s.blocks]
+    if not blockers:
+        return _Part(Condition("changes_requested", True, "No changes requested", ""), "")
+    who = _people(blockers)
+    return _Part(
+        Condition(
+            "changes_requested",
+            False,
+            f"Changes requested by {who}",
+            f"{who} approve{'s' if len(blockers) == 1 else ''} the latest commit, "
+            "or someone with write permission dismisses the review.",
+        ),
+        f"changes requested by {who}",
+    )
+
+
+def _owners_part(
+    index: int, rule: OwnersRule, facts: Facts, approver_keys: Mapping[str, str], notes: list[str]
+) -> _Part | None:
+    matched = [p for p in facts.changed_paths if any(glob_match(p, g) for g in rule.paths)]
+    if not matched:
+        return None
+    members, unknown = _members(rule.users, rule.teams, facts)
+    for team in unknown:
+        notes.append(f"The membership of {team} is unknown; its members' approvals could not be counted.")
+    have = sorted(login for key, login in approver_keys.items() if key in members)
+    globs = ", ".join(f"`{g}`" for g in rule.paths)
+    who = _who(rule.users, rule.teams)
+    text = (
+        f"{_plural(rule.count, 'approval')} from the owners of {globs} ({who}) for "
+        f"{_plural(len(matched), 'changed file')}: "
+    )
+    text += f"{len(have)} ({_people(have)})" if have else "none yet"
+    if len(have) >= rule.count:
+        return _Part(Condition(f"owners.{index}", True, text, ""), "")
+    missing = rule.count - len(have)
+    return _Part(
+        Condition(
+            f"owners.{index}",
+            False,
+            text,
+            f"{_plural(missing, 'more approval')} of the latest commit from {who} "
+            "(the PR author does not count).",
+        ),
+        f"needs {_plural(missing, 'owner approval')} for {rule.paths[0]}",
+    )
+
+
+def _risk_owners_part(
+    facts: Facts,
+    config: GateConfig,
+    approver_keys: Mapping[str, str],
+    unwaived: Sequence[FindingFact],
+    notes: list[str],
+) -> _Part:
+    owners = config.findings.risk_owners
+    users = [o for o in owners if "/" not in o]
+    teams = [o for o in owners if "/" in o]
+    members, unknown = _members(users, teams, facts)
+    for team in unknown:
+        notes.append(f"The membership of {team} is unknown; its members' approvals could not be counted.")
+    have = sorted(login for key, login in approver_keys.items() if key in members)
+    who = _who(users, teams)
+    text = f"1 approval from a risk owner ({who}) for {_plural(len(unwaived), 'unwaived error finding')}"
+    if have:
+        return _Part(Condition("risk_owners", True, f"{text}: @{have[0]}", ""), "")
+    return _Part(
+        Condition(
+            "risk_owners",
+            False,
+            text,
+            f"Approval of the latest commit by {who}, or fix or waive the findings "
+            f"({_waive_commands(unwaived)}).",
+        ),
+        "needs 1 risk-owner approval",
+    )
+
+
+def _findings_part(unwaived: Sequence[FindingFact]) -> _Part:
+    if not unwaived:
+        return _Part(Condition("findings", True, "No unwaived error findings on the changed lines", ""), "")
+    codes = ", ".join(sorted({f.code.upper() for f in unwaived}))
+    return _Part(
+        Condition(
+            "findings",
+            False,
+            f"{_plural(len(unwaived), 'error finding')} on the changed lines not waived ({codes})",
+            "Fix the code, or a reviewer with write permission who is not the author comments "
+            f"{_waive_commands(unwaived)} (a prefix such as `RG2` waives a whole family).",
+        ),
+        f"{_category_phrase(unwaived)} not waived",
+    )
+
+
+def _success_title(
+    facts: Facts,
+    approvers: Sequence[ReviewerState],
+    covered: Mapping[int, Waiver],
+    unwaived: Sequence[FindingFact],
+    on_error: str,
+) -> str:
+    head = short(facts.head_sha)
+    if approvers:
+        title = f"Passed: approved by {_people([s.login for s in approvers][:3])}"
+        if len(approvers) > 3:
+            title += f" and {len(approvers) - 3} more"
+        title += f" on {head}"
+    else:
+        title = f"Passed: no approval required on {head}"
+    if covered:
+        title += f"; {_plural(len(covered), 'finding')} waived"
+    if unwaived and on_error == "warn":
+        title += f"; {_category_phrase(unwaived)} reported (warn only)"
+    elif unwaived:
+        title += f"; {_category_phrase(unwaived)} escalated"
+    return title
+
+
+def _summary(
+    facts: Facts,
+    config: GateConfig,
+    title: str,
+    conditions: Sequence[Condition],
+    states: Sequence[ReviewerState],
+    unwaived: Sequence[FindingFact],
+    covered: Mapping[int, Waiver],
+    honoured: Sequence[Waiver],
+    notes: Sequence[str],
+    head: str,
+) -> str:
+    mark = "✓" if all(c.met for c in conditions) else "✗"
+    out = [f"## {mark} {title}", ""]
+    for condition in conditions:
+        out.append(f"- {condition.line}")
+        if not condition.met:
+            out.append(f"  - To unblock: {condition.unblock}")
+    out.append("")
+
+    if states:
+        out += ["### Reviews", "", "| Reviewer | Latest review | Counts |", "| --- | --- | --- |"]
+        for s in states:
+            state = s.review.state.replace("_", " ").lower()
+            if s.excluded:
+                counts = f"✗ not counted: {s.excluded}"
+            elif s.review.state == DISMISSED:
+                counts = "✗ dismissed"
+            elif s.review.state == CHANGES_REQUESTED:
+                counts = f"✗ blocks until @{s.login} approves or the review is dismissed ({s.note})"
+            else:
+                counts = f"{'✓' if s.fresh else '✗'} {s.note}"
+            out.append(f"| @{s.login} | {state} | {_cell(counts)} |")
+        out.append("")
+    else:
+        out += [f"No reviews yet on `{head}`.", ""]
+
+    on_error = config.findings.on_error
+    if unwaived:
+        effect = {
+            "block": "they block until fixed or waived",
+            "escalate": "they raise the approvals needed (`findings.on_error: escalate`)",
+            "warn": "reported only (`findings.on_error: warn`)",
+        }[on_error]
+        out += [f"### Error findings not waived ({len(unwaived)}): {effect}", ""]
+        for finding in unwaived[:MAX_LISTED_FINDINGS]:
+            out.append(
+                f"- `{finding.path}:{finding.line}` **{finding.code}** {finding.slug}: "
+                f"{_one_line(finding.message)}"
+            )
+        if len(unwaived) > MAX_LISTED_FINDINGS:
+            out.append(f"- and {len(unwaived) - MAX_LISTED_FINDINGS} more (see the annotations)")
+        out.append("")
+    warnings = sum(1 for f in facts.findings if f.severity != "error" and not f.suppressed)
+    suppressed = sum(1 for f in facts.findings if f.suppressed)
+    if warnings or suppressed:
+        quiet = []
+        if warnings:
+            quiet.append(f"{_plural(warnings, 'warning or notice', 'warnings or notices')} annotated")
+        if suppressed:
+            quiet.append(f"{_plural(suppressed, 'finding')} suppressed in the source")
+        out += [f"Not blocking: {', '.join(quiet)}.", ""]
+
+    if honoured:
+        out += ["### Active waivers", ""]
+        for waiver in honoured:
+            n = sum(1 for w in covered.values() if w is waiver)
+            out.append(
+                f"- `{waiver.pattern}` by @{waiver.by}: {_one_line(waiver.reason)} "
+                f"(covers {_plural(n, 'finding')} at `{head}`; `/gate unwaive {waiver.pattern}` takes it back)"
+            )
+        out.append("")
+
+    if facts.not_analyzed:
+        out += ["### Not analysed", ""]
+        for path, reason in sorted(facts.not_analyzed):
+            out.append(f"- `{path}`: {_one_line(reason)}")
+        out.append("")
+
+    if notes:
+        out += ["### Notes", ""]
+        out += [f"- {note}" for note in dict.fromkeys(notes)]
+        out.append("")
+    return "\n".join(out)
+
+
+__all__ = [
+    "APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "FAILURE", "SUCCESS", "Condition",
+    "Facts", "FindingFact", "Hold", "Review", "ReviewerState", "Verdict", "Waiver", "decide",
+    "file_digest", "fingerprint", "glob_match", "is_bot", "reviewer_states", "short",
+]
