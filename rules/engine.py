@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import io
+import re
 import threading
 import time
 import tokenize
@@ -20,10 +21,13 @@ from rules.config import RulesConfig
 from rules.model import Edit, Finding, Fix, Report, Severity
 from rules.rule import FixSpec, Rule
 from rules.scope import Scope, collect_scopes
+from rules.scope import _bind_params as bind_params
+from rules.scope import _bind_target as bind_target
 from rules.suppress import suppressions
 
 PARSE_STACK_BYTES = 512 * 1024 * 1024  # libcst's native parser recurses on the C stack
 _stack_lock = threading.Lock()
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class _OverBudget(Exception):
@@ -166,7 +170,8 @@ def _parse(text: str) -> cst.Module:
     worker.join()
     if "error" in result:
         raise result["error"]
-    return result["module"]  # type: ignore[no-any-return]
+    module: cst.Module = result["module"]
+    return module
 
 
 def _notice(path: str, code: str, slug: str, line: int, message: str) -> Report:
@@ -177,18 +182,35 @@ def _notice(path: str, code: str, slug: str, line: int, message: str) -> Report:
     )
 
 
-def _dispatch(rules: Iterable[Rule]) -> tuple[dict[type, list[Callable[[Any], Any]]], dict[type, list[Callable[[Any], Any]]]]:
-    enter: dict[type, list[Callable[[Any], Any]]] = {}
-    leave: dict[type, list[Callable[[Any], Any]]] = {}
-    for rule in rules:
-        for attr in dir(type(rule)):
-            for prefix, table in (("visit_", enter), ("leave_", leave)):
+_HANDLERS: dict[type, tuple[tuple[str, type, bool], ...]] = {}
+
+
+def _handler_names(rule_class: type) -> tuple[tuple[str, type, bool], ...]:
+    """(method name, node class, is_leave) for every visit_/leave_ method, cached per class."""
+    names = _HANDLERS.get(rule_class)
+    if names is None:
+        found = []
+        for attr in dir(rule_class):
+            for prefix, is_leave in (("visit_", False), ("leave_", True)):
                 if attr.startswith(prefix):
                     kind = getattr(cst, attr[len(prefix):], None)
                     if isinstance(kind, type) and issubclass(kind, cst.CSTNode):
-                        table.setdefault(kind, []).append(getattr(rule, attr))
-    # subclasses of the requested node types (e.g. BaseCompoundStatement) are not expanded:
-    # rules name concrete node classes.
+                        found.append((attr, kind, is_leave))
+        names = _HANDLERS[rule_class] = tuple(found)
+    return names
+
+
+Handlers = dict[type, list[Callable[[Any], Any]]]
+
+
+def _dispatch(rules: Iterable[Rule]) -> tuple[Handlers, Handlers]:
+    """Node class -> bound handlers. Rules name concrete node classes (`Call`, `Try`), not
+    base classes, so a lookup by `type(node)` is exact."""
+    enter: Handlers = {}
+    leave: Handlers = {}
+    for rule in rules:
+        for attr, kind, is_leave in _handler_names(type(rule)):
+            (leave if is_leave else enter).setdefault(kind, []).append(getattr(rule, attr))
     return enter, leave
 
 
@@ -235,15 +257,54 @@ def _walk(ctx: Context, module: cst.Module, rules: list[Rule], deadline: float) 
                 handler(node)
         stack.append(_LEAVE)
         ancestors.append(node)
-        inner = ctx.scope_of(node) if kind is cst.FunctionDef or kind is cst.ClassDef else None
+        if kind in _SCOPE_KINDS:
+            _push_scoped(ctx, node, stack)
+            continue
         for name in reversed(child_fields(kind)):
             value = getattr(node, name)
-            if inner is not None and name == "body":
-                stack.append((inner, value))
-            elif isinstance(value, cst.CSTNode):
+            if isinstance(value, cst.CSTNode):
                 stack.append(value)
             elif type(value) is tuple or type(value) is list:
                 stack.extend(reversed(value))
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_SCOPE_KINDS = frozenset((cst.FunctionDef, cst.ClassDef, cst.Lambda, *_COMPREHENSIONS))
+
+
+def _push_scoped(ctx: Context, node: cst.CSTNode, stack: list[Any]) -> None:
+    """Children of a node that opens a scope: its body is resolved in that scope.
+
+    Defs and classes have their scope from the pre-pass. Lambdas and comprehensions are
+    expressions, which the pre-pass does not enter, so their (small) scope is made here:
+    `lambda datetime: datetime.now()` and `[datetime.now() for datetime in xs]` do not
+    name the module. A comprehension's first iterable really belongs to the enclosing
+    scope; resolving it in the inner one can only make a name unknown, never wrong.
+    """
+    scoped: tuple[str, ...] = ("body",)
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        inner = ctx.scope_of(node)
+    else:
+        inner = Scope("function", ctx.scope)
+        if isinstance(node, cst.Lambda):
+            bind_params(inner, node.params)
+        else:
+            comp: cst.CompFor | None = node.for_in  # type: ignore[attr-defined]
+            while comp is not None:
+                bind_target(inner, comp.target)
+                comp = comp.inner_for_in
+            scoped = _child_fields(type(node))
+    for name in reversed(_child_fields(type(node))):
+        value = getattr(node, name)
+        if inner is not None and name in scoped:
+            if type(value) is tuple or type(value) is list:
+                stack.extend((inner, v) for v in reversed(value))
+            else:
+                stack.append((inner, value))
+        elif isinstance(value, cst.CSTNode):
+            stack.append(value)
+        elif type(value) is tuple or type(value) is list:
+            stack.extend(reversed(value))
 
 
 def _positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
@@ -390,7 +451,9 @@ def analyze(
             path, "RG002", "not-analyzed", 1,
             f"Not analysed: over the time limit of {config.timeout_seconds:g} s.",
         )
-    lines = text.splitlines()
+    # Python's own line breaks only: str.splitlines also splits at \f, \x1c, \u2028...,
+    # which would misalign the lines with the parser's line numbers
+    lines = _LINE_BREAK.split(text)
     silenced = suppressions(positions, lines)
     findings: list[Finding] = []
     seen: set[tuple[str, int, int]] = set()

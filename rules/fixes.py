@@ -47,6 +47,28 @@ def fixable(finding: Finding, unsafe: bool) -> bool:
     return finding.fix is not None and not finding.suppressed and (finding.fix.safe or unsafe)
 
 
+def remap_lines(lines: set[int], edits: Iterable[Edit]) -> set[int]:
+    """Where `lines` are after `edits` (positions before them) are applied.
+
+    A line after an edit moves by the lines the edit adds or removes; a line an edit touches
+    becomes every line of the replacement text.
+    """
+    edits = list(edits)
+    out: set[int] = set()
+    for line in lines:
+        shift = sum(
+            e.text.count("\n") - (e.end_line - e.line)
+            for e in edits
+            if (e.end_line, e.end_column) <= (line, 1)
+        )
+        new = line + shift
+        out.add(new)
+        for e in edits:
+            if e.line <= line <= e.end_line and (e.end_line, e.end_column) > (line, 1):
+                out.update(range(new, new + e.text.count("\n") + 1))
+    return out
+
+
 def fix_source(
     text: str,
     path: str,
@@ -54,11 +76,17 @@ def fix_source(
     config: RulesConfig | None = None,
     unsafe: bool = False,
     codes: set[str] | None = None,
+    changed_lines: set[int] | frozenset[int] | None = None,
 ) -> tuple[str, int]:
-    """Apply every applicable fix; returns the new text and how many fixes were applied."""
+    """Apply every applicable fix; returns the new text and how many fixes were applied.
+
+    With `changed_lines`, only findings on those lines are fixed (`--fix --diff`), the lines
+    being followed through each round of edits.
+    """
     applied = 0
+    lines = None if changed_lines is None else set(changed_lines)
     for _ in range(MAX_PASSES):
-        report = analyze(text, path, config=config)
+        report = analyze(text, path, config=config, changed_lines=lines)
         chosen: list[Edit] = []
         for finding in report.findings:
             if not fixable(finding, unsafe) or (codes is not None and finding.code not in codes):
@@ -71,4 +99,6 @@ def fix_source(
         if not chosen:
             break
         text = apply_edits(text, chosen)
+        if lines is not None:
+            lines = remap_lines(lines, chosen)
     return text, applied

@@ -7,13 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     ERROR = "error"  # blocks a merge
     WARNING = "warning"  # annotates
     NOTICE = "notice"  # engine notices: the file could not be (fully) analysed
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

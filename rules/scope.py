@@ -29,7 +29,9 @@ class Scope:
     nonlocals: set[str] = field(default_factory=set)
 
     def bind(self, name: str, value: Binding) -> None:
-        self.bindings.setdefault(name, []).append(value)
+        # `global x` then `x = ...` in a function rebinds the module's `x`
+        scope = _module(self) if name in self.globals else self
+        scope.bindings.setdefault(name, []).append(value)
 
     def resolve(self, name: str) -> str | None:
         """Qualified name of `name` seen from this scope, or None when it is not (only) an import.

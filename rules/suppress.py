@@ -29,7 +29,7 @@ def suppressions(positions: dict[cst.CSTNode, CodeRange], lines: list[str]) -> d
     for node, rng in positions.items():
         if type(node) is not cst.Comment:
             continue
-        codes = codes_in(node.value)  # type: ignore[attr-defined]
+        codes = codes_in(node.value)
         if not codes:
             continue
         line = rng.start.line
