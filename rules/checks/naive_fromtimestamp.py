@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rules.engine import Context
+from rules.helpers import (
+    DATETIME,
+    argument,
+    chained_methods,
+    is_none,
+    naive_value_relied_on,
+    utc_expression,
+)
+from rules.model import Severity
+from rules.rule import Example, FixSpec, Rule
+
+_NAME = f"{DATETIME}.fromtimestamp"
+
+
+class NaiveFromtimestamp(Rule):
+    """A timestamp turned into a naive server-local datetime.
+
+    What it flags:
+    `datetime.fromtimestamp(x)` without a time zone (also `tz=None`), however `datetime`
+    was imported. A call directly followed by `.astimezone(...)` (possibly after
+    `.replace()` calls that keep the zone out) converts the right instant and is not flagged;
+    `.replace(tzinfo=...)` is flagged, since it labels the server-local fields with another
+    zone. A call whose
+    arguments include `*args` is flagged (the zone is practically never passed that way);
+    one with `**kwargs` is not, since it may carry `tz`.
+
+    Why it is risky:
+    A Unix timestamp is an absolute instant; without `tz` it is converted to the server's
+    local wall time and the zone is dropped, so the same record reads differently on every
+    machine, and comparing it with an aware value raises. Bad:
+    `created = datetime.fromtimestamp(row.created_ts)`.
+
+    How to fix:
+    Pass the zone: `datetime.fromtimestamp(x, timezone.utc)`. Good:
+    `created = datetime.fromtimestamp(row.created_ts, timezone.utc)`. The fix is marked
+    unsafe where the value is compared, subtracted or formatted nearby.
+    """
+
+    code = "RG103"
+    slug = "naive-fromtimestamp"
+    severity = Severity.ERROR
+    ruff_codes = ("DTZ006",)
+
+    VALID = [
+        "from datetime import datetime, timezone\ndatetime.fromtimestamp(0, timezone.utc)\n",
+        "import datetime\ndatetime.datetime.fromtimestamp(0, tz=datetime.timezone.utc)\n",
+        "from datetime import datetime\nfrom zoneinfo import ZoneInfo\n"
+        "datetime.fromtimestamp(0, ZoneInfo('Europe/Paris'))\n",
+        "from datetime import datetime\ndatetime.fromtimestamp(0).astimezone()\n",
+        "from datetime import datetime, timezone\n"
+        "datetime.fromtimestamp(0).replace(microsecond=0).astimezone(timezone.utc)\n",
+        "from datetime import datetime\ndatetime.fromtimestamp(**options)\n",
+        "from datetime import datetime, timezone\ndatetime.fromtimestamp(*args, tz=timezone.utc)\n",
+        "def f(datetime, ts):\n    return datetime.fromtimestamp(ts)\n",
+        "import datetime as dt\ndef f(ts):\n    dt = load()\n    return dt.datetime.fromtimestamp(ts)\n",
+        "import pendulum\npendulum.from_timestamp(0)\n",
+        "import arrow\narrow.Arrow.fromtimestamp(0)\n",
+        "from pandas import Timestamp as datetime\ndatetime.fromtimestamp(0)\n",
+        # date.fromtimestamp is RG106's
+        "import datetime\ndatetime.date.fromtimestamp(0)\n",
+        "class datetime:\n    pass\ndatetime.fromtimestamp(0)\n",
+    ]
+    INVALID = [
+        Example(
+            "from datetime import datetime\nx = datetime.fromtimestamp(ts)\n",
+            fix="from datetime import datetime, timezone\nx = datetime.fromtimestamp(ts, timezone.utc)\n",
+        ),
+        Example(
+            "import datetime as dt\nx = dt.datetime.fromtimestamp(ts)\n",
+            fix="import datetime as dt\nx = dt.datetime.fromtimestamp(ts, dt.timezone.utc)\n",
+        ),
+        Example(
+            "from datetime import datetime as DT\nx = DT.fromtimestamp(ts, None)\n",
+            fix="from datetime import datetime as DT, timezone\nx = DT.fromtimestamp(ts, timezone.utc)\n",
+        ),
+        Example(
+            "import datetime\nx = datetime.datetime.fromtimestamp(ts, tz=None)\n",
+            fix="import datetime\nx = datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)\n",
+        ),
+        Example(
+            "from datetime import datetime\nx = datetime.fromtimestamp(timestamp=ts)\n",
+            fix="from datetime import datetime, timezone\n"
+            "x = datetime.fromtimestamp(timestamp=ts, tz=timezone.utc)\n",
+        ),
+        Example(
+            "from datetime import datetime, timezone\n"
+            "x = datetime.fromtimestamp(ts).replace(tzinfo=None)\n",
+            fix="from datetime import datetime, timezone\n"
+            "x = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None)\n",
+        ),
+        Example(
+            "from datetime import datetime\ndef age(ts, now):\n    born = datetime.fromtimestamp(ts)\n"
+            "    return now - born\n",
+            fix="from datetime import datetime, timezone\ndef age(ts, now):\n"
+            "    born = datetime.fromtimestamp(ts, timezone.utc)\n    return now - born\n",
+            unsafe=True,
+        ),
+        Example("from datetime import datetime\nx = datetime.fromtimestamp(*args)\n"),
+        # the local wall time labelled UTC: right only on a server that runs in UTC
+        Example(
+            "from datetime import datetime, timezone\n"
+            "x = datetime.fromtimestamp(ts).replace(tzinfo=timezone.utc)\n",
+            fix="from datetime import datetime, timezone\n"
+            "x = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=timezone.utc)\n",
+        ),
+    ]
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._compared: dict[cst.CSTNode, frozenset[str]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "fromtimestamp":
+            return
+        if self.ctx.qualified_name(func) != _NAME:
+            return
+        if any(arg.star == "**" for arg in node.args):
+            return
+        tz = argument(node, 1, "tz")
+        if tz is not None and not is_none(tz.value):
+            return
+        if self._converted(node):
+            return
+        self.report(
+            node,
+            "`fromtimestamp()` without `tz` returns a naive server-local datetime; "
+            "use `datetime.fromtimestamp(x, timezone.utc)`.",
+            self._fix(node, tz),
+        )
+
+    def _converted(self, node: cst.Call) -> bool:
+        """`.astimezone()` follows, with only zone-keeping `.replace()` calls in between."""
+        for method, call in chained_methods(self.ctx, node):
+            if method == "astimezone":
+                return True
+            if method != "replace" or argument(call, 7, "tzinfo") is not None:
+                return False
+            if any(arg.star for arg in call.args):
+                return False
+        return False
+
+    def _fix(self, node: cst.Call, tz: cst.Arg | None) -> FixSpec | None:
+        if any(arg.star for arg in node.args) or not node.args:
+            return None
+        utc, imports = utc_expression(self.ctx)
+        if tz is not None:
+            args = [a if a is not tz else a.with_changes(value=utc) for a in node.args]
+        else:
+            last = node.args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            keyword = cst.Name("tz") if last.keyword is not None else None
+            extra = cst.Arg(utc, keyword=keyword) if keyword is None else cst.Arg(
+                utc, keyword=keyword, equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
+                )
+            )
+            args = [*node.args[:-1], last, extra]
+        return FixSpec(
+            "Pass `timezone.utc`",
+            ((node, node.with_changes(args=args)),),
+            safe=not naive_value_relied_on(self.ctx, node, self._compared),
+            imports=imports,
+        )
