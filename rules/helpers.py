@@ -598,7 +598,8 @@ def write_open_mode(ctx: Context, call: cst.Call) -> str | None:
     argument or `mode=`: `ZipFile.open(name, "w")` and the like are left alone."""
     func = call.func
     if isinstance(func, cst.Name):
-        if func.value != "open" or ctx.qualified_name(func) not in _OPEN_FUNCTIONS:
+        # cheap first: `open`, or an alias such as `from io import open as io_open`
+        if not func.value.endswith("open") or ctx.qualified_name(func) not in _OPEN_FUNCTIONS:
             return None
         mode = argument(call, 1, "mode")
     elif isinstance(func, cst.Attribute) and func.attr.value == "open":
@@ -634,7 +635,8 @@ def is_std_stream(ctx: Context, expr: cst.BaseExpression | None) -> bool:
 
 
 def names_used_outside(root: cst.CSTNode, excluded: cst.CSTNode, names: set[str]) -> set[str]:
-    """Which of `names` appear as a name anywhere under `root` except inside `excluded`."""
+    """Which of `names` are used under `root` outside `excluded`: any occurrence but as the
+    plain target of an `=` (`ok = True` before a `try` does not read `ok`)."""
     found: set[str] = set()
     stack: list[cst.CSTNode] = [root]
     while stack:
@@ -643,6 +645,8 @@ def names_used_outside(root: cst.CSTNode, excluded: cst.CSTNode, names: set[str]
             continue
         if isinstance(node, cst.Name) and node.value in names:
             found.add(node.value)
+            continue
+        if isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name):
             continue
         for name in _child_fields(type(node)):
             value = getattr(node, name)
@@ -839,4 +843,66 @@ def names_importing_any(ctx: Context, qualified: set[str] | frozenset[str]) -> f
         for scope in ctx._scopes.values()
         for name, values in scope.bindings.items()
         if any(value in qualified for value in values)
+    )
+
+
+# -- Whether a value is examined: tests and comparisons near it --------------------------
+
+
+def in_condition(ctx: Context, node: cst.CSTNode) -> bool:
+    """The current `node` is part of a test or a comparison in its statement."""
+    child = node
+    for ancestor in reversed(ctx.ancestors):
+        if isinstance(ancestor, (cst.Comparison, cst.BooleanOperation, cst.IfExp, cst.Assert)):
+            return True
+        if isinstance(ancestor, cst.UnaryOperation) and isinstance(ancestor.operator, cst.Not):
+            return True
+        if isinstance(ancestor, (cst.If, cst.While)):
+            return ancestor.test is child
+        if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            return False
+        child = ancestor
+    return False
+
+
+def assigned_from(ctx: Context, attribute: cst.Attribute) -> cst.Name | None:
+    """`data` for `attribute`, an ancestor of the current node, in `data = <x>.json()` or
+    `data = <x>.text`: the single plain name the attribute (or its call) is assigned to."""
+    chain = ctx.ancestors
+    i = len(chain) - 1
+    while i >= 0 and chain[i] is not attribute:
+        i -= 1
+    expr: cst.CSTNode = attribute
+    call = chain[i - 1] if i >= 1 else None
+    if isinstance(call, cst.Call) and call.func is attribute:
+        i -= 1
+        expr = call
+    parent = chain[i - 1] if i >= 1 else None
+    if isinstance(parent, cst.Assign) and parent.value is expr and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        return target if isinstance(target, cst.Name) else None
+    return None
+
+
+def examined(root: cst.CSTNode, name: str) -> bool:
+    """`name`, or a name assigned from it (`data = r.json()`), appears in a test or a
+    comparison under `root`: the value is examined there, and may be checked that way
+    (an API that reports a failure in its body, a command's output)."""
+    names = {name}
+    tests: list[cst.CSTNode] = []
+    derived: list[tuple[cst.Assign, set[str]]] = []
+    for node in iter_nodes(root):
+        if isinstance(node, (cst.If, cst.While, cst.IfExp, cst.Assert)):
+            tests.append(node.test)
+        elif isinstance(node, cst.Comparison):
+            tests.append(node)
+        elif isinstance(node, cst.Assign):
+            derived.append((node, {n for t in node.targets for n in target_names(t.target)}))
+    for assign, targets in derived:
+        if next(references(assign.value, name), None) is not None:
+            names |= targets
+    return any(
+        isinstance(inner, cst.Name) and inner.value in names
+        for test in tests
+        for inner in iter_nodes(test)
     )
