@@ -585,6 +585,18 @@ def suite_statements(suite: cst.BaseSuite) -> list[cst.CSTNode]:
     return []
 
 
+def literal_value(node: cst.BaseExpression | None) -> str | bytes | None:
+    """The value of a plain string or bytes literal; None for anything else, including a
+    literal CPython would reject (`b"é"`), which libcst parses but cannot evaluate."""
+    if not isinstance(node, cst.SimpleString):
+        return None
+    try:
+        value = node.evaluated_value
+    except (SyntaxError, ValueError, MemoryError):
+        return None
+    return value if isinstance(value, (str, bytes)) else None
+
+
 def _is_open_mode(text: str) -> bool:
     return 0 < len(text) <= 4 and set(text) <= _MODE_LETTERS and sum(c in "rwxa" for c in text) == 1
 
@@ -614,8 +626,8 @@ def write_open_mode(ctx: Context, call: cst.Call) -> str | None:
         return None
     if mode is None:
         return None
-    text = string_value(mode.value)
-    if text is None or not _is_open_mode(text) or not set(text) & _WRITE_LETTERS:
+    text = literal_value(mode.value)
+    if not isinstance(text, str) or not _is_open_mode(text) or not set(text) & _WRITE_LETTERS:
         return None
     return text
 
@@ -906,3 +918,35 @@ def examined(root: cst.CSTNode, name: str) -> bool:
         for test in tests
         for inner in iter_nodes(test)
     )
+
+
+def _exits(stmt: cst.CSTNode | None) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], (cst.Return, cst.Raise))
+
+
+def _next_statement(block: cst.CSTNode | None, stmt: cst.CSTNode) -> cst.CSTNode | None:
+    body = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
+    for i, item in enumerate(body):
+        if item is stmt:
+            return body[i + 1] if i + 1 < len(body) else None
+    return None
+
+
+def failure_follows(ctx: Context, node: cst.Try | cst.TryStar) -> bool:
+    """For `node` the current `try`: a handler that falls through still reports the failure,
+    because success leaves early and the code after it returns or raises:
+    `try: write(); return True` / `except OSError: pass` / `return False`, and the retry loop
+    `for ...: try: write(); break` / `except OSError: continue` / `else: raise` (or a `raise`
+    or `return` right after the loop)."""
+    chain = ctx.ancestors
+    if not chain:
+        return False
+    leaves = [n for n in iter_local_nodes(node.body) if isinstance(n, (cst.Return, cst.Break))]
+    if any(isinstance(n, cst.Return) for n in leaves) and _exits(_next_statement(chain[-1], node)):
+        return True
+    if len(chain) < 3 or not isinstance(chain[-2], (cst.For, cst.While)) or not leaves:
+        return False
+    loop = chain[-2]
+    if loop.orelse is not None:
+        return any(_exits(s) for s in suite_statements(loop.orelse.body))
+    return _exits(_next_statement(chain[-3], loop))
