@@ -1,18 +1,66 @@
-"""Reviewgate's web application: `create_app()` for WSGI servers, `python app.py` to run."""
+"""Reviewgate's web application: `create_app()` for WSGI servers, `python app.py` to run.
+
+`python app.py` serves the app with waitress and runs the queue consumer in the same
+process, so one command needs no other service. A separate `huey_consumer bot.tasks.huey`
+works on the same settings.
+"""
 
 from __future__ import annotations
 
-import os
+import logging
+import sys
 
-from flask import Flask, jsonify
+from flask import Flask, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from bot import webhooks
+from bot.metrics import watch_queue
+from bot.runtime import Runtime, configure
+from bot.settings import ConfigurationError, Settings
 
 
-def create_app() -> Flask:
+def create_app(settings: Settings | None = None) -> Flask:
+    """Raises `ConfigurationError` when the settings are unsafe (no webhook secret).
+
+    The queue is built from the environment when `bot.tasks` is first imported (so that
+    `huey_consumer bot.tasks.huey` finds the same one); `settings` configure the rest.
+    """
+    settings = settings or Settings()
+    settings.check_webhook_secret()
+    runtime = configure(settings)
     app = Flask("reviewgate")
+    # Werkzeug answers 413 itself when a body (chunked ones too) grows past this.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["reviewgate"] = runtime
+    app.register_blueprint(webhooks.bp)
+
+    from bot.tasks import huey
+
+    watch_queue(huey.pending_count)
 
     @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
+    def healthz() -> Response:
         return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        rt: Runtime = current_app.extensions["reviewgate"]
+        problems = {}
+        try:
+            rt.db.ping()
+        except Exception as exc:  # reported, not raised: this endpoint exists to say it
+            problems["database"] = type(exc).__name__
+        try:
+            huey.pending_count()
+        except Exception as exc:
+            problems["queue"] = type(exc).__name__
+        if problems:
+            return jsonify(status="unavailable", problems=problems), 503
+        return jsonify(status="ready"), 200
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
     return app
 
@@ -20,9 +68,34 @@ def create_app() -> Flask:
 def main() -> None:
     from waitress import serve
 
-    host = os.environ.get("REVIEWGATE_HOST", "127.0.0.1")
-    port = int(os.environ.get("REVIEWGATE_PORT", "3000"))
-    serve(create_app(), host=host, port=port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        settings.check_webhook_secret()
+        try:
+            settings.check_github_app()
+        except ConfigurationError as exc:
+            if not settings.dev_insecure:
+                raise
+            # Development: the server runs; evaluations fail (and say why) until it is set.
+            logging.getLogger("reviewgate").warning("%s", exc)
+        app = create_app(settings)
+    except ConfigurationError as exc:
+        print(f"reviewgate: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+    from bot.tasks import recover_pending, start_consumer
+
+    # REVIEWGATE_WORKERS=0: jobs are left to `huey_consumer bot.tasks.huey` processes.
+    consumer = start_consumer(settings.workers) if settings.workers > 0 else None
+    owed = recover_pending()
+    if owed:
+        logging.getLogger("reviewgate").info("re-enqueued %d evaluations owed from before a restart", owed)
+    try:
+        serve(app, host=settings.host, port=settings.port, threads=settings.threads)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
 
 
 if __name__ == "__main__":

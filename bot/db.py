@@ -1,0 +1,167 @@
+"""The bot's state: deliveries, per-PR job bookkeeping, evaluations, check runs, the sticky
+comment and the findings cache. SQLite (WAL, synchronous=FULL) by default, PostgreSQL by URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Delivery(Base):
+    """One webhook delivery, keyed by GitHub's `X-GitHub-Delivery` GUID (redeliveries reuse it)."""
+
+    __tablename__ = "deliveries"
+    guid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    repo: Mapped[str | None] = mapped_column(String(200))
+    pr: Mapped[int | None] = mapped_column(Integer)
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(64))
+
+
+class PullState(Base):
+    """Coalescing and the durable record of owed evaluations, per pull request.
+
+    Every event bumps `wanted_seq`. A job is queued only when none is waiting
+    (`queued_seq <= started_seq`); a job takes `wanted_seq` when it starts, so events that
+    arrive while it waits are covered by it, and a burst gives one evaluation.
+    `done_seq < wanted_seq` after a crash means an evaluation is owed (`recover_pending`).
+    """
+
+    __tablename__ = "pull_states"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    wanted_seq: Mapped[int] = mapped_column(Integer, default=0)
+    queued_seq: Mapped[int] = mapped_column(Integer, default=0)
+    started_seq: Mapped[int] = mapped_column(Integer, default=0)
+    done_seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_sha: Mapped[str | None] = mapped_column(String(64))  # of the latest event
+    trigger: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(200), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    # Digest of the PR's (path, patch) set at head_sha: lets the gate carry approvals
+    # across a rebase that leaves the PR's own change identical.
+    head_digest: Mapped[str] = mapped_column(String(64))
+    conclusion: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    findings_digest: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CheckRunRecord(Base):
+    """The newest `reviewgate` run we made on a commit, and what its annotations were."""
+
+    __tablename__ = "check_runs"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    check_run_id: Mapped[int] = mapped_column(BigInteger)
+    # None until the run was completed; then the digest of the annotations it holds.
+    annotations_digest: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StickyComment(Base):
+    __tablename__ = "sticky_comments"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(BigInteger)
+    state_digest: Mapped[str] = mapped_column(String(64))
+
+
+class CachedReport(Base):
+    """Whole-file analysis of one blob; the changed-line filter is applied on reading."""
+
+    __tablename__ = "findings_cache"
+    blob_sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rules_version: Mapped[str] = mapped_column(String(80), primary_key=True)
+    config_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InstallationRepo(Base):
+    """Which repositories each installation covers (kept from installation events)."""
+
+    __tablename__ = "installation_repos"
+    installation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE: a deferred transaction that
+        # reads and then writes cannot wait for the lock, it fails with "database is locked".
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            _sqlite_pragmas(self.engine)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,160 @@
+"""Writes to GitHub: the `reviewgate` check run and the sticky PR comment.
+
+GitHub appends annotations on every update of a check run and never replaces them, so a
+run's annotations are remembered (as a digest): an unchanged set updates the run in place,
+a different one gets a new run, which GitHub then shows as the commit's `reviewgate` check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from github import UnknownObjectException
+from github.Repository import Repository
+
+from bot import report
+from bot.db import CheckRunRecord, Database, StickyComment, utcnow
+
+log = logging.getLogger(__name__)
+
+# A run whose annotations are unknown (sent partly, then failed) never matches a digest.
+_UNKNOWN = "unknown"
+
+
+class CheckRunPublisher:
+    def __init__(self, db: Database, repo: Repository, repo_name: str, head_sha: str) -> None:
+        self.db = db
+        self.repo = repo
+        self.repo_name = repo_name  # not repo.full_name: reading it would fetch the lazy repo
+        self.head_sha = head_sha
+
+    def _record(self) -> CheckRunRecord | None:
+        with self.db.session() as session:
+            return session.get(CheckRunRecord, (self.repo_name, self.head_sha))
+
+    def _save(self, run_id: int, annotations_digest: str | None) -> None:
+        with self.db.session() as session:
+            session.merge(
+                CheckRunRecord(
+                    repo=self.repo_name,
+                    head_sha=self.head_sha,
+                    check_run_id=run_id,
+                    annotations_digest=annotations_digest,
+                    updated_at=utcnow(),
+                )
+            )
+
+    def _create(self, **fields: Any) -> int:
+        run = self.repo.create_check_run(name=report.CHECK_NAME, head_sha=self.head_sha, **fields)
+        return int(run.id)
+
+    def start(self) -> None:
+        """Show the evaluation as in progress, unless this commit already has a run.
+
+        A completed run from an earlier evaluation of the same commit keeps its result until
+        the new one is known: its verdict was about the very same code.
+        """
+        if self._record() is not None:
+            return
+        run_id = self._create(status="in_progress", started_at=utcnow())
+        self._save(run_id, None)
+
+    def complete(self, conclusion: str, title: str, summary: str, annotations: list[dict[str, Any]]) -> None:
+        wanted = report.digest(annotations)
+        record = self._record()
+        now = utcnow()
+        if record is not None and record.annotations_digest == wanted:
+            self._edit(record.check_run_id, conclusion, title, summary, [], now)
+            self._save(record.check_run_id, wanted)
+            return
+        if record is not None and record.annotations_digest is None:
+            run_id = record.check_run_id
+        else:
+            run_id = self._create(status="in_progress", started_at=now)
+        # Until every batch is in, what the run holds is unknown; a failure here makes the
+        # next evaluation start a fresh run rather than add to a half-annotated one.
+        self._save(run_id, _UNKNOWN)
+        self._edit(run_id, conclusion, title, summary, annotations, now)
+        self._save(run_id, wanted)
+
+    def _edit(
+        self,
+        run_id: int,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        run = self.repo.get_check_run(run_id)
+        chunks = report.batches(annotations) or [[]]
+        for i, chunk in enumerate(chunks):
+            output: dict[str, Any] = {"title": title, "summary": summary}
+            if chunk:
+                output["annotations"] = chunk
+            if i < len(chunks) - 1:
+                run.edit(output=output)
+            else:
+                run.edit(status="completed", conclusion=conclusion, completed_at=now, output=output)
+
+    def fail(self, reason: str) -> None:
+        """The check must not stay green or pending when the bot could not decide."""
+        title = f"could not evaluate: {reason}"[:1000]
+        summary = (
+            f"Reviewgate could not evaluate commit `{self.head_sha[:7]}`: {reason}\n\n"
+            "The check stays failed until an evaluation succeeds. "
+            "Use GitHub's *Re-run* on this check to try again."
+        )
+        record = self._record()
+        if record is None or record.annotations_digest not in (None, report.digest([])):
+            run_id = self._create(status="in_progress", started_at=utcnow())
+        else:
+            run_id = record.check_run_id
+        self._save(run_id, _UNKNOWN)
+        self._edit(run_id, "failure", title, summary, [], utcnow())
+        self._save(run_id, report.digest([]))
+
+
+def publish_comment(
+    db: Database,
+    repo: Repository,
+    repo_name: str,
+    number: int,
+    outcome: report.Outcome,
+    fingerprints: Iterable[str],
+    docs_url: str,
+) -> bool:
+    """Create or edit the one sticky comment; returns whether GitHub was written to."""
+    state = report.comment_state(outcome, fingerprints)
+    key = (repo_name, number)
+    with db.session() as session:
+        record = session.get(StickyComment, key)
+        known_id, known_state = (record.comment_id, record.state_digest) if record else (None, None)
+    if known_state == state:
+        return False
+    if known_id is None and outcome.conclusion == "success" and not outcome.findings:
+        return False  # nothing to say, and no earlier comment of ours to correct
+    body = report.comment_body(outcome, docs_url)
+    issue = repo.get_issue(number)
+    comment_id = None
+    if known_id is not None:
+        try:
+            issue.get_comment(known_id).edit(body)
+            comment_id = known_id
+        except UnknownObjectException:
+            log.info("sticky comment %s on %s#%s was deleted; posting a new one", known_id, repo_name, number)
+    if comment_id is None:
+        # Found again by its marker, so a lost database row never leads to a second comment.
+        for comment in issue.get_comments():
+            if comment.body and comment.body.startswith(report.STICKY_MARKER):
+                comment.edit(body)
+                comment_id = comment.id
+                break
+        else:
+            comment_id = issue.create_comment(body).id
+    with db.session() as session:
+        session.merge(StickyComment(repo=repo_name, number=number, comment_id=comment_id, state_digest=state))
+    return True

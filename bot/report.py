@@ -1,0 +1,128 @@
+"""What the check run and the sticky comment say: Markdown and annotations, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import rules
+
+CHECK_NAME = "reviewgate"
+STICKY_MARKER = "<!-- reviewgate:sticky -->"
+ANNOTATIONS_PER_REQUEST = 50  # GitHub rejects more in one create/update
+SUMMARY_LIMIT = 65_000  # GitHub's limit on output.summary is 65,535 characters
+_LEVELS = {"error": "failure", "warning": "warning"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything an evaluation decided, in the form the reporters need."""
+
+    head_sha: str
+    conclusion: str
+    title: str
+    verdict_summary: str
+    findings: tuple[rules.Finding, ...]  # on changed lines, suppressed ones included
+    not_analyzed: tuple[tuple[str, str], ...]
+    whole_files: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+def _hint(finding: rules.Finding) -> str:
+    if finding.fix is not None:
+        return f"Fix: {finding.fix.description}"
+    rule = rules.rule_for(finding.code)
+    how = rule.sections().get("How to fix", "") if rule is not None else ""
+    return f"Fix: {how.split(chr(10) + chr(10))[0]}" if how else ""
+
+
+def annotations_for(findings: Iterable[rules.Finding]) -> list[dict[str, Any]]:
+    """Unsuppressed findings as check-run annotations, on the finding's first line only:
+    that is the line the PR changed, and a multi-line span would mark unchanged lines too."""
+    out = []
+    for f in findings:
+        if f.suppressed:
+            continue
+        hint = _hint(f)
+        item: dict[str, Any] = {
+            "path": f.path,
+            "start_line": f.line,
+            "end_line": f.line,
+            "annotation_level": _LEVELS.get(str(f.severity), "notice"),
+            "title": f"{f.code} {f.slug}",
+            "message": f"{f.message}\n\n{hint}" if hint else f.message,
+        }
+        if f.end_line == f.line and f.end_column > f.column:
+            item["start_column"] = f.column
+            item["end_column"] = f.end_column
+        out.append(item)
+    return out
+
+
+def batches(items: Sequence[dict[str, Any]], size: int = ANNOTATIONS_PER_REQUEST) -> list[list[dict[str, Any]]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def rule_link(code: str, slug: str, docs_url: str) -> str:
+    rule = rules.rule_for(code)
+    anchor = rule.docs_anchor() if rule is not None else f"{code.lower()}-{slug}"
+    return f"[{code} {slug}]({docs_url}#{anchor})"
+
+
+def _findings_table(findings: Sequence[rules.Finding], docs_url: str) -> list[str]:
+    counts = Counter((f.code, f.slug, str(f.severity)) for f in findings)
+    lines = ["| Rule | Severity | Count |", "| --- | --- | ---: |"]
+    for (code, slug, severity), n in sorted(counts.items()):
+        lines.append(f"| {rule_link(code, slug, docs_url)} | {severity} | {n} |")
+    return lines
+
+
+def summary(outcome: Outcome, docs_url: str) -> str:
+    active = [f for f in outcome.findings if not f.suppressed]
+    suppressed = [f for f in outcome.findings if f.suppressed]
+    parts = [outcome.verdict_summary, ""]
+    parts.append("### Findings on changed lines")
+    if active:
+        parts += _findings_table(active, docs_url)
+    else:
+        parts.append("None.")
+    if suppressed:
+        parts += ["", "### Suppressed in code", "Silenced by a comment on the line; listed so reviewers can judge them.", ""]
+        parts += [
+            f"- `{f.path}:{f.line}` {rule_link(f.code, f.slug, docs_url)}: {f.message}" for f in suppressed
+        ]
+    if outcome.not_analyzed:
+        parts += ["", "### Files not analysed", ""]
+        parts += [f"- `{path}`: {reason}" for path, reason in outcome.not_analyzed]
+    if outcome.whole_files:
+        parts += ["", "### Analysed whole", "GitHub sent no diff for these files, so every line counts as changed.", ""]
+        parts += [f"- `{path}`" for path in outcome.whole_files]
+    if outcome.notes:
+        parts += ["", "### Notes", ""] + [f"- {note}" for note in outcome.notes]
+    text = "\n".join(parts)
+    if len(text) > SUMMARY_LIMIT:
+        text = text[: SUMMARY_LIMIT - 40] + "\n\n… (summary truncated)"
+    return text
+
+
+def comment_state(outcome: Outcome, fingerprints: Iterable[str]) -> str:
+    """What the sticky comment depends on: the verdict and the set of findings, not the sha."""
+    return digest({"conclusion": outcome.conclusion, "findings": sorted(fingerprints)})
+
+
+def comment_body(outcome: Outcome, docs_url: str) -> str:
+    icon = "✅" if outcome.conclusion == "success" else "❌"
+    active = [f for f in outcome.findings if not f.suppressed]
+    parts = [STICKY_MARKER, f"{icon} **{CHECK_NAME}**: {outcome.title}", "", outcome.verdict_summary]
+    if active:
+        parts += ["", *_findings_table(active, docs_url)]
+    parts += ["", "_Details and annotations are on the `reviewgate` check run. This comment is updated in place._"]
+    return "\n".join(parts)

@@ -1,0 +1,58 @@
+"""The process's shared resources, built once from the settings: database and GitHub access.
+
+The web app and the queue consumer (in-process or `huey_consumer`) both reach them here, so
+the same settings give the same state whichever process runs a job.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from bot.db import Database
+from bot.deliveries import DeliveryLog
+from bot.github_client import GitHubApp
+from bot.settings import Settings
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        if settings.database_url is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.effective_database_url)
+        self.deliveries = DeliveryLog(self.db)
+        self._github: GitHubApp | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def github(self) -> GitHubApp:
+        # Built on first use: the web side never calls GitHub, so it starts without the key.
+        with self._lock:
+            if self._github is None:
+                self._github = GitHubApp(self.settings)
+            return self._github
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def configure(settings: Settings) -> Runtime:
+    """Install the runtime for these settings (the app factory and the tests call this)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is not None:
+            _runtime.close()
+        _runtime = Runtime(settings)
+        return _runtime
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = Runtime(Settings())
+        return _runtime

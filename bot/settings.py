@@ -1,0 +1,99 @@
+"""Operator settings: `REVIEWGATE_*` environment variables, or the same names in a `.env` file.
+
+Environment variables win over `.env`. The names are part of the interface contract in
+docs/operations.md; everything beyond the documented table has a default that suits github.com.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rules.docs import DOCS_URL
+
+
+class ConfigurationError(RuntimeError):
+    """The process cannot start safely with these settings; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REVIEWGATE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    webhook_secret: SecretStr | None = None
+    # Accept unsigned deliveries when no secret is set. For local experiments only.
+    dev_insecure: bool = False
+    app_id: int | None = None
+    private_key: SecretStr | None = None
+    private_key_path: Path | None = None
+    github_api_url: str = "https://api.github.com"
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+    # Web server threads: deliveries that arrive together are written in one transaction.
+    threads: int = 32
+    # Consumer threads that `python app.py` runs next to the web server.
+    workers: int = 2
+    # Queue-level retries of a failed evaluation, and the pause between them.
+    job_retries: int = 3
+    job_retry_delay: float = 30.0
+    # PyGithub's urllib3 retry for 5xx and rate limits, per request.
+    github_retries: int = 5
+    github_backoff: float = 1.0
+    github_timeout: int = 20
+    # Waits that PyGithub puts between requests; GitHub asks integrations to pace writes.
+    github_seconds_between_requests: float = 0.25
+    github_seconds_between_writes: float = 1.0
+    # Where the check run's rule links point (the anchors are the rules' `docs_anchor()`).
+    rules_docs_url: str = DOCS_URL
+    # Largest webhook body accepted (GitHub caps payloads at 25 MiB).
+    max_body_bytes: int = 25 * 1024 * 1024
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "reviewgate.db"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    def check_webhook_secret(self) -> None:
+        if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+            if not self.dev_insecure:
+                raise ConfigurationError(
+                    "REVIEWGATE_WEBHOOK_SECRET is not set. Reviewgate refuses to accept "
+                    "unsigned webhooks: set it to the webhook secret of your GitHub App "
+                    "(or, for local development only, set REVIEWGATE_DEV_INSECURE=1)."
+                )
+
+    @cached_property
+    def private_key_pem(self) -> str | None:
+        if self.private_key is not None:
+            # One-line env values often carry the PEM's newlines as literal "\n".
+            return self.private_key.get_secret_value().replace("\\n", "\n")
+        if self.private_key_path is not None:
+            try:
+                return self.private_key_path.read_text()
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"REVIEWGATE_PRIVATE_KEY_PATH={self.private_key_path}: cannot read it ({exc.strerror})"
+                ) from None
+        return None
+
+    def check_github_app(self) -> None:
+        if self.app_id is None or self.private_key_pem is None:
+            raise ConfigurationError(
+                "The GitHub App is not configured: set REVIEWGATE_APP_ID and "
+                "REVIEWGATE_PRIVATE_KEY (PEM text) or REVIEWGATE_PRIVATE_KEY_PATH."
+            )

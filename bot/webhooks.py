@@ -1,0 +1,202 @@
+"""`POST /webhook`: verify, record, enqueue, acknowledge. Nothing slow happens here.
+
+Order matters: the size limit and the signature are checked on the raw bytes before any
+parsing, so an unsigned request costs one HMAC and never reaches the JSON parser, the
+database or GitHub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import Connection, delete, insert
+
+from bot.db import InstallationRepo, utcnow
+from bot.deliveries import Incoming, PullRef
+from bot.metrics import DELIVERIES
+from bot.report import CHECK_NAME
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review", "edited"}
+KNOWN_EVENTS = {
+    "ping", "pull_request", "check_run", "check_suite", "installation", "installation_repositories",
+    "pull_request_review", "issue_comment", "merge_group", "push",
+}
+
+
+class BadPayload(ValueError):
+    """Signed, but not the shape GitHub sends for this event."""
+
+
+@dataclass(frozen=True)
+class Routed:
+    outcome: str  # queued | ignored | recorded | pong
+    pulls: tuple[PullRef, ...] = ()
+    repo: str | None = None
+    installation_id: int | None = None
+
+
+def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.encode())
+
+
+def _get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _required(data: Any, kind: type, *path: str) -> Any:
+    value = _get(data, *path)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BadPayload(f"`{'.'.join(path)}` is missing or not a {kind.__name__}")
+    return value
+
+
+def route(event: str, payload: dict[str, Any]) -> Routed:
+    action = payload.get("action")
+    repo = _get(payload, "repository", "full_name")
+    repo = repo if isinstance(repo, str) else None
+    installation = _get(payload, "installation", "id")
+    installation_id = installation if isinstance(installation, int) and not isinstance(installation, bool) else None
+
+    if event == "ping":
+        return Routed("pong", repo=repo)
+    if event in ("installation", "installation_repositories"):
+        return Routed("recorded", repo=repo, installation_id=installation_id)
+
+    pulls: list[tuple[int, str | None]] = []
+    if event == "pull_request" and action in PR_ACTIONS:
+        if action == "edited" and "base" not in (payload.get("changes") or {}):
+            return Routed("ignored", repo=repo)
+        pulls.append(
+            (_required(payload, int, "pull_request", "number"), _required(payload, str, "pull_request", "head", "sha"))
+        )
+    elif event in ("check_run", "check_suite") and action == "rerequested":
+        subject = _required(payload, dict, event)
+        if event == "check_run" and subject.get("name") != CHECK_NAME:
+            return Routed("ignored", repo=repo)
+        head = _required(subject, str, "head_sha")
+        for pr in subject.get("pull_requests") or []:
+            pulls.append((_required(pr, int, "number"), head))
+    else:
+        return Routed("ignored", repo=repo)
+
+    if repo is None:
+        raise BadPayload("`repository.full_name` is missing")
+    if installation_id is None:
+        # Not sent by an installation of the app (e.g. a repository webhook): nothing to act for.
+        return Routed("ignored: no installation", repo=repo)
+    if not pulls:
+        return Routed("ignored: no pull request", repo=repo, installation_id=installation_id)
+    refs = tuple(PullRef(repo, number, installation_id, head) for number, head in pulls)
+    return Routed("queued", pulls=refs, repo=repo, installation_id=installation_id)
+
+
+def _record_installation(conn: Connection, event: str, payload: dict[str, Any], installation_id: int | None) -> None:
+    if installation_id is None:
+        return
+    table = InstallationRepo
+    action = payload.get("action")
+    if event == "installation" and action == "deleted":
+        conn.execute(delete(table).where(table.installation_id == installation_id))
+        return
+    added = payload.get("repositories_added" if event == "installation_repositories" else "repositories") or []
+    removed = payload.get("repositories_removed") or []
+    names = [i["full_name"] for i in added if isinstance(i, dict) and isinstance(i.get("full_name"), str)]
+    gone = [i["full_name"] for i in removed if isinstance(i, dict) and isinstance(i.get("full_name"), str)]
+    if names or gone:
+        # Replace rather than upsert: portable across SQLite and PostgreSQL.
+        conn.execute(
+            delete(table).where(table.installation_id == installation_id, table.repo.in_(names + gone))
+        )
+    if names:
+        conn.execute(insert(table), [{"installation_id": installation_id, "repo": n, "added_at": utcnow()} for n in names])
+
+
+def _reply(status: int, event: str, outcome: str, **body: Any) -> Response:
+    DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome=outcome.split(":")[0]).inc()
+    response = jsonify(outcome=outcome, **body)
+    response.status_code = status
+    return response
+
+
+@bp.post("/webhook")
+def webhook() -> Response:
+    rt: Runtime = current_app.extensions["reviewgate"]
+    settings = rt.settings
+    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+        return _reply(413, "unknown", "too large")
+    body = request.get_data(cache=False)  # Flask's MAX_CONTENT_LENGTH bounds a chunked body
+    secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
+    if secret or not settings.dev_insecure:
+        if not verify_signature(secret, body, request.headers.get("X-Hub-Signature-256")):
+            return _reply(401, "unknown", "bad signature")
+    event = request.headers.get("X-GitHub-Event", "")
+    guid = request.headers.get("X-GitHub-Delivery", "")
+    if not event or not guid or len(guid) > 64 or len(event) > 64:
+        return _reply(400, "unknown", "missing headers", error="X-GitHub-Event and X-GitHub-Delivery are required")
+    try:
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise BadPayload("the body is not a JSON object")
+        routed = route(event, payload)
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and BadPayload are ValueErrors
+        return _reply(400, event, "bad payload", error=str(exc)[:200])
+
+    action = payload.get("action") if isinstance(payload.get("action"), str) else None
+    extra = None
+    if routed.outcome == "recorded":
+        installation_id = routed.installation_id
+
+        def extra(conn: Connection) -> None:
+            _record_installation(conn, event, payload, installation_id)
+
+    try:
+        recorded = rt.deliveries.record(
+            Incoming(
+                guid=guid, event=event, action=action, outcome=routed.outcome, trigger=f"{event}.{action}",
+                repo=routed.repo, installation_id=routed.installation_id, pulls=routed.pulls, extra=extra,
+            )
+        )
+    except Exception:
+        # Not recorded means not acknowledged: GitHub lists the delivery as failed, and
+        # redelivering it retries.
+        log.exception("could not record delivery %s", guid)
+        return _reply(503, event, "not recorded")
+    if recorded.duplicate:
+        return _reply(202, event, "duplicate", first_outcome=recorded.first_outcome)
+    if routed.outcome == "pong":
+        return _reply(200, event, "pong", msg="pong")
+    if not routed.pulls:
+        if routed.outcome == "recorded":
+            return _reply(202, event, routed.outcome)
+        DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome="ignored").inc()
+        return Response(status=204)
+    from bot.tasks import enqueue  # the queue is built from settings on first import
+
+    try:
+        for ref, seq in zip(routed.pulls, recorded.to_queue, strict=True):
+            if seq is not None:
+                enqueue(ref.repo, ref.number, ref.installation_id, ref.head_sha, seq, f"{event}.{action}")
+    except Exception:
+        log.exception("could not enqueue delivery %s", guid)
+        rt.deliveries.mark(guid, "enqueue-failed")
+        rt.deliveries.unqueue(routed.pulls)
+        return _reply(503, event, "enqueue-failed")
+    return _reply(202, event, "queued", pulls=[r.number for r in routed.pulls])

@@ -1,0 +1,205 @@
+"""End-to-end harness, shared by tests/bot and bench/github_calls.py: the real app over real
+HTTP, a real SQLite queue and database, and fakehub as GitHub. Webhook payloads start from
+GitHub's published examples and are signed as GitHub signs them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import requests
+from werkzeug.serving import make_server
+
+# The queue is built from the environment when bot.tasks is first imported, as in
+# production; these values apply to the whole test session. A retry delay of 0 makes a
+# failed job's retries immediate.
+_SESSION_DIR = tempfile.mkdtemp(prefix="reviewgate-tests-")
+os.environ.setdefault("REVIEWGATE_DATA_DIR", _SESSION_DIR)
+os.environ.setdefault("REVIEWGATE_JOB_RETRIES", "2")
+os.environ.setdefault("REVIEWGATE_JOB_RETRY_DELAY", "0")
+
+from app import create_app  # noqa: E402
+from bot.db import PullState  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.tasks import EmbeddedConsumer, huey, start_consumer  # noqa: E402
+from tests.fakehub import FakeHub  # noqa: E402
+
+WEBHOOKS = Path(__file__).resolve().parents[3] / "shared" / "github" / "webhooks"
+if not WEBHOOKS.is_dir():
+    WEBHOOKS = Path("/work/shared/github/webhooks")
+
+
+@cache
+def _example(event: str, name: str) -> dict[str, Any]:
+    return json.loads((WEBHOOKS / event / name).read_text())
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Bot:
+    """The app under test, its queue consumer, and helpers to talk to it like GitHub does."""
+
+    def __init__(self, hub: FakeHub, settings: Settings, runtime: Runtime, url: str) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.runtime = runtime
+        self.url = url
+        self.consumer: EmbeddedConsumer | None = None
+        self.session = requests.Session()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def close(self) -> None:
+        self.stop()
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(5)
+        huey.flush()
+
+    # -- deliveries -----------------------------------------------------------------------------
+    def post(
+        self,
+        event: str,
+        payload: dict[str, Any] | bytes,
+        *,
+        guid: str | None = None,
+        secret: str | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        sent = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": guid or str(uuid.uuid4()),
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature or sign(secret or self.hub.webhook_secret, body),
+        }
+        sent.update(headers or {})
+        return self.session.post(f"{self.url}/webhook", data=body, headers=sent, timeout=30)
+
+    def pull_request_payload(self, repo: str, number: int, action: str = "opened") -> dict[str, Any]:
+        name = {"edited": "opened.payload.json"}.get(action, f"{action}.payload.json")
+        payload = copy.deepcopy(_example("pull_request", name))
+        fake_repo = self.hub.repo(repo)
+        pull = self.hub.pull(repo, number)
+        payload["action"] = action
+        payload["number"] = number
+        payload["pull_request"] = self.hub.shapes.pull(fake_repo, pull, self.hub.pull_files(repo, number))
+        payload["repository"] = self.hub.shapes.repository(fake_repo)
+        payload["installation"] = {"id": fake_repo.installation_id, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}
+        return payload
+
+    def check_run_rerequested_payload(self, repo: str, number: int, run: dict[str, Any]) -> dict[str, Any]:
+        payload = copy.deepcopy(_example("check_run", "rerequested.payload.json"))
+        fake_repo = self.hub.repo(repo)
+        payload["check_run"].update(
+            id=run["id"], name=run["name"], head_sha=run["head_sha"],
+            pull_requests=[{"number": number, "id": 1, "url": f"{self.hub.url}/repos/{repo}/pulls/{number}",
+                            "head": {"ref": "x", "sha": run["head_sha"], "repo": {"id": 1, "url": "", "name": "x"}},
+                            "base": {"ref": "main", "sha": "0" * 40, "repo": {"id": 1, "url": "", "name": "x"}}}],
+        )
+        payload["repository"] = self.hub.shapes.repository(fake_repo)
+        payload["installation"] = {"id": fake_repo.installation_id, "node_id": "x"}
+        return payload
+
+    def open_pull(self, repo: str, number: int, action: str = "opened", **kwargs: Any) -> requests.Response:
+        return self.post("pull_request", self.pull_request_payload(repo, number, action), **kwargs)
+
+    # -- queue ----------------------------------------------------------------------------------
+    def start(self, workers: int = 2) -> None:
+        if self.consumer is None:
+            self.consumer = start_consumer(workers, max_delay=0.1, initial_delay=0.02)
+
+    def stop(self) -> None:
+        if self.consumer is not None:
+            self.consumer.stop(graceful=True)
+            self.consumer = None
+
+    def settled(self) -> bool:
+        if huey.pending_count() or huey.scheduled_count():
+            return False
+        with self.runtime.db.session() as session:
+            return all(s.done_seq >= s.wanted_seq for s in session.query(PullState))
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Until every owed evaluation has finished (the consumer must be running)."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.settled():
+                return
+            time.sleep(0.02)
+        raise AssertionError("the queue did not settle")
+
+    # -- GitHub state ---------------------------------------------------------------------------
+    def latest_run(self, repo: str, head_sha: str) -> dict[str, Any]:
+        runs = [r for r in self.hub.check_runs(repo, head_sha) if r["name"] == "reviewgate"]
+        assert runs, f"no reviewgate check run on {head_sha[:7]}"
+        return runs[-1]
+
+
+class _Waitress:
+    """waitress, as `python app.py` serves, behind the same start/stop shape as werkzeug's."""
+
+    def __init__(self, app: Any) -> None:
+        from waitress import create_server
+
+        self._server = create_server(app, host="127.0.0.1", port=0, threads=32)
+        self.server_port = self._server.effective_port
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def shutdown(self) -> None:
+        self._server.close()
+
+
+def _serve(app: Any, serve_with: str = "werkzeug") -> tuple[Any, threading.Thread]:
+    server: Any = _Waitress(app) if serve_with == "waitress" else make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def make_settings(hub: FakeHub, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(
+        webhook_secret=hub.webhook_secret,
+        app_id=hub.app_id,
+        private_key=hub.private_key_pem,
+        github_api_url=hub.url,
+        data_dir=data_dir,
+        github_seconds_between_requests=0,
+        github_seconds_between_writes=0,
+        github_retries=2,
+        github_backoff=0,
+        github_timeout=10,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def make_app(hub: FakeHub, data_dir: Path, serve_with: str = "werkzeug", **overrides: Any) -> Bot:
+    """Start the app over real HTTP on a fresh database; the queue is emptied first."""
+    huey.flush()
+    settings = make_settings(hub, data_dir, **overrides)
+    app = create_app(settings)
+    runtime: Runtime = app.extensions["reviewgate"]
+    server, thread = _serve(app, serve_with)
+    bot = Bot(hub, settings, runtime, f"http://127.0.0.1:{server.server_port}")
+    bot._server, bot._thread = server, thread
+    return bot
