@@ -64,6 +64,7 @@ class _Pending:
     node: cst.CSTNode
     message: str
     fix: FixSpec | None
+    severity: Severity
 
 
 class Context:
@@ -138,8 +139,15 @@ class Context:
         return cst.Name(name), ((module, name),)
 
     # -- results -------------------------------------------------------------------------
-    def report(self, rule: Rule, node: cst.CSTNode, message: str, fix: FixSpec | None) -> None:
-        self.pending.append(_Pending(rule, node, message, fix))
+    def report(
+        self,
+        rule: Rule,
+        node: cst.CSTNode,
+        message: str,
+        fix: FixSpec | None,
+        severity: Severity | None = None,
+    ) -> None:
+        self.pending.append(_Pending(rule, node, message, fix, severity or rule.severity))
 
 
 def _decode(source: str | bytes) -> str:
@@ -474,7 +482,7 @@ def analyze(
             Finding(
                 code=rule.code,
                 slug=rule.slug,
-                severity=config.severity_of(rule.code, rule.severity),
+                severity=config.severity_of(rule.code, item.severity),
                 path=path,
                 line=line,
                 column=rng.start.column + 1,

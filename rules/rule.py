@@ -23,6 +23,7 @@ class Example:
     code: str
     fix: str | None = None
     unsafe: bool = False  # the expected fix is only applied with unsafe fixes enabled
+    severity: Severity | None = None  # expected when the rule lowers it for this shape
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,17 @@ class Rule:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def report(self, node: cst.CSTNode, message: str, fix: FixSpec | None = None) -> None:
-        self.ctx.report(self, node, message, fix)
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        fix: FixSpec | None = None,
+        *,
+        severity: Severity | None = None,
+    ) -> None:
+        """Record a finding on `node`. `severity` lowers (never raises) the rule's own for
+        this finding, where the rule can tell that this occurrence is the benign shape."""
+        self.ctx.report(self, node, message, fix, severity)
 
     def finish(self) -> None:
         """Called once after the traversal, for rules that decide on whole-function facts."""
