@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Engine,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     text,
@@ -122,6 +124,96 @@ class InstallationRepo(Base):
     installation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     repo: Mapped[str] = mapped_column(String(200), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GateJob(Base):
+    """A command comment or a merge group to handle, recorded with its delivery.
+
+    Written in the delivery's transaction, so an acknowledged delivery is never lost: a job
+    that the queue dropped in a crash is found here (`done` false) and queued again.
+    """
+
+    __tablename__ = "gate_jobs"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "comment:<id>", "merge_group:<repo>@<sha>"
+    kind: Mapped[str] = mapped_column(String(32))  # commands | merge_group
+    repo: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int | None] = mapped_column(Integer)  # the pull request of a command
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)  # JSON: what the event said when it happened
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WaiverRecord(Base):
+    """`/gate waive`: the findings of a code (or prefix) present on a head, accepted by a reviewer."""
+
+    __tablename__ = "waivers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(200), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    pattern: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(100))
+    head_sha: Mapped[str] = mapped_column(String(64))
+    fingerprints: Mapped[str] = mapped_column(Text)  # JSON list
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HoldRecord(Base):
+    """`/gate hold` on a pull request, until `/gate unhold` deletes it."""
+
+    __tablename__ = "holds"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CommandAudit(Base):
+    """Every `/gate` command run: who, what, why, where, and whether it was accepted."""
+
+    __tablename__ = "command_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[int] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(Integer)  # the command's place in its comment
+    repo: Mapped[str] = mapped_column(String(200), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    command: Mapped[str] = mapped_column(Text)  # the line as written
+    name: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    head_sha: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | refused | unknown
+    detail: Mapped[str] = mapped_column(Text, default="")  # why refused, or what it did
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("comment_id", "position"),)
+
+
+class PostedSuggestion(Base):
+    """A fix already offered as a ```suggestion, so it is never offered twice."""
+
+    __tablename__ = "posted_suggestions"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # fingerprint + replacement
+    review_id: Mapped[int | None] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MergeGroupRecord(Base):
+    """The pull requests of a merge group, so the group queued behind it can include them."""
+
+    __tablename__ = "merge_groups"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pulls: Mapped[str] = mapped_column(Text)  # JSON list of numbers, queue order
+    conclusion: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

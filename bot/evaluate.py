@@ -8,11 +8,13 @@ nothing: the event for the new head brings its own job.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from github import BadCredentialsException, GithubException, UnknownObjectException
@@ -21,15 +23,26 @@ from github.Repository import Repository
 from urllib3.exceptions import MaxRetryError
 
 import rules
-from bot import report
+from bot import report, suggestions
 from bot.analysis import Analyzer, ChangedFile, decode_blob, is_python
-from bot.db import Evaluation, PullState, utcnow
+from bot.db import Evaluation, HoldRecord, PullState, WaiverRecord, utcnow
 from bot.diff import added_lines
-from bot.gate import Facts, FindingFact, file_digest, fingerprint
+from bot.gate import (
+    APPROVED,
+    Facts,
+    FindingFact,
+    Hold,
+    Review,
+    Verdict,
+    Waiver,
+    decide,
+    file_digest,
+    fingerprint,
+    is_bot,
+)
 from bot.publish import CheckRunPublisher, publish_comment
-from bot.repo_config import DEFAULT_CONFIG, GateConfig, parse_repo_config
+from bot.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
 from bot.runtime import Runtime
-from bot.verdict import decide
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +141,10 @@ def run(rt: Runtime, queued: Job, *, last_attempt: bool) -> str:
         _release(rt, job, done=True)
         return conclusion
     except Exception as exc:
+        if isinstance(exc, UnknownObjectException) and repo is not None and _vanished(repo, job.number):
+            # The PR (or its repository) was deleted while we evaluated: nothing to report on.
+            _release(rt, job, done=True)
+            return "gone"
         if isinstance(exc, BadCredentialsException):
             # The cached installation token was refused (revoked, or the clocks disagree):
             # the retry starts with a new one.
@@ -137,6 +154,17 @@ def run(rt: Runtime, queued: Job, *, last_attempt: bool) -> str:
         else:
             _release(rt, job, done=False)
         raise
+
+
+def _vanished(repo: Repository, number: int) -> bool:
+    """Whether GitHub says the PR is gone; any other answer (or none) is not proof of it."""
+    try:
+        repo.get_pull(number).head.sha  # noqa: B018  # reading it fetches the PR
+    except UnknownObjectException:
+        return True
+    except Exception:  # GitHub failing here is the original error's business  # noqa: BLE001
+        return False
+    return False
 
 
 def _give_up(
@@ -157,19 +185,26 @@ def _give_up(
         _release(rt, job, done=True)
 
 
-def _gather(repo: Repository, pull: PullRequest) -> Gathered:
-    default_branch = pull.base.repo.default_branch
-    config_error = None
-    config = DEFAULT_CONFIG
+def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str | None]:
+    """The gate's configuration from the default branch, never the PR head, and its error.
+
+    An invalid file gives the defaults (for the annotations only) and the error, which
+    fails the check: a policy that cannot be read is never replaced by a guess.
+    """
     try:
         content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
         if isinstance(content, list):  # a directory with the file's name
             raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
-        config = parse_repo_config(content.decoded_content.decode("utf-8", "replace"))
+        return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
     except UnknownObjectException:
-        config = DEFAULT_CONFIG
+        return DEFAULT_CONFIG, None
     except rules.ConfigError as exc:
-        config_error = str(exc)
+        return DEFAULT_CONFIG, str(exc)
+
+
+def _gather(repo: Repository, pull: PullRequest) -> Gathered:
+    default_branch = pull.base.repo.default_branch
+    config, config_error = read_config(repo, default_branch)
     files: list[ChangedFile] = []
     for f in pull.get_files():
         files.append(ChangedFile(f.filename, f.status, f.sha, f.patch, f.previous_filename))
@@ -178,22 +213,128 @@ def _gather(repo: Repository, pull: PullRequest) -> Gathered:
     return Gathered(tuple(files), pull.changed_files, config, config_error, default_branch)
 
 
-def _evaluate(
-    rt: Runtime,
-    job: Job,
-    repo: Repository,
-    pull: PullRequest,
-    head: str,
-    publisher: CheckRunPublisher,
-    started: datetime,
-) -> str:
+class Permissions:
+    """Repository roles from the collaborator permission endpoint, asked once per login.
+
+    One instance lives for one evaluation (or one command job): a role changed on GitHub
+    is seen by the next one.
+    """
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._known: dict[str, str] = {}
+
+    def of(self, login: str) -> str:
+        key = login.casefold()
+        if key not in self._known:
+            try:
+                _, data = self.repo.requester.requestJsonAndCheck(
+                    "GET", f"{self.repo.url}/collaborators/{quote(login, safe='')}/permission"
+                )
+            except UnknownObjectException:
+                data = {"permission": "none"}
+            # `role_name` keeps maintain and triage apart; `permission` folds them into
+            # write and read. Custom roles fall back to the folded value.
+            role = str(data.get("role_name") or "").lower()
+            if role not in PERMISSIONS:
+                role = str(data.get("permission") or "none").lower()
+            self._known[key] = role if role in PERMISSIONS else "none"
+        return self._known[key]
+
+
+def _team_members(repo: Repository, teams: Sequence[str], candidates: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Which of `candidates` are active members of each team; teams that cannot be read
+    are left out, and `decide` says their membership is unknown (fail closed)."""
+    out: dict[str, frozenset[str]] = {}
+    for team in teams:
+        org, _, slug = team.partition("/")
+        members = set()
+        try:
+            for login in candidates:
+                try:
+                    _, data = repo.requester.requestJsonAndCheck(
+                        "GET", f"/orgs/{quote(org)}/teams/{quote(slug)}/memberships/{quote(login)}"
+                    )
+                except UnknownObjectException:
+                    continue
+                if data.get("state") == "active":
+                    members.add(login)
+        except GithubException as exc:
+            log.warning("team %s cannot be read (%s); its approvals are not counted", team, reason_of(exc))
+            continue
+        out[team] = frozenset(members)
+    return out
+
+
+def _reviews(pull: PullRequest) -> tuple[Review, ...]:
+    out = []
+    for r in pull.get_reviews():  # PyGithub follows the pages
+        user = r.user
+        submitted = r.submitted_at
+        out.append(
+            Review(
+                user=user.login if user is not None else "ghost",
+                user_type=(user.type if user is not None else "User") or "User",
+                state=r.state or "",
+                commit_id=r.commit_id or "",
+                submitted_at=submitted.isoformat() if submitted is not None else "",
+                id=r.id,
+            )
+        )
+    return tuple(out)
+
+
+def _stored_state(rt: Runtime, repo_name: str, number: int) -> tuple[tuple[Waiver, ...], Hold | None, dict[str, str]]:
+    with rt.db.session() as session:
+        waivers = tuple(
+            Waiver(
+                pattern=w.pattern,
+                reason=w.reason,
+                by=w.by,
+                fingerprints=frozenset(json.loads(w.fingerprints)),
+                created_at=w.created_at.isoformat(),
+            )
+            for w in session.query(WaiverRecord)
+            .filter_by(repo=repo_name, number=number, revoked_at=None)
+            .order_by(WaiverRecord.id)
+        )
+        record = session.get(HoldRecord, (repo_name, number))
+        hold = Hold(record.by, record.created_at.isoformat(), record.reason) if record else None
+        earlier = session.query(Evaluation.head_sha, Evaluation.head_digest).filter_by(repo=repo_name, number=number)
+        digests = {sha: digest for sha, digest in earlier}
+    return waivers, hold, digests
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One pull request at one head: every fact gathered and the gate's verdict. No writes."""
+
+    head: str
+    config: GateConfig
+    facts: Facts
+    verdict: Verdict
+    findings: tuple[rules.Finding, ...]
+    fingerprints: tuple[str, ...]  # of `findings`, in the same order
+    line_sources: Mapping[tuple[str, int], str]  # (path, line) -> text, for suggestions
+    changed_lines: Mapping[str, frozenset[int]]  # lines a review comment may be put on
+    not_analyzed: tuple[tuple[str, str], ...]
+    whole_files: tuple[str, ...]
+    notes: tuple[str, ...]
+    head_digest: str
+
+
+def assess(
+    rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
+    permissions: Permissions | None = None,
+) -> Assessment:
     gathered = _gather(repo, pull)
     config = gathered.config
-    analyzer = Analyzer(
-        rt.db, config.rules, lambda sha: decode_blob(*_blob(repo, sha))
-    )
+    analyzer = Analyzer(rt.db, config.rules, lambda sha: decode_blob(*_blob(repo, sha)), rt.isolation)
     findings: list[rules.Finding] = []
+    fingerprints: list[str] = []
     facts_findings: list[FindingFact] = []
+    sources: dict[tuple[str, int], str] = {}
+    changed_lines: dict[str, frozenset[int]] = {}
     not_analyzed: list[tuple[str, str]] = []
     whole_files: list[str] = []
     for changed in gathered.files:
@@ -207,16 +348,20 @@ def _evaluate(
             whole_files.append(changed.path)
         else:
             lines = added_lines(changed.patch)
+            changed_lines[changed.path] = lines
             if not lines:
                 continue  # a pure rename or deletions only: no line of the PR's own to check
         result = analyzer.analyze(changed, lines)
         seen: Counter[tuple[str, str]] = Counter()
         for finding in result.findings:
-            findings.append(finding)
             source = result.line_sources.get(finding.line, "")
+            sources[(finding.path, finding.line)] = source
             normalised = " ".join(source.split())
             occurrence = seen[(finding.code, normalised)]
             seen[(finding.code, normalised)] += 1
+            mark = fingerprint(finding.code, finding.path, source, occurrence)
+            findings.append(finding)
+            fingerprints.append(mark)
             facts_findings.append(
                 FindingFact(
                     code=finding.code,
@@ -225,7 +370,7 @@ def _evaluate(
                     path=finding.path,
                     line=finding.line,
                     message=finding.message,
-                    fingerprint=fingerprint(finding.code, finding.path, source, occurrence),
+                    fingerprint=mark,
                     suppressed=finding.suppressed,
                 )
             )
@@ -240,27 +385,32 @@ def _evaluate(
     config_changed = any(
         f.path == rules.CONFIG_PATH or f.previous_path == rules.CONFIG_PATH for f in gathered.files
     )
-    if config_changed:
-        notes.append(
-            f"This pull request changes `{rules.CONFIG_PATH}`; it was evaluated with the version on "
-            f"`{gathered.default_branch}`, as a pull request cannot change its own gate."
-        )
     head_digest = file_digest(
         (f.path, f.patch if f.patch is not None else f"blob:{f.blob_sha}") for f in gathered.files
     )
-    with rt.db.session() as session:
-        earlier = session.query(Evaluation.head_sha, Evaluation.head_digest).filter_by(
-            repo=job.repo, number=job.number
-        )
-        digests = {sha: digest for sha, digest in earlier}
+    author, author_type = pull.user.login, pull.user.type or "User"
+    reviews = _reviews(pull)
+    permissions = permissions or Permissions(repo)
+    reviewers = sorted(
+        {r.user for r in reviews if r.user.casefold() != author.casefold() and not is_bot(r.user, r.user_type)}
+    )
+    roles = {login: permissions.of(login) for login in reviewers}
+    approvers = sorted({r.user for r in reviews if r.state == APPROVED and r.user in roles})
+    teams = _team_members(repo, config.teams, approvers) if config.teams and approvers else {}
+    waivers, hold, digests = _stored_state(rt, repo_name, number)
     facts = Facts(
-        repo=job.repo,
-        number=job.number,
+        repo=repo_name,
+        number=number,
         head_sha=head,
-        author=pull.user.login,
-        author_type=pull.user.type or "User",
+        author=author,
+        author_type=author_type,
+        reviews=reviews,
+        permissions=roles,
+        team_members=teams,
         changed_paths=tuple(f.path for f in gathered.files),
         findings=tuple(facts_findings),
+        waivers=waivers,
+        hold=hold,
         digests=digests,
         head_digest=head_digest,
         config_error=gathered.config_error,
@@ -268,24 +418,55 @@ def _evaluate(
         not_analyzed=tuple(not_analyzed),
     )
     verdict = decide(facts, config)
+    return Assessment(
+        head=head,
+        config=config,
+        facts=facts,
+        verdict=verdict,
+        findings=tuple(findings),
+        fingerprints=tuple(fingerprints),
+        line_sources=sources,
+        changed_lines=changed_lines,
+        not_analyzed=tuple(not_analyzed),
+        whole_files=tuple(whole_files),
+        notes=tuple(notes),
+        head_digest=head_digest,
+    )
+
+
+def _evaluate(
+    rt: Runtime,
+    job: Job,
+    repo: Repository,
+    pull: PullRequest,
+    head: str,
+    publisher: CheckRunPublisher,
+    started: datetime,
+) -> str:
+    found = assess(rt, job.repo, job.number, repo, pull, head)
+    verdict = found.verdict
     outcome = report.Outcome(
         head_sha=head,
         conclusion=verdict.conclusion,
         title=verdict.title,
         verdict_summary=verdict.summary,
-        findings=tuple(findings),
-        not_analyzed=tuple(not_analyzed),
-        whole_files=tuple(whole_files),
-        notes=tuple(notes),
+        findings=found.findings,
+        not_analyzed=found.not_analyzed,
+        whole_files=found.whole_files,
+        notes=found.notes,
+        unmet=tuple(c.key for c in verdict.unmet),
     )
-    annotations = report.annotations_for(findings)
+    annotations = report.annotations_for(found.findings)
     publisher.complete(
-        verdict.conclusion, verdict.title, report.summary(outcome, rt.settings.rules_docs_url), annotations
+        verdict.conclusion,
+        verdict.title,
+        report.summary(outcome, rt.settings.rules_docs_url),
+        annotations,
+        actions=[report.RECHECK_ACTION],
     )
-    if config.comment == "sticky":
+    if found.config.comment == "sticky":
         publish_comment(
-            rt.db, repo, job.repo, job.number, outcome,
-            [f.fingerprint for f in facts_findings], rt.settings.rules_docs_url,
+            rt.db, repo, job.repo, job.number, outcome, found.fingerprints, rt.settings.rules_docs_url,
         )
     with rt.db.session() as session:
         session.add(
@@ -293,7 +474,7 @@ def _evaluate(
                 repo=job.repo,
                 number=job.number,
                 head_sha=head,
-                head_digest=head_digest,
+                head_digest=found.head_digest,
                 conclusion=verdict.conclusion,
                 title=verdict.title,
                 findings_digest=report.digest(annotations),
@@ -301,6 +482,13 @@ def _evaluate(
                 started_at=started,
             )
         )
+    if found.config.suggestions and not found.facts.config_error:
+        try:
+            suggestions.publish(rt.db, repo, job.repo, job.number, head, suggestions.collect(found))
+        except GithubException as exc:
+            # Advice, not the verdict: the check is already right, and failing the job here
+            # would turn it red. The next evaluation offers them again (none was recorded).
+            log.error("could not post suggestions on %s#%s: %s", job.repo, job.number, reason_of(exc))
     return verdict.conclusion
 
 

@@ -62,12 +62,19 @@ class CheckRunPublisher:
         run_id = self._create(status="in_progress", started_at=utcnow())
         self._save(run_id, None)
 
-    def complete(self, conclusion: str, title: str, summary: str, annotations: list[dict[str, Any]]) -> None:
+    def complete(
+        self,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: list[dict[str, Any]],
+        actions: list[dict[str, str]] | None = None,
+    ) -> None:
         wanted = report.digest(annotations)
         record = self._record()
         now = utcnow()
         if record is not None and record.annotations_digest == wanted:
-            self._edit(record.check_run_id, conclusion, title, summary, [], now)
+            self._edit(record.check_run_id, conclusion, title, summary, [], now, actions)
             self._save(record.check_run_id, wanted)
             return
         if record is not None and record.annotations_digest is None:
@@ -77,7 +84,7 @@ class CheckRunPublisher:
         # Until every batch is in, what the run holds is unknown; a failure here makes the
         # next evaluation start a fresh run rather than add to a half-annotated one.
         self._save(run_id, _UNKNOWN)
-        self._edit(run_id, conclusion, title, summary, annotations, now)
+        self._edit(run_id, conclusion, title, summary, annotations, now, actions)
         self._save(run_id, wanted)
 
     def _edit(
@@ -88,6 +95,7 @@ class CheckRunPublisher:
         summary: str,
         annotations: list[dict[str, Any]],
         now: datetime,
+        actions: list[dict[str, str]] | None = None,
     ) -> None:
         run = self.repo.get_check_run(run_id)
         chunks = report.batches(annotations) or [[]]
@@ -97,6 +105,10 @@ class CheckRunPublisher:
                 output["annotations"] = chunk
             if i < len(chunks) - 1:
                 run.edit(output=output)
+            elif actions:
+                run.edit(
+                    status="completed", conclusion=conclusion, completed_at=now, output=output, actions=actions
+                )
             else:
                 run.edit(status="completed", conclusion=conclusion, completed_at=now, output=output)
 
@@ -114,7 +126,7 @@ class CheckRunPublisher:
         else:
             run_id = record.check_run_id
         self._save(run_id, _UNKNOWN)
-        self._edit(run_id, "failure", title, summary, [], utcnow())
+        self._edit(run_id, "failure", title, summary, [], utcnow(), [report.RECHECK_ACTION])
         self._save(run_id, report.digest([]))
 
 

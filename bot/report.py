@@ -16,6 +16,13 @@ STICKY_MARKER = "<!-- reviewgate:sticky -->"
 ANNOTATIONS_PER_REQUEST = 50  # GitHub rejects more in one create/update
 SUMMARY_LIMIT = 65_000  # GitHub's limit on output.summary is 65,535 characters
 _LEVELS = {"error": "failure", "warning": "warning"}
+# The button on the check run; GitHub sends `check_run.requested_action` with the identifier.
+RECHECK_IDENTIFIER = "recheck"
+RECHECK_ACTION = {
+    "label": "Re-check",
+    "description": "Evaluate the gate again now",
+    "identifier": RECHECK_IDENTIFIER,
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,7 @@ class Outcome:
     not_analyzed: tuple[tuple[str, str], ...]
     whole_files: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    unmet: tuple[str, ...] = ()  # keys of the gate's unmet conditions
 
 
 def _hint(finding: rules.Finding) -> str:
@@ -114,8 +122,11 @@ def summary(outcome: Outcome, docs_url: str) -> str:
 
 
 def comment_state(outcome: Outcome, fingerprints: Iterable[str]) -> str:
-    """What the sticky comment depends on: the verdict and the set of findings, not the sha."""
-    return digest({"conclusion": outcome.conclusion, "findings": sorted(fingerprints)})
+    """What the sticky comment depends on: the verdict, what blocks it and the set of
+    findings; not the sha, so a new commit with the same verdict leaves the comment alone."""
+    return digest(
+        {"conclusion": outcome.conclusion, "findings": sorted(fingerprints), "unmet": sorted(outcome.unmet)}
+    )
 
 
 def comment_body(outcome: Outcome, docs_url: str) -> str:

@@ -17,6 +17,7 @@ from huey.storage import SqliteStorage
 
 from bot.db import PullState
 from bot.evaluate import Job, reason_of, run
+from bot.github_client import retry_after
 from bot.metrics import EVALUATION_SECONDS, JOBS
 from bot.runtime import get_runtime
 from bot.settings import Settings
@@ -52,7 +53,10 @@ _settings = Settings()
 huey = build_huey(_settings)
 
 
-@huey.task(retries=_settings.job_retries, retry_delay=_settings.job_retry_delay, context=True)
+@huey.task(
+    retries=_settings.job_retries, retry_delay=_settings.job_retry_delay,
+    retry_backoff=_settings.job_retry_backoff, context=True,
+)
 def evaluate(
     repo: str,
     number: int,
@@ -72,6 +76,10 @@ def evaluate(
         if last_attempt:
             log.exception("evaluation of %s#%s failed after the last retry", repo, number)
         else:
+            wait = retry_after(exc)
+            if task is not None and wait is not None and wait > (task.retry_delay or 0):
+                # Huey's next retry waits task.retry_delay: not before GitHub's reset time.
+                task.retry_delay = wait
             log.warning("evaluation of %s#%s failed, the queue retries it: %s", repo, number, reason_of(exc))
         raise
     finally:
@@ -82,6 +90,37 @@ def evaluate(
 
 def enqueue(repo: str, number: int, installation_id: int, head_sha: str | None, seq: int, trigger: str) -> None:
     evaluate(repo, number, installation_id, head_sha, seq, trigger)
+
+
+@huey.task(retries=_settings.job_retries, retry_delay=_settings.job_retry_delay, context=True)
+def gate_job(key: str, task: Task | None = None) -> None:
+    """A `/gate` command comment or a merge group (see `bot.gate_jobs`)."""
+    from bot import gate_jobs
+
+    last_attempt = task is None or not task.retries
+    try:
+        outcome = gate_jobs.run(get_runtime(), key, last_attempt=last_attempt)
+    except Exception as exc:
+        JOBS.labels(outcome="gave_up" if last_attempt else "retry").inc()
+        log.warning("%s failed%s: %s", key, "" if last_attempt else ", the queue retries it", reason_of(exc))
+        raise
+    JOBS.labels(outcome="gate_job").inc()
+    log.info("%s: %s", key, outcome)
+
+
+def enqueue_gate_job(key: str) -> None:
+    gate_job(key)
+
+
+def recover_gate_jobs() -> int:
+    """Queue again the command and merge-group jobs recorded but not finished."""
+    from bot.db import GateJob
+
+    with get_runtime().db.session() as session:
+        keys = [key for (key,) in session.query(GateJob.key).filter(GateJob.done.is_(False))]
+    for key in keys:
+        enqueue_gate_job(key)
+    return len(keys)
 
 
 def recover_pending() -> int:
@@ -114,3 +153,8 @@ def start_consumer(workers: int, **options: Any) -> EmbeddedConsumer:
     consumer = EmbeddedConsumer(huey, workers=workers, worker_type="thread", **options)
     consumer.start()
     return consumer
+
+
+# The reconciler's periodic task belongs to this queue; `huey_consumer bot.tasks.huey` imports
+# only this module, so importing it here is what registers the task with every consumer.
+from bot import reconcile as _reconcile  # noqa: E402,F401

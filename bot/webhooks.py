@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, insert, select, update
 
-from bot.db import InstallationRepo, utcnow
+from bot import gate_jobs
+from bot.db import GateJob, InstallationRepo, utcnow
 from bot.deliveries import Incoming, PullRef
 from bot.metrics import DELIVERIES
-from bot.report import CHECK_NAME
+from bot.report import CHECK_NAME, RECHECK_IDENTIFIER
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
 PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review", "edited"}
+REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
 KNOWN_EVENTS = {
     "ping", "pull_request", "check_run", "check_suite", "installation", "installation_repositories",
     "pull_request_review", "issue_comment", "merge_group", "push",
@@ -39,11 +41,19 @@ class BadPayload(ValueError):
 
 
 @dataclass(frozen=True)
+class GateJobRef:
+    key: str
+    kind: str  # commands | merge_group
+    data: dict[str, Any] | None  # None: run the recorded job again (a re-run of its check)
+
+
+@dataclass(frozen=True)
 class Routed:
     outcome: str  # queued | ignored | recorded | pong
     pulls: tuple[PullRef, ...] = ()
     repo: str | None = None
     installation_id: int | None = None
+    job: GateJobRef | None = None
 
 
 def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -81,19 +91,42 @@ def route(event: str, payload: dict[str, Any]) -> Routed:
         return Routed("recorded", repo=repo, installation_id=installation_id)
 
     pulls: list[tuple[int, str | None]] = []
+    job: GateJobRef | None = None
     if event == "pull_request" and action in PR_ACTIONS:
         if action == "edited" and "base" not in (payload.get("changes") or {}):
             return Routed("ignored", repo=repo)
         pulls.append(
             (_required(payload, int, "pull_request", "number"), _required(payload, str, "pull_request", "head", "sha"))
         )
-    elif event in ("check_run", "check_suite") and action == "rerequested":
+    elif event == "pull_request_review" and action in REVIEW_ACTIONS:
+        pulls.append(
+            (_required(payload, int, "pull_request", "number"), _required(payload, str, "pull_request", "head", "sha"))
+        )
+    elif event in ("check_run", "check_suite") and (
+        action == "rerequested" or (event == "check_run" and action == "requested_action")
+    ):
         subject = _required(payload, dict, event)
         if event == "check_run" and subject.get("name") != CHECK_NAME:
+            return Routed("ignored", repo=repo)
+        if action == "requested_action" and _get(payload, "requested_action", "identifier") != RECHECK_IDENTIFIER:
             return Routed("ignored", repo=repo)
         head = _required(subject, str, "head_sha")
         for pr in subject.get("pull_requests") or []:
             pulls.append((_required(pr, int, "number"), head))
+        if not pulls and repo is not None and installation_id is not None:
+            # No pull request on the commit: it may be a merge group's; re-run its check.
+            job = GateJobRef(f"merge_group:{repo}@{head}", "merge_group", None)
+            return Routed("queued", repo=repo, installation_id=installation_id, job=job)
+    elif event == "issue_comment" and action == "created":
+        found = gate_jobs.comment_job(payload)
+        if found is None:
+            return Routed("ignored", repo=repo)
+        job = GateJobRef(found[0], "commands", found[1])
+    elif event == "merge_group" and action == "checks_requested":
+        found = gate_jobs.merge_group_job(payload)
+        if found is None:
+            raise BadPayload("`merge_group.head_sha`, `merge_group.head_ref` or `repository` is missing")
+        job = GateJobRef(found[0], "merge_group", found[1])
     else:
         return Routed("ignored", repo=repo)
 
@@ -102,6 +135,8 @@ def route(event: str, payload: dict[str, Any]) -> Routed:
     if installation_id is None:
         # Not sent by an installation of the app (e.g. a repository webhook): nothing to act for.
         return Routed("ignored: no installation", repo=repo)
+    if job is not None:
+        return Routed("queued", repo=repo, installation_id=installation_id, job=job)
     if not pulls:
         return Routed("ignored: no pull request", repo=repo, installation_id=installation_id)
     refs = tuple(PullRef(repo, number, installation_id, head) for number, head in pulls)
@@ -127,6 +162,37 @@ def _record_installation(conn: Connection, event: str, payload: dict[str, Any], 
         )
     if names:
         conn.execute(insert(table), [{"installation_id": installation_id, "repo": n, "added_at": utcnow()} for n in names])
+
+
+def _record_job(conn: Connection, ref: GateJobRef, repo: str, installation_id: int) -> bool:
+    """Record the job in the delivery's transaction; whether it is owed (to be queued).
+
+    Another delivery of the same comment or group finds the row: a finished job is not
+    run again, except when its check is asked to run again (`ref.data` None).
+    """
+    row = conn.execute(select(GateJob.done).where(GateJob.key == ref.key)).first()
+    if ref.data is None:
+        if row is None:
+            return False  # not a merge group we know: nothing to run again
+        conn.execute(update(GateJob).where(GateJob.key == ref.key).values(done=False, outcome=None))
+        return True
+    if row is not None:
+        return not row.done
+    return gate_jobs.recorder(ref.key, ref.kind, repo, installation_id, ref.data)(conn)
+
+
+def _enqueue_job(rt: Runtime, event: str, guid: str, ref: GateJobRef, owed: bool) -> Response:
+    if not owed:
+        return _reply(202, event, "recorded: nothing to run")
+    from bot.tasks import enqueue_gate_job
+
+    try:
+        enqueue_gate_job(ref.key)
+    except Exception:
+        log.exception("could not enqueue delivery %s", guid)
+        rt.deliveries.mark(guid, "enqueue-failed")
+        return _reply(503, event, "enqueue-failed")
+    return _reply(202, event, "queued", job=ref.key)
 
 
 def _reply(status: int, event: str, outcome: str, **body: Any) -> Response:
@@ -161,11 +227,18 @@ def webhook() -> Response:
 
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     extra = None
+    job_owed: list[bool] = []
     if routed.outcome == "recorded":
         installation_id = routed.installation_id
 
         def extra(conn: Connection) -> None:
             _record_installation(conn, event, payload, installation_id)
+
+    elif routed.job is not None and routed.repo is not None and routed.installation_id is not None:
+        job_ref, repo_name, inst = routed.job, routed.repo, routed.installation_id
+
+        def extra(conn: Connection) -> None:
+            job_owed[:] = [_record_job(conn, job_ref, repo_name, inst)]
 
     try:
         recorded = rt.deliveries.record(
@@ -183,6 +256,8 @@ def webhook() -> Response:
         return _reply(202, event, "duplicate", first_outcome=recorded.first_outcome)
     if routed.outcome == "pong":
         return _reply(200, event, "pong", msg="pong")
+    if routed.job is not None:
+        return _enqueue_job(rt, event, guid, routed.job, bool(job_owed and job_owed[0]))
     if not routed.pulls:
         if routed.outcome == "recorded":
             return _reply(202, event, routed.outcome)

@@ -30,11 +30,15 @@ os.environ.setdefault("REVIEWGATE_JOB_RETRIES", "2")
 os.environ.setdefault("REVIEWGATE_JOB_RETRY_DELAY", "0")
 
 from app import create_app  # noqa: E402
-from bot.db import PullState  # noqa: E402
+from bot.db import GateJob, PullState  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.tasks import EmbeddedConsumer, huey, start_consumer  # noqa: E402
 from tests.fakehub import FakeHub  # noqa: E402
+
+# These tests are about analysis and reporting; the approval policy has its own tests in
+# tests/gate_e2e. With this configuration a PR without findings passes on its own.
+NO_APPROVALS = "approvals:\n  required: 0\n"
 
 WEBHOOKS = Path(__file__).resolve().parents[3] / "shared" / "github" / "webhooks"
 if not WEBHOOKS.is_dir():
@@ -134,6 +138,8 @@ class Bot:
         if huey.pending_count() or huey.scheduled_count():
             return False
         with self.runtime.db.session() as session:
+            if session.query(GateJob).filter(GateJob.done.is_(False)).count():
+                return False  # a command or merge-group job is owed or running
             return all(s.done_seq >= s.wanted_seq for s in session.query(PullState))
 
     def wait(self, timeout: float = 30.0) -> None:

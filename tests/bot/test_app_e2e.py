@@ -6,7 +6,7 @@ import re
 
 from bot.db import Delivery, Evaluation
 from bot.metrics import FILES_ANALYZED
-from tests.bot.harness import Bot
+from tests.bot.harness import NO_APPROVALS, Bot
 from tests.fakehub.model import FileChange
 
 REPO = "octo/demo"
@@ -50,6 +50,7 @@ def save(conn, row):
 
 def _setup(bot: Bot, files: list[FileChange], number: int = 7) -> str:
     bot.hub.add_repo(REPO, default_branch="main", installation_id=42)
+    bot.hub.set_file(REPO, "main", ".github/reviewgate.yml", NO_APPROVALS)
     return bot.hub.add_pull(REPO, number=number, author="alice", files=files).head_sha
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.db import Evaluation
-from tests.bot.harness import Bot
+from tests.bot.harness import NO_APPROVALS, Bot
 from tests.fakehub.model import FileChange
 
 REPO = "octo/demo"
@@ -17,6 +17,7 @@ SWALLOWED = (
 
 def _repo(bot: Bot) -> None:
     bot.hub.add_repo(REPO, default_branch="main", installation_id=42)
+    bot.hub.set_file(REPO, "main", ".github/reviewgate.yml", NO_APPROVALS)
 
 
 def _evaluations(bot: Bot) -> list[Evaluation]:
@@ -158,7 +159,7 @@ def test_a_config_changed_by_the_pr_is_not_used(bot: Bot) -> None:
     run = bot.latest_run(REPO, head)
     assert run["conclusion"] == "failure"
     assert [a["title"].split()[0] for a in run["annotations"]] == ["RG101"]
-    assert "evaluated with the version on `main`" in run["output"]["summary"]
+    assert "It is evaluated with the version on the default branch" in run["output"]["summary"]
 
 
 def test_suppressed_findings_are_listed_for_reviewers_but_do_not_block(bot: Bot) -> None:

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import create_engine
 
 from bot.db import Delivery, Evaluation, InstallationRepo
-from tests.bot.harness import Bot, _example, sign
+from tests.bot.harness import NO_APPROVALS, Bot, _example, sign
 from tests.fakehub.model import FileChange
 
 REPO = "octo/demo"
@@ -20,6 +20,7 @@ OLD = "from datetime import datetime, timezone\n\n\ndef now():\n    return datet
 
 def _pull(bot: Bot, number: int = 7, after: str | None = None) -> str:
     bot.hub.add_repo(REPO, default_branch="main", installation_id=42)
+    bot.hub.set_file(REPO, "main", ".github/reviewgate.yml", NO_APPROVALS)
     new = after if after is not None else OLD + "\n\ndef naive():\n    return datetime.now()\n"
     return bot.hub.add_pull(
         REPO, number=number, author="alice",
@@ -195,6 +196,7 @@ def test_concurrent_deliveries_are_all_recorded_and_coalesced(bot: Bot) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     bot.hub.add_repo(REPO, default_branch="main", installation_id=42)
+    bot.hub.set_file(REPO, "main", ".github/reviewgate.yml", NO_APPROVALS)
     heads = {}
     for number in range(1, 5):
         heads[number] = bot.hub.add_pull(

@@ -1,0 +1,115 @@
+"""Safe fixes of findings on changed lines, offered once as GitHub ```suggestion blocks.
+
+Only a fix whose edits all lie on the finding's own line is offered: a suggestion replaces
+whole lines of the diff, and a fix that also adds an import elsewhere would leave the file
+broken if applied alone. The line's text comes from the analysis cache, so offering a
+suggestion never fetches a blob again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from github.Repository import Repository
+
+import rules
+from bot.db import Database, PostedSuggestion
+
+if TYPE_CHECKING:
+    from bot.evaluate import Assessment
+
+log = logging.getLogger(__name__)
+
+MAX_PER_REVIEW = 50  # a review with hundreds of comments is noise, and GitHub slows on it
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    key: str  # the finding's fingerprint and the replacement: the same fix is never offered twice
+    path: str
+    line: int
+    code: str
+    slug: str
+    description: str
+    replacement: str
+
+
+def apply_edits(source: str, line: int, edits: Sequence[rules.Edit]) -> str | None:
+    """`source` (the text of `line`) with `edits` applied, or None when an edit leaves the line."""
+    text = source
+    # Right to left, so earlier columns stay valid.
+    for edit in sorted(edits, key=lambda e: e.column, reverse=True):
+        if edit.line != line or edit.end_line != line:
+            return None
+        start, end = edit.column - 1, edit.end_column - 1
+        if not 0 <= start <= end <= len(text):
+            return None
+        text = text[:start] + edit.text + text[end:]
+    return text
+
+
+def collect(found: Assessment) -> list[Suggestion]:
+    out = []
+    for finding, mark in zip(found.findings, found.fingerprints, strict=True):
+        fix = finding.fix
+        if fix is None or not fix.safe or finding.suppressed or not fix.edits:
+            continue
+        if finding.line not in found.changed_lines.get(finding.path, frozenset()):
+            continue  # a review comment can only sit on a line of the diff
+        source = found.line_sources.get((finding.path, finding.line))
+        if source is None:
+            continue
+        replacement = apply_edits(source, finding.line, fix.edits)
+        if replacement is None or replacement == source or "```" in replacement:
+            continue
+        key = hashlib.sha256(f"{mark}\0{replacement}".encode()).hexdigest()
+        out.append(
+            Suggestion(key, finding.path, finding.line, finding.code, finding.slug, fix.description, replacement)
+        )
+    return out
+
+
+def _body(s: Suggestion) -> str:
+    return f"**{s.code}** `{s.slug}`: {s.description}\n\n```suggestion\n{s.replacement}\n```"
+
+
+def publish(
+    db: Database, repo: Repository, repo_name: str, number: int, head: str, found: Iterable[Suggestion]
+) -> int:
+    """Post the suggestions not offered before as one review; returns how many were posted."""
+    with db.session() as session:
+        posted = {
+            key for (key,) in session.query(PostedSuggestion.key).filter_by(repo=repo_name, number=number)
+        }
+    fresh: dict[str, Suggestion] = {}
+    for s in found:
+        if s.key not in posted and s.key not in fresh:
+            fresh[s.key] = s
+    batch = list(fresh.values())[:MAX_PER_REVIEW]
+    if not batch:
+        return 0
+    _, data = repo.requester.requestJsonAndCheck(
+        "POST",
+        f"{repo.url}/pulls/{number}/reviews",
+        input={
+            "commit_id": head,
+            "event": "COMMENT",
+            "body": (
+                f"Reviewgate has {len(batch)} suggested fix{'es' if len(batch) != 1 else ''} for findings "
+                "on the changed lines. Each is offered once."
+            ),
+            "comments": [
+                {"path": s.path, "line": s.line, "side": "RIGHT", "body": _body(s)} for s in batch
+            ],
+        },
+    )
+    review_id = data.get("id") if isinstance(data, dict) else None
+    with db.session() as session:
+        for s in batch:
+            session.merge(PostedSuggestion(repo=repo_name, number=number, key=s.key, review_id=review_id))
+    log.info("posted %d suggestions on %s#%s", len(batch), repo_name, number)
+    return len(batch)
