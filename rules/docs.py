@@ -82,6 +82,34 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def summary_table(rules: tuple[type[Rule], ...] = CATALOGUE, link: str = "") -> str:
+    """One row per rule and notice; `link` prefixes the anchors (README links into this file)."""
+    out = ["| code | name | severity | ruff | flags |", "| --- | --- | --- | --- | --- |"]
+    for rule in rules:
+        ruff = ", ".join(rule.ruff_codes) or "-"
+        out.append(
+            f"| [{rule.code}]({link}#{rule.docs_anchor()}) | {rule.slug} | {rule.severity.value} "
+            f"| {ruff} | {_cell(rule.summary())} |"
+        )
+    for notice in ENGINE_NOTICES:
+        out.append(
+            f"| [{notice.code}]({link}#{notice.docs_anchor()}) | {notice.slug} "
+            f"| {Severity.NOTICE.value} | - | {_cell(notice.summary)} |"
+        )
+    return "\n".join(out)
+
+
+README_START, README_END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
+
+
+def readme_with_catalogue(readme: str) -> str:
+    """README.md with the table between its catalogue markers regenerated."""
+    head, _, rest = readme.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    table = summary_table(link=DOCS_PATH)
+    return f"{head}{README_START}\n{table}\n{README_END}{tail}"
+
+
 def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
     """The whole of `docs/rules.md`."""
     out = [
@@ -99,20 +127,8 @@ def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
         "ruff's code for the same check where one exists (`# noqa: DTZ005`). A bare `# noqa` "
         "does not silence the gate. Silenced findings are still shown to reviewers.",
         "",
-        "| code | name | severity | ruff | flags |",
-        "| --- | --- | --- | --- | --- |",
+        summary_table(rules),
     ]
-    for rule in rules:
-        ruff = ", ".join(rule.ruff_codes) or "-"
-        out.append(
-            f"| [{rule.code}](#{rule.docs_anchor()}) | {rule.slug} | {rule.severity.value} "
-            f"| {ruff} | {_cell(rule.summary())} |"
-        )
-    for notice in ENGINE_NOTICES:
-        out.append(
-            f"| [{notice.code}](#{notice.docs_anchor()}) | {notice.slug} "
-            f"| {Severity.NOTICE.value} | - | {_cell(notice.summary)} |"
-        )
     for rule in rules:
         out += [
             "",
@@ -129,3 +145,17 @@ def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
     for notice in ENGINE_NOTICES:
         out += ["", f"### {notice.code} {notice.slug}", "", notice.summary, "", notice.text]
     return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """`python -m rules.docs`: regenerate docs/rules.md and README.md's catalogue table."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (root / DOCS_PATH).write_text(render(), encoding="utf-8")
+    readme = root / "README.md"
+    readme.write_text(readme_with_catalogue(readme.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

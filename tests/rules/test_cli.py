@@ -536,3 +536,10 @@ def test_pre_commit_hook_definition():
     assert hook["id"] == "reviewgate"
     assert hook["entry"] == "python -m rules"
     assert hook["language"] == "python" and hook["types"] == ["python"]
+
+
+def test_readme_catalogue_is_up_to_date():
+    from rules.docs import readme_with_catalogue
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme == readme_with_catalogue(readme), "README.md's rule table is out of date: run `python -m rules.docs`"
