@@ -79,7 +79,10 @@ def is_discarded(ctx: Context) -> bool:
 def string_value(node: cst.BaseExpression | None) -> str | None:
     """The value of a plain or implicitly concatenated string literal, else None."""
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        try:
+            value = node.evaluated_value
+        except (SyntaxError, ValueError):  # e.g. b"é": libcst parses it, CPython refuses it
+            return None
         return value if isinstance(value, str) else None
     if isinstance(node, cst.ConcatenatedString):
         left, right = string_value(node.left), string_value(node.right)
@@ -489,11 +492,12 @@ class TracksBindings:
 
 # `OSError` and the aliases and subclasses that name "I/O failed" in general. The specific
 # subclasses (`FileNotFoundError`, `FileExistsError`, `BrokenPipeError`, `PermissionError`...)
-# name one anticipated condition and are deliberately not broad.
+# name one anticipated condition and are deliberately not broad; so is the builtin
+# `ConnectionError` family, which says the peer is gone (a control message to a process that
+# exited). The `ConnectionError` of `requests`, `redis`... stays broad.
 _BROAD_ERRORS = frozenset(
     {f"builtins.{name}" for name in (
-        "Exception", "BaseException", "OSError", "IOError", "EnvironmentError",
-        "ConnectionError", "TimeoutError",
+        "Exception", "BaseException", "OSError", "IOError", "EnvironmentError", "TimeoutError",
     )}
     | {"os.error", "socket.error", "socket.timeout", "select.error"}
 )
@@ -932,21 +936,737 @@ def _next_statement(block: cst.CSTNode | None, stmt: cst.CSTNode) -> cst.CSTNode
     return None
 
 
+def _statement_after(chain: list[cst.CSTNode], node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement that runs after `node` falls through, leaving `if`/`else`/`with` blocks
+    (not loops, handlers or functions, where the next statement is not what follows)."""
+    current = node
+    for parent in reversed(chain):
+        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            following = _next_statement(parent, current)
+            if following is not None:
+                return following
+        elif not isinstance(parent, (cst.If, cst.Else, cst.With)):
+            return None
+        current = parent
+    return None
+
+
 def failure_follows(ctx: Context, node: cst.Try | cst.TryStar) -> bool:
-    """For `node` the current `try`: a handler that falls through still reports the failure,
-    because success leaves early and the code after it returns or raises:
-    `try: write(); return True` / `except OSError: pass` / `return False`, and the retry loop
-    `for ...: try: write(); break` / `except OSError: continue` / `else: raise` (or a `raise`
-    or `return` right after the loop)."""
+    """For `node` the current `try`: a handler that falls through does not swallow when the
+    success path leaves early. When the `try` body ends with `return`, whatever runs after the
+    handler is the failure path: a `return False`, the implicit `return None` the caller
+    tests, a fallback doing the job another way, the next candidate of a probing loop; so is
+    a `return`/`raise` right after the `try` (or its `if`/`with`) when the body returns. In a
+    retry loop whose body `break`s on success, the loop's `else:` (or the statement after the
+    loop) that returns or raises reports the failure."""
     chain = ctx.ancestors
     if not chain:
         return False
-    leaves = [n for n in iter_local_nodes(node.body) if isinstance(n, (cst.Return, cst.Break))]
-    if any(isinstance(n, cst.Return) for n in leaves) and _exits(_next_statement(chain[-1], node)):
+    last: cst.CSTNode | None = node
+    while isinstance(last, (cst.Try, cst.TryStar, cst.With)):  # `try: with f: ...; return x`
+        body = suite_statements(last.body)
+        last = body[-1] if body else None
+    if isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return):
         return True
-    if len(chain) < 3 or not isinstance(chain[-2], (cst.For, cst.While)) or not leaves:
+    returns = any(isinstance(n, cst.Return) for n in iter_local_nodes(node.body))
+    if returns and _exits(_statement_after(chain, node)):
+        return True
+    if len(chain) < 3 or not isinstance(chain[-2], (cst.For, cst.While)):
+        return False
+    if not any(isinstance(n, (cst.Break, cst.Return)) for n in iter_local_nodes(node.body)):
         return False
     loop = chain[-2]
     if loop.orelse is not None:
         return any(_exits(s) for s in suite_statements(loop.orelse.body))
-    return _exits(_next_statement(chain[-3], loop))
+    return _exits(_statement_after(chain[:-2], loop))
+
+
+# -- attributes of `self` --------------------------------------------------------------------
+
+
+def self_attribute(ctx: Context, expr: cst.BaseExpression) -> tuple[cst.ClassDef, str] | None:
+    """`(class, name)` when `expr`, under the current node, is `self.name` in a method of
+    `class` (or in code nested in the method): `self` being the method's first parameter,
+    whatever it is called. None for anything else, and when a nested def or lambda rebinds
+    that name. Rules use it to ask how the class binds the attribute
+    (`self._pool = ThreadPoolExecutor()` in `__init__`) instead of guessing from its name."""
+    if not isinstance(expr, cst.Attribute) or not isinstance(expr.value, cst.Name):
+        return None
+    owner = expr.value.value
+    chain = ctx.ancestors
+    for i in range(len(chain) - 1, -1, -1):
+        node = chain[i]
+        if isinstance(node, cst.ClassDef):
+            return None
+        if not isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            continue
+        params = node.params
+        positional = [*params.posonly_params, *params.params]
+        is_method = (
+            isinstance(node, cst.FunctionDef)
+            and i >= 2
+            and isinstance(chain[i - 1], cst.IndentedBlock)
+            and isinstance(chain[i - 2], cst.ClassDef)
+        )
+        if is_method:
+            assert isinstance(node, cst.FunctionDef)
+            static = any(
+                isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+                for d in node.decorators
+            )
+            if not static and positional and positional[0].name.value == owner:
+                klass = chain[i - 2]
+                assert isinstance(klass, cst.ClassDef)
+                return klass, expr.attr.value
+            return None
+        names = [p.name.value for p in (*positional, *params.kwonly_params)]
+        names += [p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        if owner in names:
+            return None
+    return None
+
+
+# -- the naive-datetime rules (RG101, RG103-RG105): where a naive value made at a call ends up --
+# Every occurrence stays reported (ruff's DTZ rules flag them all); this tells the uses where
+# the missing zone changes an answer (error) from those where it cannot (warning).
+
+_FORMAT_METHODS = frozenset({"strftime", "isoformat", "ctime", "__str__", "__format__"})
+_CALENDAR_METHODS = frozenset(
+    {"date", "time", "weekday", "isoweekday", "isocalendar", "toordinal", "timetuple"}
+)
+_DISPLAY_CALLS = frozenset(
+    {"print", "pprint", "debug", "info", "warning", "warn", "error", "exception", "critical",
+     "fatal", "log", "echo", "secho"}
+)
+_TEXT_CALLS = frozenset({"str", "repr", "format"})
+_COLLECTING_CALLS = frozenset({"append", "appendleft", "add", "insert", "extend"})
+_TEST_ASSERTIONS = frozenset({"eq_", "ne_", "is_", "assert_equal", "assert_not_equal"})
+_NEUTRAL_CALLS = frozenset({"isinstance", "type", "id", "hash", "len", "bool", "max", "min"})
+_DURATION_WORDS = frozenset(
+    {"delta", "timedelta", "relativedelta", "interval", "timeout", "duration", "period", "ttl",
+     "offset", "window", "age", "wait", "margin", "grace", "skew", "tolerance", "leeway",
+     "slack", "retention", "lifetime", "backoff", "delay", "span", "step", "increment"}
+)
+_EQUALITY = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn)
+# The datetime module's naive makers, and where each takes its zone (position, keyword).
+_NAIVE_MAKERS: dict[str, tuple[int, str] | None] = {
+    DATETIME: (7, "tzinfo"),
+    f"{DATETIME}.now": (0, "tz"),
+    f"{DATETIME}.today": None,
+    f"{DATETIME}.fromtimestamp": (1, "tz"),
+    f"{DATETIME}.strptime": None,
+    f"{DATETIME}.combine": (2, "tzinfo"),
+}
+_NOT_USES = (
+    cst.Param, cst.AssignTarget, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.NameItem,
+    cst.AsName,
+)
+_NAIVE_FOLLOW_DEPTH = 3
+
+
+def realtime_key(name: str) -> bool:
+    """A key, attribute or keyword naming a point in real time, by RG107's list (`*_at`,
+    `created*`, `updated*`, `modified*`, `date*`, `expires*`, `timestamp`, `ts`, `time`)."""
+    # imported here: the rule modules import this one
+    from rules.checks.monotonic_as_wall_clock import realtime_name
+
+    return realtime_name(name)
+
+
+class NaiveUse:
+    """The verdict on one naive value: `risky` when it is stored, sent, returned or compared
+    where the missing zone changes the answer; `why` says where, for the message."""
+
+    __slots__ = ("risky", "why", "zone")
+
+    def __init__(self, risky: bool, why: str, zone: bool = False) -> None:
+        self.risky = risky
+        self.why = why
+        self.zone = zone  # a zone is attached to it further on
+
+    def __repr__(self) -> str:
+        return f"NaiveUse(risky={self.risky}, why={self.why!r}, zone={self.zone})"
+
+
+def _risky(why: str) -> NaiveUse:
+    return NaiveUse(True, why)
+
+
+def _benign(why: str) -> NaiveUse:
+    return NaiveUse(False, why)
+
+
+def _callee_name(call: cst.Call) -> str:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else ""
+
+
+def _self_attribute(node: cst.CSTNode) -> str | None:
+    if (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value in ("self", "cls")
+    ):
+        return node.attr.value
+    return None
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in name.lower().split("_") if w]
+
+
+def duration_like(node: cst.BaseExpression) -> bool:
+    """`timedelta(...)`, `relativedelta(...)`, a name like `self.timeout` or `max_age`, or
+    arithmetic on those: what is added to or subtracted from a datetime to move it."""
+    if isinstance(node, cst.Call):
+        return _callee_name(node).lower() in ("timedelta", "relativedelta")
+    if isinstance(node, cst.Name):
+        return any(w in _DURATION_WORDS or w.endswith("delta") for w in _words(node.value))
+    if isinstance(node, cst.Attribute):
+        return any(w in _DURATION_WORDS or w.endswith("delta") for w in _words(node.attr.value))
+    if isinstance(node, cst.BinaryOperation):
+        return duration_like(node.left) or duration_like(node.right)
+    if isinstance(node, cst.UnaryOperation):
+        return duration_like(node.expression)
+    return False
+
+
+def zone_attaching_call(call: cst.Call) -> bool:
+    """A call that gives a naive value a zone, judged by its name: `make_aware`,
+    `tz.localize`, `convert_to_utc`, `default_timezone.convert`, `from_current_timezone`..."""
+    name = _callee_name(call).lower()
+    if any(word in name for word in ("aware", "locali", "timezone", "utc")) or "tz" in _words(name):
+        return True
+    func = call.func
+    if name == "convert" and isinstance(func, cst.Attribute):
+        receiver = func.value
+        if isinstance(receiver, cst.Attribute):
+            receiver = receiver.attr
+        text = receiver.value.lower() if isinstance(receiver, cst.Name) else ""
+        return "timezone" in text or "tz" in _words(text)
+    return False
+
+
+class _Index:
+    """One walk over a function, class or module: parents, variable uses and bindings, and
+    the uses and assignments of `self.<attr>`."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.names: dict[str, list[cst.Name]] = {}
+        self.values: dict[str, list[cst.BaseExpression | None]] = {}  # None: bound otherwise
+        self.attrs: dict[str, list[cst.Attribute]] = {}
+        self.attr_values: dict[str, list[cst.BaseExpression]] = {}
+        stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(root, None)]
+        while stack:
+            node, parent = stack.pop()
+            if parent is not None:
+                self.parent[node] = parent
+            if isinstance(node, cst.Name):
+                if not (
+                    isinstance(parent, _NOT_USES)
+                    or (isinstance(parent, cst.Attribute) and parent.attr is node)
+                    or (isinstance(parent, cst.Arg) and parent.keyword is node)
+                ):
+                    self.names.setdefault(node.value, []).append(node)
+                continue
+            if isinstance(node, cst.Attribute):
+                attr = _self_attribute(node)
+                if attr is not None:
+                    self.attrs.setdefault(attr, []).append(node)
+            elif isinstance(node, cst.Assign):
+                for target in node.targets:
+                    self._bind(target.target, node.value)
+            elif isinstance(node, (cst.AnnAssign, cst.NamedExpr)):
+                self._bind(node.target, node.value)
+            elif isinstance(node, (cst.AugAssign, cst.For, cst.CompFor)):
+                self._bind(node.target, None)
+            elif isinstance(node, cst.Param):
+                self.values.setdefault(node.name.value, []).append(None)
+            elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
+                self._bind(node.name, None)
+            for field in reversed(_child_fields(type(node))):
+                value = getattr(node, field)
+                if isinstance(value, cst.CSTNode):
+                    stack.append((value, node))
+                elif type(value) is tuple or type(value) is list:
+                    stack.extend((v, node) for v in reversed(value))
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, cst.Name):
+            self.values.setdefault(target.value, []).append(value)
+            return
+        attr = _self_attribute(target)
+        if attr is not None:
+            if value is not None:
+                self.attr_values.setdefault(attr, []).append(value)
+            return
+        for name in target_names(target):
+            self.values.setdefault(name, []).append(None)
+
+
+def _owner(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> cst.CSTNode | None:
+    """The function, lambda or class whose body holds `node` (None: the module)."""
+    current = parents.get(node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        current = parents.get(current)
+    return current
+
+
+class NaiveUses:
+    """Judges how the naive datetime made at the current call is used (one per rule and file).
+
+    Followed: chained methods, `+`/`-` with durations, formatting, the arguments of a call,
+    and a local name or `self.<attr>` the value is stored in (their uses in the function or
+    the class, a few assignments deep). An index is built once per function or class that
+    holds a finding, and only then.
+
+    Risky (error): compared with or subtracted from something that is not another naive
+    value (an attribute like `record.created_at`, a parameter); stored under a key,
+    attribute or keyword named like a point in time, or under any literal key of another
+    object (`row["at"] = ...`); passed to a call; returned (when `returned`); read with
+    `.timestamp()` (when `timestamp`); labelled with `.replace(tzinfo=<zone>)` (when `local`:
+    a server-local reading keeps its local fields); kept in a module-level name the module never reads or
+    a local name never read (the use is out of sight).
+    Benign (warning): formatted, printed or logged; only its calendar fields read; compared
+    with or subtracted from values of the same naive kind, possibly moved by a duration (a
+    duration or an in-memory deadline); tested for equality; given a zone afterwards; thrown
+    away; held in `self.<attr>` or a local name all of whose uses are benign.
+    """
+
+    def __init__(self, ctx: Context, *, returned: bool, timestamp: bool, local: bool) -> None:
+        self.ctx = ctx
+        self.returned = returned
+        self.timestamp = timestamp
+        self.local = local  # the value is a server-local reading: `.replace(tzinfo=)` mislabels it
+        self._indexes: dict[cst.CSTNode, _Index] = {}
+        self._memo: dict[tuple[cst.CSTNode, str, bool, bool, bool, bool], NaiveUse] = {}
+        self._class: cst.ClassDef | None = None
+        self._calendar = False
+        self._reference = False
+
+    def _index(self, root: cst.CSTNode) -> _Index:
+        index = self._indexes.get(root)
+        if index is None:
+            index = self._indexes[root] = _Index(root)
+        return index
+
+    def classify(self, node: cst.CSTNode, *, calendar: bool = False, reference: bool = False) -> NaiveUse:
+        """`node` is the current node. `calendar`: the value is calendar arithmetic (a date
+        widened to a datetime, a date-only format): comparisons, arithmetic, calls and
+        returns are benign, only storage under a point-in-time name is not. `reference`: a
+        fixed date, benign when subtracted from another value (an epoch)."""
+        chain = self.ctx.ancestors
+        parents = {chain[i]: chain[i - 1] for i in range(1, len(chain))}
+        if chain:
+            parents[node] = chain[-1]
+        self._class = None
+        unit: cst.CSTNode = self.ctx.module
+        for ancestor in reversed(chain):
+            if isinstance(ancestor, cst.FunctionDef) and unit is self.ctx.module:
+                unit = ancestor
+            elif isinstance(ancestor, cst.ClassDef):
+                self._class = ancestor
+                break
+        self._calendar, self._reference = calendar, reference
+        use = self._climb(node, parents, unit, 0, formatted=False, container=False)
+        return use if use is not None else _benign("not used")
+
+    # -- one use ----------------------------------------------------------------------------
+
+    def _climb(
+        self,
+        node: cst.CSTNode,
+        parents: dict[cst.CSTNode, cst.CSTNode],
+        unit: cst.CSTNode,
+        depth: int,
+        *,
+        formatted: bool,
+        container: bool,
+    ) -> NaiveUse | None:
+        """The verdict on the value of `node` from where it stands; None: `node` is a
+        binding of a name, not a use."""
+        child: cst.CSTNode = node
+        while True:
+            parent = parents.get(child)
+            if parent is None:
+                return _benign("not used")
+            if isinstance(parent, cst.Attribute) and parent.value is child:
+                call = parents.get(parent)
+                if not (isinstance(call, cst.Call) and call.func is parent):
+                    return _benign("only its fields are read")
+                method = parent.attr.value
+                if formatted or container:
+                    if method in _COLLECTING_CALLS:
+                        return _benign("kept in a collection")
+                    child = call
+                    continue
+                if method == "replace":
+                    tz = argument(call, 7, "tzinfo")
+                    if tz is not None and not is_none(tz.value) and self.local:
+                        return _risky("labelled with a zone by `.replace(tzinfo=...)`, which keeps "
+                                      "the server-local fields: a wrong instant")
+                    if any(a.star == "**" for a in call.args) or (tz is not None and not is_none(tz.value)):
+                        after = parents.get(call)
+                        again = parents.get(after) if isinstance(after, cst.Attribute) else None
+                        if not (
+                            isinstance(after, cst.Attribute)
+                            and after.attr.value == "replace"
+                            and isinstance(again, cst.Call)
+                            and is_none((argument(again, 7, "tzinfo") or cst.Arg(cst.Name("x"))).value)
+                        ):
+                            return NaiveUse(False, "given a zone afterwards", zone=True)
+                    child = call
+                    continue
+                if method == "astimezone":
+                    return NaiveUse(False, "converted with `.astimezone()`", zone=True)
+                if method in _FORMAT_METHODS:
+                    formatted, child = True, call
+                    continue
+                if method == "timestamp" and self.timestamp:
+                    return _risky("read with `.timestamp()`, which takes it for server-local time")
+                if method in _CALENDAR_METHODS:
+                    return _benign("only its calendar fields are used")
+                return _benign(f"only `.{method}()` is used")
+            if isinstance(parent, cst.BinaryOperation):
+                if formatted or container:
+                    child = parent
+                    continue
+                if isinstance(parent.operator, cst.Modulo) and parent.right is child:
+                    formatted, child = True, parent
+                    continue
+                if isinstance(parent.operator, cst.Add):
+                    child = parent
+                    continue
+                if not isinstance(parent.operator, cst.Subtract):
+                    return _benign("used in arithmetic")
+                left = parent.left is child
+                other = parent.right if left else parent.left
+                if left and duration_like(other):
+                    child = parent
+                    continue
+                if self._same_kind(other, unit):
+                    return _benign("only subtracted from another naive reading (a duration)")
+                if not left and self._reference:
+                    return _benign("a fixed reference date subtracted to count from it")
+                if self._calendar:
+                    return _benign("calendar arithmetic")
+                return _risky(f"in a subtraction with `{self._code(other)}`")
+            if isinstance(parent, (cst.Comparison, cst.ComparisonTarget)):
+                if formatted or container:
+                    return _benign("compared as text")
+                comparison = parent if isinstance(parent, cst.Comparison) else parents.get(parent)
+                if not isinstance(comparison, cst.Comparison):
+                    return _benign("compared")
+                if all(isinstance(t.operator, _EQUALITY) for t in comparison.comparisons):
+                    return _benign("only tested for equality")
+                operands = [comparison.left, *(t.comparator for t in comparison.comparisons)]
+                foreign = [o for o in operands if o is not child and not self._same_kind(o, unit)]
+                if not foreign:
+                    return _benign("only compared with another naive reading (a deadline)")
+                if self._calendar:
+                    return _benign("calendar arithmetic")
+                return _risky(f"compared with `{self._code(foreign[0])}`")
+            if isinstance(parent, (cst.FormattedStringExpression, cst.FormattedString)):
+                formatted, child = True, parent
+                continue
+            if isinstance(parent, cst.BooleanOperation) or (
+                isinstance(parent, cst.IfExp) and parent.test is not child
+            ):
+                child = parent
+                continue
+            if isinstance(parent, (cst.Element, cst.StarredElement, cst.Tuple, cst.List, cst.Set, cst.Dict)):
+                container, child = True, parent
+                continue
+            if isinstance(parent, cst.DictElement):
+                key = string_value(parent.key) if parent.value is child else None
+                if key is not None and realtime_key(key):
+                    return _risky(f"stored under the key '{key}'")
+                container, child = True, parent
+                continue
+            if isinstance(parent, cst.Arg):
+                call = parents.get(parent)
+                if not isinstance(call, cst.Call) or parent.value is not child:
+                    return _benign("used as an argument")
+                verdict = self._argument(call, parent, formatted, container)
+                if verdict is not None:
+                    return verdict
+                formatted, child = True, call  # `str(x)`, `"{}".format(x)`: text from here on
+                continue
+            if isinstance(parent, cst.Expr):
+                return _benign("formatted and thrown away" if formatted else "thrown away (a probe)")
+            if isinstance(parent, (cst.Return, cst.Yield)) or (
+                isinstance(parent, cst.Lambda) and parent.body is child
+            ):
+                return self._returned(parent, parents, formatted or container)
+            if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is child:
+                targets = (
+                    [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+                )
+                in_class = self._class is not None and _owner(parent, parents) is self._class
+                verdicts = [
+                    self._target(t, unit, depth, in_class, formatted=formatted, container=container)
+                    for t in targets
+                ]
+                return next((v for v in verdicts if v.risky), verdicts[0])
+            if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.For, cst.CompFor, cst.Del)):
+                return None
+            return _benign("formatted into text" if formatted else "used where its zone does not matter")
+
+    def _argument(self, call: cst.Call, arg: cst.Arg, formatted: bool, container: bool) -> NaiveUse | None:
+        """The verdict on a value passed as `arg`; None: the call makes text of it."""
+        name = _callee_name(call)
+        if name in _DISPLAY_CALLS:
+            return _benign("only shown in a message or a log line")
+        if name in _TEXT_CALLS and not container:
+            return None
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword is not None and realtime_key(keyword):
+            return _risky(f"passed as `{keyword}=`")
+        if keyword is None:
+            previous = None
+            for candidate in call.args:
+                if candidate is arg:
+                    break
+                previous = candidate
+            key = string_value(previous.value) if previous is not None and previous.keyword is None else None
+            if key is not None and realtime_key(key):
+                return _risky(f"sent as the field '{key}'")
+        if formatted:
+            return _benign("formatted into text")
+        if zone_attaching_call(call):
+            return NaiveUse(False, f"given a zone by `{name}()`", zone=True)
+        if name == "combine" and call.args and call.args[0] is arg:
+            return _benign("only its calendar date is used")
+        if name in _TEST_ASSERTIONS or name.startswith("assert"):
+            return _benign("compared in a test assertion")
+        if name in _NEUTRAL_CALLS or name in _COLLECTING_CALLS:
+            return _benign("kept or inspected in memory")
+        if self._calendar:
+            return _benign("calendar arithmetic")
+        return _risky(f"passed to `{name or 'a call'}()`")
+
+    def _returned(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode], text: bool) -> NaiveUse:
+        if text:
+            return _benign("returned as text or in a container")
+        if not self.returned:
+            return _benign("returned to the caller, whose use decides")
+        if self._calendar:
+            return _benign("returned as calendar arithmetic")
+        function: cst.CSTNode | None = node
+        while function is not None and not isinstance(function, (cst.FunctionDef, cst.Lambda)):
+            function = parents.get(function)
+        if isinstance(function, cst.FunctionDef):
+            for inner in iter_local_nodes(function.body):
+                if isinstance(inner, cst.Return) and inner is not node and self._aware(inner.value):
+                    return _benign("the explicit local-time branch of a function that returns aware values")
+        return _risky("returned to callers as if it were an instant")
+
+    def _aware(self, value: cst.BaseExpression | None) -> bool:
+        if not isinstance(value, cst.Call):
+            return False
+        if isinstance(value.func, cst.Attribute) and value.func.attr.value == "astimezone":
+            return True
+        if zone_attaching_call(value):
+            return True
+        tz = argument(value, 0, "tz") if _callee_name(value) == "now" else argument(value, None, "tzinfo")
+        return tz is not None and not is_none(tz.value)
+
+    # -- where it is stored -------------------------------------------------------------------
+
+    def _target(
+        self,
+        target: cst.BaseExpression,
+        unit: cst.CSTNode,
+        depth: int,
+        in_class: bool,
+        *,
+        formatted: bool,
+        container: bool,
+    ) -> NaiveUse:
+        if isinstance(target, cst.Subscript):
+            index = target.slice[0].slice if len(target.slice) == 1 else None
+            key = string_value(index.value) if isinstance(index, cst.Index) else None
+            owner = target.value
+            if key is not None and not (isinstance(owner, cst.Name) and owner.value == "self"):
+                return _risky(f"stored as the field '{key}' of `{self._code(owner)}`")
+            return _benign("kept in a mapping or list")
+        if isinstance(target, cst.Attribute):
+            attr = _self_attribute(target)
+            if attr is None:
+                if realtime_key(target.attr.value):
+                    return _risky(f"stored as `{self._code(target)}`")
+                return _benign(f"kept in `{self._code(target)}`")
+            return self._follow_attribute(attr, depth, formatted=formatted, container=container)
+        if isinstance(target, cst.Name):
+            if in_class:
+                return self._follow_attribute(target.value, depth, formatted=formatted, container=container)
+            return self._follow_name(target.value, unit, depth, formatted=formatted, container=container)
+        return _benign("unpacked")
+
+    def _follow_name(self, name: str, unit: cst.CSTNode, depth: int, *, formatted: bool, container: bool) -> NaiveUse:
+        if depth >= _NAIVE_FOLLOW_DEPTH:
+            return _benign(f"stored in `{name}`")
+        key = (unit, name, formatted, container, self._calendar, self._reference)
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        self._memo[key] = _benign(f"stored in `{name}`")  # a name assigned from itself
+        index = self._index(unit)
+        seen = [
+            use
+            for occurrence in index.names.get(name, ())
+            if (use := self._climb(occurrence, index.parent, unit, depth + 1,
+                                   formatted=formatted, container=container)) is not None
+        ]
+        if not seen and self._calendar:
+            verdict = _benign(f"stored in `{name}` as calendar arithmetic")
+        elif not seen:
+            verdict = _risky(
+                f"kept in the module-level `{name}`, which other modules may read"
+                if unit is self.ctx.module
+                else f"stored in `{name}`, whose use the rule cannot see"
+            )
+        else:
+            verdict = self._combine(seen, f"`{name}`")
+        self._memo[key] = verdict
+        return verdict
+
+    def _follow_attribute(self, attr: str, depth: int, *, formatted: bool, container: bool) -> NaiveUse:
+        klass = self._class
+        if klass is None or depth >= _NAIVE_FOLLOW_DEPTH:
+            return _benign(f"kept in `self.{attr}`")
+        key = (klass, attr, formatted, container, self._calendar, self._reference)
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        self._memo[key] = _benign(f"kept in `self.{attr}`")
+        index = self._index(klass)
+        seen: list[NaiveUse] = []
+        for occurrence in index.attrs.get(attr, ()):
+            function = _owner(occurrence, index.parent)
+            use = self._climb(occurrence, index.parent, function or klass, depth + 1,
+                              formatted=formatted, container=container)
+            if use is not None:
+                seen.append(use)
+        if not seen:
+            if realtime_key(attr) and not attr.startswith("_"):
+                verdict = _risky(f"stored as `self.{attr}`")
+            else:
+                verdict = _benign(f"kept in `self.{attr}`")
+        else:
+            verdict = self._combine(seen, f"`self.{attr}`")
+        self._memo[key] = verdict
+        return verdict
+
+    @staticmethod
+    def _combine(seen: list[NaiveUse], holder: str) -> NaiveUse:
+        if any(u.zone for u in seen):
+            return NaiveUse(False, f"stored in {holder}, which is given a zone afterwards", zone=True)
+        for use in seen:
+            if use.risky:
+                return _risky(f"stored in {holder}, which is {use.why}")
+        if len(seen) == 1:
+            return _benign(f"stored in {holder}, which is {seen[0].why}")
+        return _benign(f"stored in {holder}, used only where its zone does not matter")
+
+    # -- what it is compared with ------------------------------------------------------------
+
+    def _same_kind(self, node: cst.BaseExpression, unit: cst.CSTNode, depth: int = 0) -> bool:
+        """`node` is a naive datetime too: made by one of the datetime module's naive makers
+        (not `utcnow()`, whose fields are UTC), `x.replace(tzinfo=None)`, a local name only
+        ever bound to those, or a `self.<attr>` the class assigns from one; possibly moved by
+        a duration."""
+        if depth > 4:
+            return False
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+            if duration_like(node.right):
+                return self._same_kind(node.left, unit, depth + 1)
+            return isinstance(node.operator, cst.Add) and (
+                self._same_kind(node.left, unit, depth + 1) or self._same_kind(node.right, unit, depth + 1)
+            )
+        if isinstance(node, cst.BooleanOperation):
+            return self._same_kind(node.left, unit, depth + 1) or self._same_kind(node.right, unit, depth + 1)
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "replace":
+                tz = argument(node, 7, "tzinfo")
+                if tz is not None:
+                    return is_none(tz.value)
+                return self._same_kind(func.value, unit, depth + 1)
+            qualified = self.ctx.qualified_name(func)
+            if qualified not in _NAIVE_MAKERS or any(a.star == "**" for a in node.args):
+                return False
+            where = _NAIVE_MAKERS[qualified]
+            if where is None:
+                return True
+            tz = argument(node, *where)
+            return tz is None or is_none(tz.value)
+        if isinstance(node, cst.Name):
+            values = self._index(unit).values.get(node.value)
+            return bool(values) and all(
+                v is not None and (is_none(v) or self._same_kind(v, unit, depth + 1)) for v in values or ()
+            )
+        attr = _self_attribute(node)
+        if attr is not None and self._class is not None:
+            assigned = self._index(self._class).attr_values.get(attr, [])
+            return any(self._same_kind(v, self._class, depth + 1) for v in assigned)
+        return False
+
+    def _code(self, node: cst.CSTNode) -> str:
+        text = " ".join(self.ctx.module.code_for_node(node).split())
+        return text if len(text) <= 40 else text[:37] + "..."
+
+
+def attribute_bindings(
+    klass: cst.ClassDef, name: str
+) -> list[tuple[cst.BaseExpression | None, cst.BaseExpression | None]]:
+    """How `klass` binds its attribute `name`: `(value, annotation)` for every
+    `self.<name> = value` / `self.<name>: T = value` in its methods (code nested in them
+    included) and every `<name> = value` / `<name>: T` in its body. Any other binding
+    (`self.a, self.b = ...`, `+=`, `with ... as self.<name>`, a loop target) gives
+    `(None, None)`: a value that is not known. Meant for a rule's `finish`, only for the
+    classes where it saw a candidate (it walks the class)."""
+    found: list[tuple[cst.BaseExpression | None, cst.BaseExpression | None]] = []
+    for statement in suite_statements(klass.body):
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        if isinstance(target.target, cst.Name) and target.target.value == name:
+                            found.append((small.value, None))
+                elif isinstance(small, cst.AnnAssign):
+                    if isinstance(small.target, cst.Name) and small.target.value == name:
+                        found.append((small.value, small.annotation.annotation))
+        if not isinstance(statement, cst.FunctionDef):
+            continue
+        params = [*statement.params.posonly_params, *statement.params.params]
+        if not params:
+            continue
+        owner = params[0].name.value
+        for node in iter_nodes(statement.body):
+            if isinstance(node, cst.Assign):
+                for target in node.targets:
+                    if _is_attribute_of(target.target, owner, name):
+                        found.append((node.value, None))
+                    elif any(_is_attribute_of(n, owner, name) for n in iter_nodes(target.target)):
+                        found.append((None, None))
+            elif isinstance(node, cst.AnnAssign) and _is_attribute_of(node.target, owner, name):
+                found.append((node.value, node.annotation.annotation))
+            elif isinstance(node, (cst.AugAssign, cst.For, cst.CompFor)):
+                if any(_is_attribute_of(n, owner, name) for n in iter_nodes(node.target)):
+                    found.append((None, None))
+            elif isinstance(node, cst.AsName) and _is_attribute_of(node.name, owner, name):
+                found.append((None, None))
+    return found
+
+
+def _is_attribute_of(node: cst.CSTNode, owner: str, name: str) -> bool:
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == name
+        and isinstance(node.value, cst.Name)
+        and node.value.value == owner
+    )

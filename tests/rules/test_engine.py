@@ -398,3 +398,16 @@ def test_remap_lines():
     assert remap_lines({3, 4}, [grow]) == {3, 4, 5, 6}
     text = "1\n2\n3\n4\n5\n"
     assert apply_edits(text, [insert]).splitlines()[2] == "2"
+
+
+def test_literals_cpython_refuses_do_not_crash_the_rules():
+    # libcst accepts b"é"; evaluating it raises, which must not escape a rule
+    source = (
+        "import os, subprocess, json\nfrom datetime import datetime\n"
+        'x = datetime.strptime(s, b"\\xc3\\xa9".decode())\n'
+        'y = datetime.strptime(s, b"é")\nopen(p, b"é").write(b"é")\n'
+        'os.write(fd, b"é")\nsubprocess.run(b"é")\n'
+        'try:\n    f.write(b"é")\nexcept OSError:\n    pass\n'
+    )
+    report = analyze(source, "bytes.py")
+    assert all(f.line <= source.count("\n") for f in report.findings)

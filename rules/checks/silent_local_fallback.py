@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rules.helpers import (
+    argument,
+    catches_broadly,
+    failure_follows,
+    handler_label,
+    is_std_stream,
+    iter_local_nodes,
+    names_used_outside,
+    opened_path,
+    write_open_mode,
+)
+from rules.model import Severity
+from rules.rule import Rule
+
+_LOCAL_COPIES = frozenset(
+    {f"shutil.{name}" for name in ("copy", "copy2", "copyfile", "copytree", "move")}
+)
+_DUMPS = frozenset({"json.dump", "pickle.dump"})
+_PATH_WRITES = frozenset({"write_text", "write_bytes"})
+# Last names worth resolving: everything else in a handler is skipped cheaply.
+_CANDIDATES = frozenset({"open", "dump"} | _PATH_WRITES | {n.rpartition(".")[2] for n in _LOCAL_COPIES})
+# Calls that hand the failure to someone who will see it.
+_TELLS = frozenset({
+    "warnings.warn", "sys.exit", "os._exit", "os.abort", "builtins.exit", "builtins.quit",
+})
+_RECORDS = frozenset({"append", "extend", "add", "appendleft", "put", "put_nowait", "set"})
+_ASSIGNMENTS = (cst.Assign, cst.AnnAssign, cst.AugAssign)
+
+
+class SilentLocalFallback(Rule):
+    """An `except` that quietly writes the data to local disk instead.
+
+    What it flags:
+    An `except` clause (reported on its line) with a broad catch (as for RG201: bare,
+    `Exception`, `OSError` and its aliases, `TimeoutError`, or a base or transport error of a
+    storage, HTTP or database library, resolved through imports) whose handler writes to the
+    local filesystem (`open`/`io.open`/`Path.open` with a literal writing mode,
+    `write_text`/`write_bytes`, `shutil.copy`/`copy2`/`copyfile`/`copytree`/`move`,
+    `json.dump`/`pickle.dump`) and neither raises, returns, exits, warns (`warnings.warn`) nor
+    records the failure for the caller (an attribute or item assignment, a name read outside
+    the handler, `append`/`extend`/`add`/`put`/`set` on something).
+
+    Deliberately not flagged, where the shape is ambiguous: narrow catches
+    (`FileNotFoundError` around creating a missing file is initialisation, not a fallback; the
+    builtin `ConnectionError` family); a handler whose writes all go to a destination the
+    `try` body already uses (`os.link(src, dst)` falling back to `shutil.copy2(src, dst)`, a
+    rename falling back to a move: the same place by other means); a `try` whose body ends
+    with `return` (or returns and is followed by a `return`/`raise`), so that falling through
+    the handler is itself the failure path; `os.devnull` and `sys.stdout`/`sys.stderr`; writes
+    in nested functions.
+
+    Why it is risky:
+    The intended store failed, and the data went to a file on this machine that nobody reads,
+    while the program reports success. This is how records silently pile up in a local spool
+    until someone notices they are missing. Bad:
+    `try: s3.upload_file(path, bucket, key)` /
+    `except ClientError: shutil.copy(path, "/var/spool/pending")`.
+
+    How to fix:
+    Keep the fallback if it is wanted, but make the failure visible: re-raise after writing
+    the local copy, return a failure the caller must handle, or record it where the caller
+    looks. Good: `except ClientError: shutil.copy(path, spool); raise`.
+    """
+
+    code = "RG207"
+    slug = "silent-local-fallback"
+    severity = Severity.ERROR
+
+    VALID = [
+        "import shutil\nfrom botocore.exceptions import ClientError\n"
+        "def f(s3, path):\n    try:\n        s3.upload_file(path, 'b', 'k')\n"
+        "    except ClientError:\n        shutil.copy(path, '/var/spool')\n        raise\n",
+        "import json\ndef f(client, rec):\n    try:\n        client.put(rec)\n"
+        "    except Exception:\n        with open('spool.json', 'a') as fh:\n"
+        "            json.dump(rec, fh)\n        return False\n    return True\n",
+        "import os, shutil\ndef f(src, dst):\n    try:\n        os.link(src, dst)\n"
+        "    except OSError:\n        shutil.copy2(src, dst)\n",
+        "def f(p):\n    try:\n        fh = open(p)\n    except FileNotFoundError:\n"
+        "        open(p, 'w').close()\n",
+        "def f(p):\n    try:\n        return open(p).read()\n    except OSError:\n"
+        "        return None\n",
+        "class Sink:\n    def send(self, rec):\n        try:\n            self.remote.put(rec)\n"
+        "        except Exception:\n            self.degraded = True\n"
+        "            with open('spool', 'a') as fh:\n                fh.write(rec)\n",
+        "import warnings\ndef f(db, rec, p):\n    try:\n        db.save(rec)\n    except Exception:\n"
+        "        warnings.warn('saved locally')\n        p.write_text(rec)\n",
+        "import json, sys\ndef f(db, rec):\n    try:\n        db.save(rec)\n    except Exception:\n"
+        "        json.dump(rec, sys.stdout)\n",
+        "def f(db, rec, failed):\n    try:\n        db.save(rec)\n    except Exception:\n"
+        "        failed.append(rec)\n        open('spool', 'a').write(rec)\n",
+        "def f(db, rec):\n    try:\n        db.save(rec)\n    except Exception:\n"
+        "        def later():\n            open('spool', 'a').write(rec)\n        db.on_reconnect(later)\n",
+    ]
+    INVALID = [
+        "import shutil\nfrom botocore.exceptions import ClientError\n"
+        "def f(s3, path):\n    try:\n        s3.upload_file(path, 'b', 'k')\n"
+        "    except ClientError:\n        shutil.copy(path, '/var/spool')\n",
+        "import json, logging\ndef f(client, rec):\n    try:\n        client.put(rec)\n"
+        "    except Exception:\n        logging.exception('remote write failed')\n"
+        "        with open('spool.json', 'a') as fh:\n            json.dump(rec, fh)\n",
+        "import pickle\nimport requests as rq\ndef f(url, rec, spool):\n    try:\n"
+        "        rq.post(url, json=rec).raise_for_status()\n"
+        "    except (rq.RequestException, ValueError):\n        pickle.dump(rec, spool)\n",
+        "from pathlib import Path\ndef f(db, rec):\n    try:\n        db.insert(rec)\n    except:\n"
+        "        Path('/tmp/pending').write_text(rec)\n",
+        "import sqlite3\ndef f(conn, rows, p):\n    for row in rows:\n        try:\n"
+        "            conn.execute('INSERT INTO t VALUES (?)', row)\n"
+        "        except sqlite3.OperationalError:\n            p.open('a').write(str(row))\n",
+    ]
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._check(node)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.Try | cst.TryStar) -> None:
+        for handler in node.handlers:
+            if not catches_broadly(self.ctx, handler):
+                continue
+            write = self._silent_write(node, handler)
+            if write is not None:
+                self.report(
+                    handler,
+                    f"{handler_label(self.ctx, handler)} falls back to writing locally "
+                    f"(`{write}`) and neither raises nor returns a failure: the data quietly "
+                    "lands where nobody looks. After the fallback, re-raise or return a failure "
+                    "(or record it for the caller) so the failed write is seen.",
+                )
+
+    def _silent_write(
+        self, node: cst.Try | cst.TryStar, handler: cst.ExceptHandler | cst.ExceptStarHandler
+    ) -> str | None:
+        """The first local write of `handler` to a new destination, if the handler tells no one."""
+        writes: list[tuple[str, cst.BaseExpression | None]] = []
+        assigned: set[str] = set()
+        for inner in iter_local_nodes(handler.body):
+            if isinstance(inner, (cst.Raise, cst.Return)):
+                return None
+            if isinstance(inner, cst.Call):
+                if self._tells(inner):
+                    return None
+                write = self._local_write(inner)
+                if write is not None:
+                    writes.append(write)
+            elif isinstance(inner, _ASSIGNMENTS):
+                targets = (
+                    [t.target for t in inner.targets] if isinstance(inner, cst.Assign) else [inner.target]
+                )
+                for target in targets:
+                    if isinstance(target, (cst.Attribute, cst.Subscript)):
+                        return None
+                    if isinstance(target, cst.Name):
+                        assigned.add(target.value)
+        if not writes or failure_follows(self.ctx, node):
+            return None
+        if assigned:
+            if assigned & (self.ctx.scope.globals | self.ctx.scope.nonlocals):
+                return None
+            owner: cst.CSTNode = self.ctx.enclosing_function() or self.ctx.module
+            if names_used_outside(owner, handler, assigned):
+                return None
+        tried = list(iter_local_nodes(node.body))
+        for label, dest in writes:
+            if dest is None or not any(
+                type(n) is type(dest) and n.deep_equals(dest) for n in tried
+            ):
+                return label
+        return None
+
+    def _tells(self, call: cst.Call) -> bool:
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in _RECORDS:
+                return True
+            if func.attr.value not in ("warn", "exit", "_exit", "abort"):
+                return False
+        elif not isinstance(func, cst.Name) or func.value not in ("warn", "exit", "quit", "_exit", "abort"):
+            return False
+        return self.ctx.qualified_name(func) in _TELLS
+
+    def _local_write(self, call: cst.Call) -> tuple[str, cst.BaseExpression | None] | None:
+        func = call.func
+        if isinstance(func, cst.Name):
+            last = func.value
+        elif isinstance(func, cst.Attribute):
+            last = func.attr.value
+        else:
+            return None
+        if last not in _CANDIDATES and not (isinstance(func, cst.Name) and last.endswith("open")):
+            return None
+        if last.endswith("open"):
+            mode = write_open_mode(self.ctx, call)
+            if mode is None:
+                return None
+            dest = opened_path(self.ctx, call)
+            if dest is not None and self.ctx.qualified_name(dest) == "os.devnull":
+                return None
+            return f"{'open' if isinstance(func, cst.Name) else '.open'}(..., {mode!r})", dest
+        name = self.ctx.qualified_name(func)
+        if last in _PATH_WRITES and isinstance(func, cst.Attribute) and name is None:
+            return f".{last}(...)", func.value
+        if name in _LOCAL_COPIES:
+            arg = argument(call, 1, "dst")
+            return f"{name}(...)", arg.value if arg is not None else None
+        if name in _DUMPS:
+            arg = argument(call, 1, "fp") or argument(call, 1, "file")
+            target = arg.value if arg is not None else None
+            if is_std_stream(self.ctx, target):
+                return None
+            return f"{name}(...)", target
+        return None
