@@ -1041,6 +1041,13 @@ _DISPLAY_CALLS = frozenset(
 _TEXT_CALLS = frozenset({"str", "repr", "format"})
 _COLLECTING_CALLS = frozenset({"append", "appendleft", "add", "insert", "extend"})
 _TEST_ASSERTIONS = frozenset({"eq_", "ne_", "is_", "assert_equal", "assert_not_equal"})
+# Calls that store or send what they are given (a database, a cache, a queue, a peer).
+_STORING_CALLS = frozenset(
+    {"execute", "executemany", "insert", "insert_one", "insert_many", "update", "update_one",
+     "update_many", "replace_one", "save", "put", "put_item", "set", "setex", "hset", "hmset",
+     "zadd", "write", "writerow", "writerows", "send", "sendall", "post", "patch", "create",
+     "bulk_create", "index", "values", "dump", "publish", "enqueue", "apply_async"}
+)
 _NEUTRAL_CALLS = frozenset({"isinstance", "type", "id", "hash", "len", "bool", "max", "min"})
 _DURATION_WORDS = frozenset(
     {"delta", "timedelta", "relativedelta", "interval", "timeout", "duration", "period", "ttl",
@@ -1226,14 +1233,17 @@ class NaiveUses:
     Risky (error): compared with or subtracted from something that is not another naive
     value (an attribute like `record.created_at`, a parameter); stored under a key,
     attribute or keyword named like a point in time, or under any literal key of another
-    object (`row["at"] = ...`); passed to a call; returned (when `returned`); read with
+    object (`row["at"] = ...`); passed to a call right where it is made, or later to one
+    that stores or sends (`execute`, `save`, `hset`...); returned (when `returned`); read with
     `.timestamp()` (when `timestamp`); labelled with `.replace(tzinfo=<zone>)` (when `local`:
     a server-local reading keeps its local fields); kept in a module-level name the module never reads or
     a local name never read (the use is out of sight).
     Benign (warning): formatted, printed or logged; only its calendar fields read; compared
     with or subtracted from values of the same naive kind, possibly moved by a duration (a
     duration or an in-memory deadline); tested for equality; given a zone afterwards; thrown
-    away; held in `self.<attr>` or a local name all of whose uses are benign.
+    away; held in `self.<attr>` or a local name all of whose uses are benign; a fixed
+    reference date or a calendar value kept in a module-level name; anything in test code
+    (a `test*` function, a `Test*`/`*Test(s)` class).
     """
 
     def __init__(self, ctx: Context, *, returned: bool, timestamp: bool, local: bool) -> None:
@@ -1271,6 +1281,12 @@ class NaiveUses:
                 self._class = ancestor
                 break
         self._calendar, self._reference = calendar, reference
+        for ancestor in chain:
+            if (isinstance(ancestor, cst.FunctionDef) and ancestor.name.value.startswith("test")) or (
+                isinstance(ancestor, cst.ClassDef)
+                and (ancestor.name.value.startswith("Test") or ancestor.name.value.endswith(("Test", "Tests")))
+            ):
+                return _benign("in test code, where no production instant depends on it")
         use = self._climb(node, parents, unit, 0, formatted=False, container=False)
         return use if use is not None else _benign("not used")
 
@@ -1390,7 +1406,7 @@ class NaiveUses:
                 call = parents.get(parent)
                 if not isinstance(call, cst.Call) or parent.value is not child:
                     return _benign("used as an argument")
-                verdict = self._argument(call, parent, formatted, container)
+                verdict = self._argument(call, parent, formatted, container, depth)
                 if verdict is not None:
                     return verdict
                 formatted, child = True, call  # `str(x)`, `"{}".format(x)`: text from here on
@@ -1411,11 +1427,17 @@ class NaiveUses:
                     for t in targets
                 ]
                 return next((v for v in verdicts if v.risky), verdicts[0])
-            if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.For, cst.CompFor, cst.Del)):
+            if isinstance(parent, (cst.AssignTarget, cst.Del)) or (
+                isinstance(parent, (cst.AugAssign, cst.For, cst.CompFor)) and parent.target is child
+            ):
                 return None
+            if isinstance(parent, cst.AugAssign):
+                return _benign("accumulated into another value")
             return _benign("formatted into text" if formatted else "used where its zone does not matter")
 
-    def _argument(self, call: cst.Call, arg: cst.Arg, formatted: bool, container: bool) -> NaiveUse | None:
+    def _argument(
+        self, call: cst.Call, arg: cst.Arg, formatted: bool, container: bool, depth: int
+    ) -> NaiveUse | None:
         """The verdict on a value passed as `arg`; None: the call makes text of it."""
         name = _callee_name(call)
         if name in _DISPLAY_CALLS:
@@ -1446,6 +1468,9 @@ class NaiveUses:
             return _benign("kept or inspected in memory")
         if self._calendar:
             return _benign("calendar arithmetic")
+        if depth and name not in _STORING_CALLS:
+            # handed on from a name or attribute: most such calls compute with it in memory
+            return _benign(f"handed to `{name or 'a call'}()`")
         return _risky(f"passed to `{name or 'a call'}()`")
 
     def _returned(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode], text: bool) -> NaiveUse:
@@ -1521,8 +1546,8 @@ class NaiveUses:
             if (use := self._climb(occurrence, index.parent, unit, depth + 1,
                                    formatted=formatted, container=container)) is not None
         ]
-        if not seen and self._calendar:
-            verdict = _benign(f"stored in `{name}` as calendar arithmetic")
+        if not seen and (self._calendar or self._reference):
+            verdict = _benign(f"kept in `{name}` as a calendar value or a fixed reference date")
         elif not seen:
             verdict = _risky(
                 f"kept in the module-level `{name}`, which other modules may read"
@@ -1603,7 +1628,10 @@ class NaiveUses:
             if where is None:
                 return True
             tz = argument(node, *where)
-            return tz is None or is_none(tz.value)
+            # `now(last.tzinfo)`: whatever zone (or none) the other value has
+            return tz is None or is_none(tz.value) or (
+                isinstance(tz.value, cst.Attribute) and tz.value.attr.value == "tzinfo"
+            )
         if isinstance(node, cst.Name):
             values = self._index(unit).values.get(node.value)
             return bool(values) and all(

@@ -8,12 +8,19 @@ from rules.engine import Context
 from rules.helpers import (
     KnownBindings,
     TracksBindings,
+    argument,
+    attribute_bindings,
     is_discarded,
+    iter_local_nodes,
+    iter_nodes,
     names_importing_any,
+    self_attribute,
     shadowed_here,
+    suite_statements,
+    target_names,
 )
 from rules.model import Severity
-from rules.rule import Rule
+from rules.rule import Example, Rule
 from rules.scope import Scope
 
 _TASK_FUNCTIONS = {
@@ -40,6 +47,15 @@ _LOOP, _GROUP, _EXECUTOR, _FUNCTION = "event-loop", "task-group", "executor", "f
 # keywords `loop.create_task` takes besides the coroutine
 _TASK_KEYWORDS = {"name", "context", "eager_start"}
 _METHODS = {"submit", "run_in_executor", "create_task", "ensure_future"}
+_FUTURE_FACTORIES = {"asyncio.Future", "asyncio.futures.Future"}
+_CATCH_ALL = {"builtins.Exception", "builtins.BaseException"}
+_OPTIONAL = {"typing.Optional", "typing_extensions.Optional"}
+# Calls in an `except` block that only tell a human (a log line, a print): not a report
+# the program acts on.
+_LOG_METHODS = frozenset({
+    "debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",
+    "print_exc", "print_exception",
+})
 
 
 @dataclass
@@ -51,35 +67,56 @@ class _Pending:
     function: str | None = None  # `submit(<name>, ...)`: is that name a function?
     class_scope: Scope | None = None  # `submit(self.<method>, ...)`: the class to look in
     method_name: str | None = None
+    attribute: tuple[cst.ClassDef, str] | None = None  # a `self.<name>` receiver
+    named_executor: bool = False  # the receiver is called `*executor*` / `*pool*`
+    lowered: bool = False  # `create_task` of a coroutine that reports its own errors
 
 
 class DiscardedFuture(TracksBindings, Rule):
     """A future or task thrown away as soon as it is made.
 
     What it flags:
-    `<anything>.submit(fn, ...)` (an executor's), `<loop>.run_in_executor(...)`,
-    `asyncio.create_task(...)`, `asyncio.ensure_future(...)` or `<loop>.create_task(coro)`
-    as a whole expression statement, or as the element of a list or set comprehension that
-    is one (`[pool.submit(work, x) for x in items]`). Awaited, stored or returned calls are
-    not flagged. For precision, other APIs that share these names are told apart: `.submit`
-    on a receiver not known to be a `concurrent.futures` executor must be handed a function
-    (a lambda, a `functools.partial`, an imported name, a local `def` or a method of the
-    same class), not an executor or a task object (`coordinator.submit(executor, task)`
-    tracks its futures itself) and not nothing (a form's `submit()`). `.create_task` on a
+    `<executor>.submit(fn, ...)`, `<loop>.run_in_executor(...)`, `asyncio.create_task(...)`,
+    `asyncio.ensure_future(...)` or `<loop>.create_task(coro)` as a whole expression
+    statement, or as the element of a list or set comprehension that is one
+    (`[pool.submit(work, x) for x in items]`). Awaited, stored or returned calls are not
+    flagged. For precision, other APIs that share these names are told apart. `.submit` is
+    flagged on a known `concurrent.futures` executor: a name bound to
+    `ThreadPoolExecutor(...)` / `ProcessPoolExecutor(...)` or annotated as an `Executor`, or
+    an attribute `self.<name>` that the class assigns one of those (also as
+    `x or ThreadPoolExecutor()`) or annotates so. A receiver of unknown type is flagged only
+    when its name says it is an executor (`executor`, `pool`, `self._io_pool`...) and it is
+    handed a function (a lambda, a `functools.partial`, an imported name, a local `def` or a
+    method of the same class): a worker object whose `submit` returns no future
+    (`self._worker.submit(callback)`), `coordinator.submit(executor, task)` (which tracks
+    its futures itself) and a form's `submit()` are not flagged. `.create_task` on a
     receiver not known to be an event loop (from `asyncio.get_event_loop()` and friends, or
     annotated) is flagged only with the shape of the asyncio call (one coroutine argument,
     then `name=` / `context=`), and never on an `asyncio.TaskGroup` or a name bound by
     `async with`, whose exit awaits the tasks.
 
+    A dropped task is an error, except when its coroutine reports its own errors: then it
+    is a warning (only the reference is missing). That is when the coroutine is handed a
+    future that the calling function awaits (`fut = loop.create_future()`,
+    `loop.create_task(work(fut))`, `await fut`), or when it is an `async def` method of the
+    same class whose body is one `try` (after plain assignments) with an
+    `except Exception` / `except BaseException` / bare handler that does not re-raise and
+    calls something other than a log or print function (`waiter.set_exception(exc)`,
+    `self.call_exception_handler(context)`).
+
     Why it is risky:
     The exception raised by the work is stored in the dropped future: nobody sees it, so a
     failed write looks like a successful one. An unreferenced asyncio task may even be
-    garbage-collected before it finishes. Bad: `executor.submit(upload, blob)`.
+    garbage-collected before it finishes. Bad: `executor.submit(upload, blob)`. When the
+    coroutine hands its failure on itself the failure is seen, and only that last risk
+    remains: hence a warning.
 
     How to fix:
     Keep the future and look at its result (`future.result()`, `await task`,
     `concurrent.futures.wait` then `.result()`), or run tasks in an `asyncio.TaskGroup`. Good:
     `futures.append(executor.submit(upload, blob))` and later `for f in futures: f.result()`.
+    For a task whose coroutine reports its errors itself, keep a reference
+    (`self._tasks.add(task)`, `task.add_done_callback(self._tasks.discard)`).
     """
 
     code = "RG205"
@@ -107,6 +144,10 @@ class DiscardedFuture(TracksBindings, Rule):
         "def f(x):\n    x.ensure_future(c())\n",
         "import asyncio\ndef f(tg: asyncio.TaskGroup, c):\n    tg.create_task(c())\n",
         "import asyncio\nloop = asyncio.get_event_loop()\nfut = loop.run_in_executor(None, work)\n",
+        "class Transport:\n    def flush(self):\n        self._worker.submit(lambda: self._send(force=True))\n",
+        "class Transport:\n    def __init__(self):\n        self._worker = BackgroundWorker()\n"
+        "    def flush(self):\n        self._worker.submit(self._send)\n    def _send(self):\n        pass\n",
+        "from jobs import upload\ndef f(worker, blob):\n    worker.submit(upload, blob)\n",
     ]
     INVALID = [
         "import asyncio\nasync def f(c):\n    asyncio.create_task(c())\n",
@@ -115,6 +156,11 @@ class DiscardedFuture(TracksBindings, Rule):
         "import concurrent.futures as cf\ndef f(job, blob):\n    with cf.ThreadPoolExecutor() as pool:\n        pool.submit(job, blob)\n",
         "class Writer:\n    def flush(self):\n        self._pool.submit(self._write, self._buffer)\n\n"
         "    def _write(self, buffer):\n        pass\n",
+        "from concurrent.futures import ThreadPoolExecutor\nclass Uploader:\n"
+        "    def __init__(self, executor=None):\n        self._worker = executor or ThreadPoolExecutor(4)\n"
+        "    def push(self, blob):\n        self._worker.submit(upload, blob)\n",
+        "import concurrent.futures\nclass Uploader:\n    _worker: concurrent.futures.Executor | None = None\n"
+        "    def push(self, job):\n        self._worker.submit(job)\n",
         "def f(executor, rows):\n    executor.submit(lambda: save(rows))\n",
         "import functools\ndef f(executor, rows):\n    executor.submit(functools.partial(save, rows))\n",
         "def f(pool, rows):\n    def save():\n        pass\n    pool.submit(save)\n",
@@ -123,6 +169,19 @@ class DiscardedFuture(TracksBindings, Rule):
         "class A:\n    def start(self):\n        self._loop.create_task(self._flush())\n",
         "import asyncio\ndef f(loop: asyncio.AbstractEventLoop, c):\n    loop.create_task(c, name='x', context=None)\n",
         "import asyncio\nasync def f(c):\n    asyncio.get_running_loop().create_task(c())\n",
+        Example(
+            "import asyncio\nasync def f(work):\n    loop = asyncio.get_running_loop()\n"
+            "    done = loop.create_future()\n    loop.create_task(work(done))\n    await done\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "class Transport:\n    def __init__(self, loop, waiter):\n"
+            "        self._loop = loop\n        self._loop.create_task(self._connect(waiter))\n\n"
+            "    async def _connect(self, waiter):\n        try:\n            await self._open()\n"
+            "        except BaseException as exc:\n            waiter.set_exception(exc)\n"
+            "        else:\n            waiter.set_result(None)\n",
+            severity=Severity.WARNING,
+        ),
         "def f(pool, jobs):\n    for job in jobs:\n        pool.submit(*job)\n",
         "from storage import upload\ndef f(pool, blobs):\n    [pool.submit(upload, b) for b in blobs]\n",
     ]
@@ -132,9 +191,18 @@ class DiscardedFuture(TracksBindings, Rule):
         self.known = KnownBindings()
         self._pending: list[_Pending] = []
         self._function_names: frozenset[str] | None = None
+        # (class, attribute) -> does the class assign an executor to `self.<attribute>`?
+        self._executors: dict[tuple[cst.ClassDef, str], bool] = {}
 
     # -- what a name holds -----------------------------------------------------------------
     def value_kind(self, value: cst.BaseExpression) -> str | None:
+        if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+            # `executor or ThreadPoolExecutor()`: a default executor, or one passed in
+            kinds = {self.value_kind(value.left), self.value_kind(value.right)}
+            return _EXECUTOR if _EXECUTOR in kinds else None
+        if isinstance(value, cst.IfExp):
+            kinds = {self.value_kind(value.body), self.value_kind(value.orelse)}
+            return _EXECUTOR if _EXECUTOR in kinds else None
         if not isinstance(value, cst.Call):
             return None
         func = value.func
@@ -150,6 +218,17 @@ class DiscardedFuture(TracksBindings, Rule):
         return None
 
     def annotation_kind(self, annotation: cst.BaseExpression) -> str | None:
+        # `Executor | None`, `Optional[Executor]`: the kind of the value when there is one
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+            kinds = {self.annotation_kind(annotation.left), self.annotation_kind(annotation.right)} - {None}
+            return kinds.pop() if len(kinds) == 1 else None
+        if (
+            isinstance(annotation, cst.Subscript)
+            and len(annotation.slice) == 1
+            and isinstance(annotation.slice[0].slice, cst.Index)
+            and self.ctx.qualified_name(annotation.value) in _OPTIONAL
+        ):
+            return self.annotation_kind(annotation.slice[0].slice.value)
         if isinstance(annotation, (cst.Name, cst.Attribute)):
             name = self.ctx.qualified_name(annotation)
             if name in _LOOP_TYPES:
@@ -181,14 +260,14 @@ class DiscardedFuture(TracksBindings, Rule):
             elif method == "run_in_executor":
                 self._report(node, method)
             elif self.ctx.qualified_name(func) in _TASK_FUNCTIONS:
-                self._report(node, method)
+                self._report(node, method, self._reports_own_errors(node))
             elif method == "create_task":
                 self._create_task(node, func.value)
         elif isinstance(func, cst.Name) and func.value in self._function_aliases():
             qualified = self.ctx.qualified_name(func) if self._dropped(node) else None
             if qualified in _TASK_FUNCTIONS:
                 assert qualified is not None
-                self._report(node, qualified.rpartition(".")[2])
+                self._report(node, qualified.rpartition(".")[2], self._reports_own_errors(node))
 
     def _dropped(self, node: cst.Call) -> bool:
         """A statement of its own, or the element of a list or set comprehension that is
@@ -210,18 +289,24 @@ class DiscardedFuture(TracksBindings, Rule):
 
     def _submit(self, node: cst.Call, receiver: cst.BaseExpression) -> None:
         """An executor's `submit(fn, /, *args, **kwargs)`. Other APIs share the name
-        (`coordinator.submit(executor, task)`, `bounded.submit(Task(...))`) and track their
-        futures themselves, so an executor of unknown type must be handed a function: a
-        lambda, a `partial`, an imported name, a local `def` or a method of this class."""
+        (`coordinator.submit(executor, task)`, `bounded.submit(Task(...))`, a worker's
+        `submit(callback) -> bool`), so a receiver of unknown type must be named like an
+        executor and be handed a function: a lambda, a `partial`, an imported name, a local
+        `def` or a method of this class."""
         if not node.args or node.args[0].keyword is not None:
             return  # a form's `submit()`
-        pending = _Pending(node, "submit", self.ctx.scope, None)
+        pending = _Pending(node, "submit", self.ctx.scope, None, named_executor=_named_executor(receiver))
         if isinstance(receiver, cst.Name) and self.ctx.qualified_name(receiver) is None:
             if shadowed_here(self.ctx, receiver.value):
                 return
             pending.receiver = receiver.value
         elif isinstance(receiver, cst.Call) and self.value_kind(receiver) == _EXECUTOR:
             self._report(node, "submit")
+            return
+        else:
+            pending.attribute = self_attribute(self.ctx, receiver)
+        may_be_known = pending.receiver is not None or pending.attribute is not None
+        if not may_be_known and not pending.named_executor:
             return
         first = node.args[0]
         fn = first.value
@@ -231,7 +316,7 @@ class DiscardedFuture(TracksBindings, Rule):
             pass
         elif isinstance(fn, cst.Call):
             if not isinstance(fn.func, (cst.Name, cst.Attribute)) or self.ctx.qualified_name(fn.func) not in _PARTIAL:
-                if pending.receiver is None:
+                if not may_be_known:
                     return
                 pending.function = ""  # only a known executor makes this a finding
         elif isinstance(fn, cst.Name):
@@ -245,7 +330,7 @@ class DiscardedFuture(TracksBindings, Rule):
         ):
             pending.class_scope = self._class_scope()
             pending.method_name = fn.attr.value
-        elif pending.receiver is None:
+        elif not may_be_known:
             return
         else:
             pending.function = ""
@@ -266,13 +351,14 @@ class DiscardedFuture(TracksBindings, Rule):
         return True
 
     def _create_task(self, node: cst.Call, receiver: cst.BaseExpression) -> None:
+        lowered = self._reports_own_errors(node)
         if isinstance(receiver, cst.Name):
             if self.ctx.qualified_name(receiver) is None and not shadowed_here(self.ctx, receiver.value):
-                self._pending.append(_Pending(node, "create_task", self.ctx.scope, receiver.value))
+                self._pending.append(_Pending(node, "create_task", self.ctx.scope, receiver.value, lowered=lowered))
             return
         kind = self.value_kind(receiver)
         if kind == _LOOP or (kind is None and self._task_shape(node)):
-            self._report(node, "create_task")
+            self._report(node, "create_task", lowered)
 
     @staticmethod
     def _task_shape(node: cst.Call) -> bool:
@@ -285,26 +371,189 @@ class DiscardedFuture(TracksBindings, Rule):
             return False
         return all(a.keyword is None or a.keyword.value in _TASK_KEYWORDS for a in node.args)
 
+    # -- coroutines that report their own errors ---------------------------------------------
+    def _reports_own_errors(self, node: cst.Call) -> bool:
+        """The task's coroutine hands its failure to someone: a future that the calling
+        function awaits, or (a method of this class) a catch-all handler that calls
+        something other than a log function."""
+        arg = argument(node, 0, "coro") or argument(node, 0, "coro_or_future")
+        if arg is None or arg.star:
+            return False
+        coro: cst.BaseExpression | None = arg.value
+        function = self.ctx.enclosing_function()
+        body = function if isinstance(function, cst.FunctionDef) else None
+        if isinstance(coro, cst.Name) and body is not None:
+            coro = _single_value(body, coro.value)  # `accept = self._accept(conn)` first
+        if not isinstance(coro, cst.Call):
+            return False
+        if body is not None and any(
+            isinstance(a.value, cst.Name) and _awaited_future(self.ctx, body, a.value.value) for a in coro.args
+        ):
+            return True
+        method = self_attribute(self.ctx, coro.func)
+        if method is None:
+            return False
+        klass, name = method
+        for statement in suite_statements(klass.body):
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+                return statement.asynchronous is not None and _catches_and_reports(self.ctx, statement)
+        return False
+
     def finish(self) -> None:
         for pending in self._pending:
             kind = self.known.kind(pending.scope, pending.receiver) if pending.receiver else None
             if pending.method == "submit":
-                if kind == _EXECUTOR or (kind is None and self._passes_function(pending)):
+                if kind is None and pending.attribute is not None:
+                    kind = _EXECUTOR if self._holds_executor(pending.attribute) else None
+                if kind == _EXECUTOR or (kind is None and pending.named_executor and self._passes_function(pending)):
                     self._report(pending.call, "submit")
             elif kind == _LOOP or (kind is None and self._task_shape(pending.call)):
-                self._report(pending.call, "create_task")
+                self._report(pending.call, "create_task", pending.lowered)
 
-    def _report(self, node: cst.Call, method: str) -> None:
+    def _holds_executor(self, key: tuple[cst.ClassDef, str]) -> bool:
+        """The class assigns `self.<name>` an executor (`ThreadPoolExecutor(...)`, also
+        `x or ThreadPoolExecutor()`) or annotates it as one, in a method or its body. One
+        such binding is enough: `self._pool = None` until `start()` is the usual companion."""
+        if key not in self._executors:
+            self._executors[key] = any(
+                (annotation is not None and self.annotation_kind(annotation) == _EXECUTOR)
+                or (value is not None and self.value_kind(value) == _EXECUTOR)
+                for value, annotation in attribute_bindings(*key)
+            )
+        return self._executors[key]
+
+    def _report(self, node: cst.Call, method: str, lowered: bool = False) -> None:
+        if lowered:
+            self.report(
+                node,
+                f"The task made by `{method}()` is dropped. Its coroutine reports its own "
+                "errors, but nothing keeps a reference to the task, which may be "
+                "garbage-collected before it finishes. Keep it in a set "
+                "(`self._tasks.add(task)`, `task.add_done_callback(self._tasks.discard)`).",
+                severity=Severity.WARNING,
+            )
+            return
         if method == "submit" or method == "run_in_executor":
             what = f"The future returned by `{method}()` is dropped"
-            instead = "keep it and call `.result()` on it (or use `executor.map`)"
+            instead = "Keep it and call `.result()` on it (or use `executor.map`)"
         else:
             what = f"The task made by `{method}()` is dropped"
             instead = (
-                "keep a reference and await it, or create it in an `asyncio.TaskGroup`; "
+                "Keep a reference and await it, or create it in an `asyncio.TaskGroup`; "
                 "an unreferenced task may even be garbage-collected before it finishes"
             )
         self.report(
             node,
             f"{what}: an exception raised by the work it runs is never seen. {instead}.",
         )
+
+
+def _named_executor(receiver: cst.BaseExpression) -> bool:
+    """The receiver's own name says it is an executor: `executor`, `pool`, `self._io_pool`,
+    `get_executor()`."""
+    if isinstance(receiver, cst.Call):
+        receiver = receiver.func
+    if isinstance(receiver, cst.Attribute):
+        name = receiver.attr.value
+    elif isinstance(receiver, cst.Name):
+        name = receiver.value
+    else:
+        return False
+    name = name.lower()
+    return "executor" in name or "pool" in name
+
+
+def _single_value(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
+    """The value of `name = <value>` when that is the only binding of `name` in `function`'s
+    own code (a parameter or any other binding makes it unknown)."""
+    params = function.params
+    if any(
+        p.name.value == name
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+    ):
+        return None
+    value: cst.BaseExpression | None = None
+    for node in iter_local_nodes(function.body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    if value is not None or len(node.targets) != 1:
+                        return None
+                    value = node.value
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.AsName)):
+            bound = node.name if isinstance(node, cst.AsName) else node.target
+            if name in target_names(bound):
+                return None
+        elif isinstance(node, (cst.Global, cst.Nonlocal)):
+            if any(n.name.value == name for n in node.names):
+                return None
+    return value
+
+
+def _awaited_future(ctx: Context, function: cst.FunctionDef, name: str) -> bool:
+    """`name` is a future made in `function` (`loop.create_future()`, `asyncio.Future()`)
+    that `function` awaits (`await name`, `await asyncio.wait_for(name, t)`)."""
+    value = _single_value(function, name)
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    if not (
+        (isinstance(func, cst.Attribute) and func.attr.value == "create_future")
+        or ctx.qualified_name(func) in _FUTURE_FACTORIES
+    ):
+        return False
+    for node in iter_local_nodes(function.body):
+        if isinstance(node, cst.Await):
+            inner = node.expression
+            if isinstance(inner, cst.Name) and inner.value == name:
+                return True
+            if isinstance(inner, cst.Call) and any(
+                isinstance(a.value, cst.Name) and a.value.value == name for a in inner.args
+            ):
+                return True
+    return False
+
+
+def _catches_and_reports(ctx: Context, function: cst.FunctionDef) -> bool:
+    """`function`'s body is one `try` (after a docstring and plain assignments without
+    calls) with a catch-all handler that does not re-raise and calls something other than
+    a log or print function: the coroutine hands its failure on itself."""
+    statements = suite_statements(function.body)
+    if not statements:
+        return False
+    *before, last = statements
+    for statement in before:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                continue  # the docstring
+            if not isinstance(small, (cst.Assign, cst.AnnAssign)):
+                return False
+            if any(isinstance(n, (cst.Call, cst.Await)) for n in iter_nodes(small)):
+                return False
+    if not isinstance(last, cst.Try):
+        return False
+    return any(_reporting_handler(ctx, handler) for handler in last.handlers)
+
+
+def _reporting_handler(ctx: Context, handler: cst.ExceptHandler) -> bool:
+    kind = handler.type
+    if kind is not None:
+        classes = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+        if not any(ctx.qualified_name(c) in _CATCH_ALL for c in classes):
+            return False
+    reports = False
+    for node in iter_local_nodes(handler.body):
+        if isinstance(node, cst.Raise):
+            return False  # the failure goes on into the dropped task
+        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and not _is_log_call(ctx, node.value):
+            reports = True
+    return reports
+
+
+def _is_log_call(ctx: Context, call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in _LOG_METHODS
+    return isinstance(func, cst.Name) and ctx.qualified_name(func) == "builtins.print"

@@ -10,6 +10,7 @@ from rules.helpers import (
     TracksBindings,
     argument,
     is_discarded,
+    literal_value,
     names_importing_any,
     shadowed_here,
 )
@@ -23,7 +24,9 @@ _DATAGRAM = "datagram-socket"  # one datagram per call: a send is never partial
 _SOCKET_ANNOTATIONS = {"socket.socket", "ssl.SSLSocket"}
 _OS_WRITE = frozenset({"os.write", "posix.write"})
 # POSIX writes of at most PIPE_BUF bytes (512 at the least) to a pipe are atomic, and a short
-# literal is in practice written whole to a file: `os.write(fd, b"x")` wake-ups are fine.
+# literal is in practice written whole to a file: `os.write(fd, b"x")` wake-ups are fine. A
+# short `str` literal (`os.write(w, "0")`, code ported from Python 2) is the same wake-up
+# shape; on Python 3 it raises `TypeError`, which no partial-write fix addresses.
 _ATOMIC_BYTES = 512
 
 
@@ -46,7 +49,8 @@ class PartialWrite(TracksBindings, Rule):
     `ssl.SSLSocket`; `.send` on anything else is not flagged. For precision, datagram
     sockets (`SOCK_DGRAM`, `SOCK_RAW`: one datagram per call, never partial), sockets whose
     type is a variable, `.sendto` on a socket not known to be a stream, and `os.write` of a
-    bytes literal of at most 512 bytes (atomic on pipes) are not flagged.
+    bytes or `str` literal of at most 512 bytes (a wake-up token on a self-pipe: atomic on
+    pipes, and a `str` raises `TypeError` rather than writing part of it) are not flagged.
 
     Why it is risky:
     These calls return how many bytes were actually written, which may be fewer than asked
@@ -69,6 +73,7 @@ class PartialWrite(TracksBindings, Rule):
         "import socket\ns = socket.create_connection(('h', 1))\ns.sendall(b'x')\n",
         "import socket\ns = socket.socket()\nsent = s.send(b'data')\n",
         "import os\nos.write(fd, b'\\0')\n",
+        "import os\nclass Waker:\n    def wake(self):\n        os.write(self._w, '0')\n",
         "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', addr)\n",
         "import socket\ns = socket.socket(type=socket.SOCK_DGRAM)\ns.send(b'x')\n",
         "def f(gen):\n    gen.send(None)\n",
@@ -192,9 +197,11 @@ class PartialWrite(TracksBindings, Rule):
 
     def _os_write(self, node: cst.Call) -> None:
         data = argument(node, 1, "data")
-        if data is not None and isinstance(data.value, cst.SimpleString):
-            value = data.value.evaluated_value
-            if isinstance(value, bytes) and len(value) <= _ATOMIC_BYTES:
+        if data is not None and not data.star:
+            value = literal_value(data.value)
+            if isinstance(value, str):
+                value = value.encode("utf-8", "surrogatepass")
+            if value is not None and len(value) <= _ATOMIC_BYTES:
                 return
         self.report(
             node,

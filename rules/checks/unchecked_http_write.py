@@ -8,13 +8,18 @@ from rules.engine import Context
 from rules.helpers import (
     KnownBindings,
     TracksBindings,
+    argument,
     assigned_from,
+    attribute_bindings,
     examined,
     in_condition,
+    is_none,
     iter_nodes,
+    literal_value,
     names_importing_any,
     reads_only_attributes,
     references,
+    self_attribute,
     shadowed_here,
     value_use,
 )
@@ -24,7 +29,7 @@ from rules.scope import Scope
 
 _METHODS = ("post", "put", "patch", "delete")
 _MODULES = ("requests", "requests.api", "httpx")
-_FUNCTIONS = {f"{module}.{method}" for module in _MODULES for method in _METHODS}
+_FUNCTIONS = {f"{module}.{method}" for module in _MODULES for method in (*_METHODS, "request")}
 _CLIENTS = {
     "requests.Session", "requests.session", "requests.sessions.Session",
     "requests.sessions.session", "httpx.Client", "httpx.AsyncClient",
@@ -48,6 +53,7 @@ class _Candidate:
     use: str  # "discarded" | "assigned" | "attribute"
     scope: Scope
     receiver: str | None  # a name whose binding decides whether this is an HTTP client
+    attribute: tuple[cst.ClassDef, str] | None = None  # or a `self.<name>` receiver
     target: cst.Name | None = None
     statement: cst.CSTNode | None = None
     function: cst.FunctionDef | None = None
@@ -58,19 +64,23 @@ class UncheckedHttpWrite(TracksBindings, Rule):
     """An HTTP write whose response status nobody looks at.
 
     What it flags:
-    `post`, `put`, `patch` and `delete` of `requests` / `httpx` (the module functions, and
-    `Session` / `Client` / `AsyncClient` objects bound in the same function or module, by
-    assignment, `with ... as`, or a parameter annotation) when the response is discarded
-    (line of the call), when only its body is read straight away (`requests.post(...).json()`,
-    line of the call), or when it is assigned to a name that is then never checked
-    (`raise_for_status()`, `.ok`, `.status_code`, `.is_success`...), returned or passed on
-    (line of the assignment). For precision, a response used in any way other than reading
-    its body (`.json()`, `.text`, `.headers`...) counts as checked, as does a body (or a
-    value assigned from it) that appears in a test or a comparison, since some APIs report
-    a failure in a 200 body (`{"ok": false}`); clients given response
-    `hooks` / `event_hooks` (which may raise for status, at construction or later) are not
-    recognised, and
-    receivers of unknown type (`self.session`, a parameter without annotation) are skipped.
+    `post`, `put`, `patch` and `delete` of `requests` / `httpx`, and `request("POST", ...)`
+    with one of those methods as a literal: the module functions, and the methods of
+    `Session` / `Client` / `AsyncClient` objects bound in the same function or module (by
+    assignment, `with ... as`, or a parameter annotation) or held in an attribute
+    `self.<name>` that the class only ever assigns such an object (or `None`) or annotates
+    as one. Reported when the response is discarded (line of the call), when only its body
+    is read straight away (`requests.post(...).json()`, line of the call), or when it is
+    assigned to a name that is then never checked (`raise_for_status()`, `.ok`,
+    `.status_code`, `.is_success`...), returned or passed on (line of the assignment). For
+    precision, a response used in any way other than reading its body (`.json()`, `.text`,
+    `.headers`...) counts as checked, as does a body (or a value assigned from it) that
+    appears in a test or a comparison, since some APIs report a failure in a 200 body
+    (`{"ok": false}`); clients given response `hooks` / `event_hooks` (which may raise for
+    status, at construction or later) are not recognised; receivers of unknown type (an
+    attribute the class also assigns something else, or never assigns; a parameter
+    without annotation) and a method that is not a literal (`request(method, url)`) are
+    skipped.
 
     Why it is risky:
     Neither library raises on a 4xx or 5xx answer: the call returns normally and the write
@@ -114,6 +124,13 @@ class UncheckedHttpWrite(TracksBindings, Rule):
         "import requests\ndef f(u):\n    r = requests.post(u)\n    data = r.json()\n    assert data.get('ok'), data\n",
         "import requests\ndef f(u):\n    data = requests.post(u).json()\n    if 'error' in data:\n        raise Failed(data)\n",
         "import requests\ndef f(u):\n    if requests.post(u).json()['ok']:\n        done()\n",
+        "import requests\nclass Api:\n    def __init__(self, session=None):\n"
+        "        self.session = session or requests.Session()\n    def put(self, u):\n        self.session.put(u)\n",
+        "import requests\nclass Api:\n    def __init__(self):\n        self.session = requests.Session()\n"
+        "        self.session.hooks['response'] = [check]\n    def put(self, u):\n        self.session.put(u)\n",
+        "class Api:\n    def put(self, u):\n        self.session.put(u)\n",
+        "import requests\ndef f(u, method):\n    requests.request(method, u)\n",
+        "import requests\ndef f(u):\n    requests.request('GET', u)\n",
     ]
     INVALID = [
         Example(
@@ -132,6 +149,13 @@ class UncheckedHttpWrite(TracksBindings, Rule):
         "import httpx\ndef f(u):\n    with httpx.Client() as c:\n        c.post(u)\n",
         "import requests\nr = requests.post(u)\nprint(r.json())\n",
         "import requests\ndef f(u):\n    requests.Session().post(u)\n",
+        "import requests\ndef f(u, d):\n    requests.request('POST', u, json=d)\n",
+        "import httpx\ndef f(u):\n    with httpx.Client() as c:\n        c.request(method='delete', url=u)\n",
+        "import requests\nclass Api:\n    def __init__(self):\n        self.session = None\n"
+        "    def connect(self):\n        self.session = requests.Session()\n"
+        "    def save(self, u, d):\n        self.session.post(u, json=d)\n",
+        "import httpx\nclass Api:\n    client: httpx.AsyncClient\n"
+        "    async def save(self, u, d):\n        r = await self.client.put(u, json=d)\n        return r.json()\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
@@ -139,6 +163,8 @@ class UncheckedHttpWrite(TracksBindings, Rule):
         self.known = KnownBindings()
         self._candidates: list[_Candidate] = []
         self._function_names: frozenset[str] | None = None
+        # (class, attribute) -> does the class only ever give `self.<attribute>` a client?
+        self._clients: dict[tuple[cst.ClassDef, str], bool] = {}
 
     # -- what a name holds -----------------------------------------------------------------
     def value_kind(self, value: cst.BaseExpression) -> str | None:
@@ -163,6 +189,8 @@ class UncheckedHttpWrite(TracksBindings, Rule):
         receiver: str | None = None
         if isinstance(func, cst.Attribute):
             method = func.attr.value
+            if method == "request":
+                method = _literal_method(node)
             if method not in _METHODS:
                 return
             value = func.value
@@ -178,18 +206,27 @@ class UncheckedHttpWrite(TracksBindings, Rule):
                 if self.value_kind(value) is None:
                     return
             elif self.ctx.qualified_name(func) not in _FUNCTIONS:
-                return
+                attribute = self_attribute(self.ctx, value)
+                if attribute is None:
+                    return
+                receiver = attribute[1]  # decided at the end, from the class's assignments
         elif isinstance(func, cst.Name) and func.value in self._function_aliases():
             qualified = self.ctx.qualified_name(func)
             if qualified not in _FUNCTIONS:
                 return
             method = qualified.rpartition(".")[2]
+            if method == "request":
+                method = _literal_method(node)
+                if method not in _METHODS:
+                    return
         else:
             return
         if any(arg.keyword and arg.keyword.value == "hooks" for arg in node.args):
             return
         use, where = value_use(self.ctx, node)
         candidate = _Candidate(node, method, use, self.ctx.scope, receiver)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute):
+            candidate.attribute = self_attribute(self.ctx, func.value)
         candidate.awaited = isinstance(self.ctx.parent, cst.Await)
         if use == "attribute":
             assert isinstance(where, cst.Attribute)
@@ -222,9 +259,13 @@ class UncheckedHttpWrite(TracksBindings, Rule):
     def finish(self) -> None:
         hooked: set[str] | None = None
         for candidate in self._candidates:
-            if candidate.receiver is not None:
+            if candidate.attribute is not None:
+                if not self._holds_client(candidate.attribute):
+                    continue
+            elif candidate.receiver is not None:
                 if self.known.kind(candidate.scope, candidate.receiver) != _CLIENT:
                     continue
+            if candidate.receiver is not None:
                 if hooked is None:
                     hooked = self._hooked_names()
                 if candidate.receiver in hooked:
@@ -243,15 +284,31 @@ class UncheckedHttpWrite(TracksBindings, Rule):
                     "and call `raise_for_status()` first.",
                 )
 
+    def _holds_client(self, key: tuple[cst.ClassDef, str]) -> bool:
+        """Every binding of `self.<name>` in the class is an HTTP client (or `None`, the
+        "not yet" value), by value or annotation; there is at least one."""
+        if key not in self._clients:
+            kinds: set[str | None] = set()
+            for value, annotation in attribute_bindings(*key):
+                if annotation is not None and self.annotation_kind(annotation) == _CLIENT:
+                    kinds.add(_CLIENT)
+                elif value is None:
+                    kinds.add(None)  # bound some other way: not known
+                elif not is_none(value):
+                    kinds.add(self.value_kind(value))
+            self._clients[key] = kinds == {_CLIENT}
+        return self._clients[key]
+
     def _hooked_names(self) -> set[str]:
-        """Names whose `hooks` / `event_hooks` are touched anywhere in the file: a response
-        hook added after construction may raise for status on every call."""
+        """Names (and attribute names: `self.session.hooks`) whose `hooks` / `event_hooks`
+        are touched anywhere in the file: a response hook added after construction may
+        raise for status on every call."""
         return {
-            node.value.value
+            node.value.value if isinstance(node.value, cst.Name) else node.value.attr.value
             for node in iter_nodes(self.ctx.module)
             if isinstance(node, cst.Attribute)
             and node.attr.value in ("hooks", "event_hooks")
-            and isinstance(node.value, cst.Name)
+            and isinstance(node.value, (cst.Name, cst.Attribute))
         }
 
     def _report_discarded(self, candidate: _Candidate) -> None:
@@ -285,3 +342,11 @@ class UncheckedHttpWrite(TracksBindings, Rule):
             f"unnoticed. Call `{target.value}.raise_for_status()` or check "
             f"`{target.value}.status_code`.",
         )
+
+
+def _literal_method(call: cst.Call) -> str:
+    """`post` for `request("POST", url)` / `request(method="post", ...)`; "" when the method
+    is not a literal (then whether it writes is unknown)."""
+    arg = argument(call, 0, "method")
+    value = literal_value(arg.value) if arg is not None else None
+    return value.lower() if isinstance(value, str) else ""
