@@ -51,6 +51,29 @@ def _short(qualified: str) -> str:
     return ".".join(qualified.split(".")[-2:]) + "()"
 
 
+def _reassigned(cls: cst.ClassDef, names: set[str]) -> set[str]:
+    """Which of `names` the class's methods assign through `self.<name> = ...` (or `cls.`).
+
+    Read only for a class holding a frozen clock read, which is rare: the scan is cheap.
+    """
+    found: set[str] = set()
+    for node in iter_nodes(cls.body):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            targets = [node.target]
+        for target in targets:
+            if (
+                isinstance(target, cst.Attribute)
+                and target.attr.value in names
+                and isinstance(target.value, cst.Name)
+                and target.value.value in ("self", "cls")
+            ):
+                found.add(target.attr.value)
+    return found
+
+
 class FrozenNow(Rule):
     """The current time read once, when a definition runs, instead of at each use.
 
@@ -64,7 +87,12 @@ class FrozenNow(Rule):
     A clock call inside a lambda runs when the lambda does and is fine; so is passing the
     function itself (`default=datetime.now`). Not flagged, as deliberate: module-level
     constants, class attributes spelled as constants (`STARTED = time.time()`) or
-    annotated `ClassVar`, and lambda default values (the "capture the value now" idiom).
+    annotated `ClassVar`, lambda default values (the "capture the value now" idiom), and a
+    class attribute that the class's methods also assign through `self.<name> = ...`: it is
+    only the initial value of per-instance state (a rate limit "already reset" at import
+    time), replaced before it matters. A frozen time that nothing in the class reassigns
+    stays flagged, and so does a dataclass or pydantic field, which every instance starts
+    with whatever the methods do later.
     Unresolvable `db.Column(...)` (Flask-SQLAlchemy) counts as SQLAlchemy's `Column`.
 
     Why it is risky:
@@ -115,6 +143,11 @@ class FrozenNow(Rule):
         "from mylib import now\nclass C:\n    at = now()\n",
         "from django.db import models\nfrom django.utils import timezone\n"
         "class Post(models.Model):\n    created = models.DateTimeField(default=timezone.now)\n",
+        # the initial value of state each instance overwrites (apprise's rate-limit reset)
+        "from datetime import datetime, timezone\nclass Notify:\n"
+        "    ratelimit_reset = datetime.now(timezone.utc).replace(tzinfo=None)\n"
+        "    def fetch(self, headers):\n"
+        "        self.ratelimit_reset = datetime.utcfromtimestamp(int(headers['reset']))\n",
     ]
     INVALID = [
         "import datetime\ndef log(msg, at=datetime.datetime.now()):\n    print(at, msg)\n",
@@ -123,6 +156,12 @@ class FrozenNow(Rule):
         "import datetime as dt\nclass Config:\n    loaded_at = dt.datetime.now(dt.timezone.utc)\n",
         "from datetime import date\nclass Report:\n    day: date = date.today()\n",
         "import time\ndef make():\n    class Stamp:\n        stamp = time.strftime('%Y-%m-%d')\n    return Stamp\n",
+        # a dataclass field starts every instance with the import time, reassigned or not
+        "from dataclasses import dataclass\nimport time\n@dataclass\nclass Entry:\n"
+        "    seen: float = time.time()\n    def touch(self):\n        self.seen = time.time()\n",
+        # another attribute is reassigned, not the frozen one
+        "import time\nclass Job:\n    created = time.time()\n    def run(self):\n"
+        "        self.started = time.time()\n",
         Example(
             "from dataclasses import dataclass, field\nfrom datetime import datetime, timezone\n"
             "@dataclass\nclass Event:\n    at: datetime = field(default=datetime.now(timezone.utc))\n",
@@ -341,6 +380,12 @@ class FrozenNow(Rule):
             return
         fix = None
         field_name = self._model_field(cls) if isinstance(statement, cst.AnnAssign) else None
+        names = {t.value for t in targets if isinstance(t, cst.Name)}
+        # A dataclass or model field is each instance's value from construction on, so a
+        # later reassignment does not make it harmless; a plain class attribute is only the
+        # initial value of state the methods replace.
+        if field_name is None and names and names <= _reassigned(cls, names):
+            return
         if isinstance(statement.value, cst.Call) and self._is_factory(statement.value):
             field_name = None  # `field(metadata=...)`: wrapping it in another field is wrong
         callable_ = self._deferred(statement.value) if field_name and statement.value else None

@@ -3,9 +3,17 @@ from __future__ import annotations
 import libcst as cst
 
 from rules.engine import Context
-from rules.helpers import argument, local_flow, string_value, unit_of
+from rules.helpers import (
+    LocalFlow,
+    argument,
+    is_none,
+    local_flow,
+    string_value,
+    target_names,
+    unit_of,
+)
 from rules.model import Severity
-from rules.rule import Rule
+from rules.rule import Example, Rule
 
 # Clocks that count from an arbitrary origin (boot, process start): good for durations only.
 MONOTONIC = frozenset(
@@ -41,6 +49,12 @@ _ATTRS = frozenset(q.rpartition(".")[2] for q in _RECORDED)
 
 _WALL = "wall"
 _OFFSET = "offset"  # `time.time() - time.monotonic()`: the epoch of the monotonic clock
+_NONE = "none"  # an attribute's "no point yet"
+# Clocks made for profiling: under a generic `ts`/`time` key they usually feed a trace.
+_PROFILING = frozenset(
+    q for q in MONOTONIC if q.startswith(("time.perf_counter", "time.process_time", "time.thread_time"))
+)
+_GENERIC_KEYS = ("ts", "time")
 _POINTS = MONOTONIC | {_WALL}
 _MAX_DEPTH = 40
 _VALUE_COMPARISONS = (
@@ -66,6 +80,10 @@ def _private_self(node: cst.Attribute) -> bool:
         and node.value.value in ("self", "cls")
         and node.attr.value.startswith("_")
     )
+
+
+def _of_self(node: cst.Attribute) -> bool:
+    return isinstance(node.value, cst.Name) and node.value.value == "self"
 
 
 def storage_name(target: cst.BaseExpression) -> str | None:
@@ -111,6 +129,18 @@ class MonotonicAsWallClock(Rule):
     private attributes of `self` are exempt, they are the usual home of a monotonic deadline;
     or (c) is passed to `datetime.fromtimestamp()`, `time.localtime()`, `time.gmtime()` or
     `time.ctime()`.
+    An attribute of `self` that the class itself keeps on the monotonic clock is a monotonic
+    value whatever its name: every assignment in the class gives a reading of one monotonic
+    clock (directly, through a local name, shifted by a duration, or None) and some method
+    compares it with, or subtracts it from, a reading of that clock (`self.close_at =
+    time.monotonic() + max_age` ... `if time.monotonic() >= self.close_at:`). Storing into it
+    and comparing with it are fine; handing it on under a real-time key, or comparing it with
+    `time.time()`, is still flagged. An attribute that is only stored, never read that way in
+    the class, is handed to other code under its name and is flagged.
+    Severity: an error, except a `perf_counter()`, `process_time()` or `thread_time()` reading
+    stored under the generic keys `ts` or `time`, which is a warning: trace-event formats
+    (Chrome's `{"ph": "X", "ts": time.perf_counter_ns() / 1000}`) define `ts` on any clock
+    with an arbitrary origin, and those profiling clocks rarely end up anywhere else.
     Durations and deadlines among monotonic values are fine, and so is the difference of a
     monotonic reading and anything else (`now - self._last` is almost always a duration).
     Names are followed only inside one function and only when every assignment gives the
@@ -124,12 +154,15 @@ class MonotonicAsWallClock(Rule):
     a date, it makes every record look decades old (or brand new), and decisions based on age
     go silently wrong: the incident class of "computer time" used as real-world time.
     Bad: `record["created_at"] = time.monotonic()`, `if time.monotonic() > row.expires_at:`.
+    A profiling clock under a trace event's `ts` is read against the same clock by the trace
+    viewer, so that shape is only a warning: it is wrong only if the value leaves the trace.
 
     How to fix:
     Use the wall clock for points in real time (`time.time()`, or better
     `datetime.now(timezone.utc)`), and keep the monotonic clock for measuring durations
     between two monotonic readings. Good: `record["created_at"] = time.time()`;
-    `elapsed = time.monotonic() - start`.
+    `elapsed = time.monotonic() - start`. For the warning on a trace key, nothing to do when
+    the dict is a trace event; a record stored or sent elsewhere needs `time.time()`.
     """
 
     code = "RG107"
@@ -184,6 +217,17 @@ class MonotonicAsWallClock(Rule):
         "import time\ndef f(m):\n    m.deadline = time.monotonic() + 5\n    m.started = time.monotonic()\n",
         "import time\ndef g():\n    start = time.monotonic()\n"
         "    def inner(rec, start):\n        rec['created_at'] = start\n    return inner\n",
+        # attributes the class keeps on the monotonic clock (kombu's TokenBucket, Django's
+        # connection `close_at`)
+        "from time import monotonic\nclass TokenBucket:\n    timestamp = None\n"
+        "    def __init__(self):\n        self.timestamp = monotonic()\n"
+        "    def tokens(self):\n        now = monotonic()\n        delta = now - self.timestamp\n"
+        "        self.timestamp = now\n        return delta\n",
+        "import time\nclass Connection:\n    def __init__(self):\n        self.close_at = None\n"
+        "    def connect(self, max_age):\n"
+        "        self.close_at = None if max_age is None else time.monotonic() + max_age\n"
+        "    def expired(self):\n"
+        "        return self.close_at is not None and time.monotonic() >= self.close_at\n",
     ]
     INVALID = [
         "import time\ndef save(record):\n    record['created_at'] = time.monotonic()\n",
@@ -204,12 +248,28 @@ class MonotonicAsWallClock(Rule):
         "import time\ndef move(rows):\n    cutoff = time.monotonic() - 86400\n"
         "    return [r for r in rows if r.created_at < cutoff]\n",
         "import time\nclass Entry:\n    def __init__(self):\n        self.created_at = time.monotonic()\n",
+        # a monotonic attribute handed on as a real-time value
+        "import time\nclass Lease:\n    def __init__(self, ttl):\n"
+        "        self.expires_at = time.monotonic() + ttl\n"
+        "    def valid(self):\n        return time.monotonic() < self.expires_at\n"
+        "    def to_row(self):\n        return {'expires_at': self.expires_at}\n",
+        Example(
+            "import time\ndef span(name, fn):\n    start = time.perf_counter_ns()\n    fn()\n"
+            "    return {'name': name, 'ph': 'X', 'ts': start / 1000,\n"
+            "            'dur': (time.perf_counter_ns() - start) / 1000}\n",
+            severity=Severity.WARNING,
+        ),
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._calls: dict[cst.Call, str] = {}
         self._units: set[cst.CSTNode] = set()
+        # methods holding a monotonic read, analysed when their class is left, once the
+        # class's monotonic attributes are known
+        self._methods: dict[cst.ClassDef, list[cst.FunctionDef]] = {}
+        self._flows: dict[cst.CSTNode, tuple[LocalFlow, dict[str, str]]] = {}
+        self._attributes: dict[str, str] = {}  # monotonic attributes of the class being analysed
 
     # -- traversal: record the calls that matter, note the units holding a monotonic read ---
     def visit_Call(self, node: cst.Call) -> None:
@@ -227,12 +287,31 @@ class MonotonicAsWallClock(Rule):
             self._units.add(unit_of(self.ctx))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node in self._units:
+        if node not in self._units:
+            return
+        chain = self.ctx.ancestors  # at leave time: the parents of `node`
+        if len(chain) >= 2 and isinstance(chain[-2], cst.ClassDef) and chain[-2].body is chain[-1]:
+            self._methods.setdefault(chain[-2], []).append(node)
+        else:
             self._analyse(node)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        if node in self._units:
-            self._analyse(node)
+        methods = self._methods.pop(node, [])
+        if node not in self._units and not methods:
+            return
+        self._attributes = self._monotonic_attributes(node)
+        if self._attributes:
+            self._flows.clear()  # local names read from those attributes change kind
+            # any method may now hand a monotonic attribute on as a point in real time
+            methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+        try:
+            if node in self._units:
+                self._analyse(node)
+            for method in methods:
+                self._analyse(method)
+        finally:
+            self._attributes = {}
+            self._flows.clear()
 
     def finish(self) -> None:
         if self.ctx.module in self._units:
@@ -240,6 +319,15 @@ class MonotonicAsWallClock(Rule):
 
     # -- the unit's data flow ---------------------------------------------------------------
     def _analyse(self, unit: cst.CSTNode) -> None:
+        flow, names = self._flow(unit)
+        self._flows.pop(unit, None)
+        self._check(flow, names)
+
+    def _flow(self, unit: cst.CSTNode) -> tuple[LocalFlow, dict[str, str]]:
+        """The unit's own code and the kind of each of its local names (computed once)."""
+        known = self._flows.get(unit)
+        if known is not None:
+            return known
         flow = local_flow(unit, nested_bodies=False)
         names: dict[str, str] = {}
         # Each name's kind is the one kind all its assignments give; iterate so that
@@ -257,6 +345,10 @@ class MonotonicAsWallClock(Rule):
                     changed = True
             if not changed:
                 break
+        self._flows[unit] = flow, names
+        return flow, names
+
+    def _check(self, flow: LocalFlow, names: dict[str, str]) -> None:
         for node in flow.nodes:
             if isinstance(node, cst.Comparison):
                 self._check_comparison(node, names)
@@ -299,6 +391,10 @@ class MonotonicAsWallClock(Rule):
                     return _WALL if inner == _WALL else None
             return None
         if isinstance(node, (cst.Attribute, cst.Subscript)):
+            if self._attributes and isinstance(node, cst.Attribute) and _of_self(node):
+                known = self._attributes.get(node.attr.value)
+                if known is not None:
+                    return known
             return _WALL if storage_name(node) is not None else None
         if isinstance(node, cst.BinaryOperation):
             left = self._kind(node.left, names, depth + 1)
@@ -366,6 +462,8 @@ class MonotonicAsWallClock(Rule):
     def _check_store(
         self, target: cst.BaseExpression, value: cst.BaseExpression, names: dict[str, str]
     ) -> None:
+        if isinstance(target, cst.Attribute) and _of_self(target) and target.attr.value in self._attributes:
+            return  # the class keeps a monotonic value there and reads it as one
         key = storage_name(target)
         if key is not None:
             self._report_store(key, value, names)
@@ -374,11 +472,16 @@ class MonotonicAsWallClock(Rule):
         mono = self._kind(value, names, 0)
         if mono in MONOTONIC:
             assert mono is not None
+            # Trace-event formats (Chrome's `{"ts": perf_counter_ns() / 1000}`) and profilers
+            # take a profiling clock's reading under these generic keys on purpose.
+            trace = key.lower().lstrip("_") in _GENERIC_KEYS and mono in _PROFILING
             self.report(
                 value,
                 f"A `{_short(mono)}` reading is stored as `{key}`, a point in real time, but "
                 "it counts from an arbitrary origin (often boot), not the epoch; store "
-                "`time.time()` or `datetime.now(timezone.utc)` instead.",
+                "`time.time()` or `datetime.now(timezone.utc)` instead"
+                + (" (fine if this is a trace event read only against the same clock)." if trace else "."),
+                severity=Severity.WARNING if trace else None,
             )
 
     def _check_call(self, node: cst.Call, names: dict[str, str]) -> None:
@@ -400,3 +503,94 @@ class MonotonicAsWallClock(Rule):
             for arg in node.args:
                 if arg.keyword is not None and realtime_name(arg.keyword.value):
                     self._report_store(arg.keyword.value, arg.value, names)
+
+    # -- attributes the class keeps on the monotonic clock ----------------------------------
+    def _monotonic_attributes(self, cls: cst.ClassDef) -> dict[str, str]:
+        """`self.<name>` attributes that hold a monotonic point by the class's own account.
+
+        Every assignment the class makes (class-level defaults included) gives a reading of
+        one monotonic clock, a point shifted by a duration, or None, and some method compares
+        the attribute with, or subtracts it from, a reading of that clock: `close_at` set to
+        `time.monotonic() + max_age` and tested with `time.monotonic() >= self.close_at` is a
+        deadline, whatever its name. An attribute only stored, never read that way, is handed
+        to other code under its name and stays checked.
+        """
+        kinds: dict[str, set[str | None]] = {}
+        read: set[str] = set()
+        for statement in cls.body.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            for name in target_names(target.target):
+                                kinds.setdefault(name, set()).add(self._held(small.value, {}))
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                        for name in target_names(small.target):
+                            kinds.setdefault(name, set()).add(self._held(small.value, {}))
+            elif isinstance(statement, cst.FunctionDef):
+                flow, names = self._flow(statement)
+                self._method_attributes(flow, names, kinds, read)
+        found: dict[str, str] = {}
+        for name, held in kinds.items():
+            clocks = held - {_NONE}
+            if name in read and len(clocks) == 1:
+                clock = clocks.pop()
+                if clock in MONOTONIC:
+                    assert clock is not None
+                    found[name] = clock
+        return found
+
+    def _method_attributes(
+        self,
+        flow: LocalFlow,
+        names: dict[str, str],
+        kinds: dict[str, set[str | None]],
+        read: set[str],
+    ) -> None:
+        for node in flow.nodes:
+            if isinstance(node, cst.Assign):
+                for target in node.targets:
+                    self._attribute_store(target.target, node.value, names, kinds)
+            elif isinstance(node, cst.AnnAssign) and node.value is not None:
+                self._attribute_store(node.target, node.value, names, kinds)
+            elif isinstance(node, cst.AugAssign):
+                shifted = node.target  # `self.deadline += step` keeps the clock; `*=` does not
+                if isinstance(shifted, cst.Attribute) and _of_self(shifted):
+                    if not isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
+                        kinds.setdefault(shifted.attr.value, set()).add(None)
+            elif isinstance(node, cst.Comparison):
+                operands = [node.left, *(c.comparator for c in node.comparisons)]
+                self._attribute_reads(operands, names, read)
+            elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
+                self._attribute_reads([node.left, node.right], names, read)
+
+    def _attribute_store(
+        self,
+        target: cst.BaseExpression,
+        value: cst.BaseExpression,
+        names: dict[str, str],
+        kinds: dict[str, set[str | None]],
+    ) -> None:
+        if isinstance(target, cst.Attribute) and _of_self(target):
+            kinds.setdefault(target.attr.value, set()).add(self._held(value, names))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:  # unpacked: the value is not known
+                inner = element.value
+                if isinstance(inner, cst.Attribute) and _of_self(inner):
+                    kinds.setdefault(inner.attr.value, set()).add(None)
+
+    def _held(self, value: cst.BaseExpression, names: dict[str, str]) -> str | None:
+        """The clock of an assigned value; `_NONE` for None (no point yet)."""
+        if is_none(value):
+            return _NONE
+        if isinstance(value, cst.IfExp):
+            branches = {self._held(value.body, names), self._held(value.orelse, names)} - {_NONE}
+            return branches.pop() if len(branches) == 1 else (_NONE if not branches else None)
+        return self._kind(value, names, 0)
+
+    def _attribute_reads(
+        self, operands: list[cst.BaseExpression], names: dict[str, str], read: set[str]
+    ) -> None:
+        attributes = [o for o in operands if isinstance(o, cst.Attribute) and _of_self(o)]
+        if attributes and any(self._kind(o, names, 0) in MONOTONIC for o in operands):
+            read.update(a.attr.value for a in attributes)

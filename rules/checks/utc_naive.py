@@ -2,18 +2,103 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context
+from rules.checks.monotonic_as_wall_clock import realtime_name, storage_name
+from rules.engine import Context, _child_fields
 from rules.helpers import (
     DATETIME,
+    LocalFlow,
+    argument,
     chained_methods,
+    is_none,
+    iter_nodes,
+    local_flow,
     made_aware,
     naive_value_relied_on,
+    string_value,
+    unit_of,
     utc_expression,
 )
 from rules.model import Severity
 from rules.rule import Example, FixSpec, Rule
 
 _METHODS = ("utcnow", "utcfromtimestamp")
+_W = Severity.WARNING  # the examples of the benign shapes
+_NAIVE_UTC = frozenset(f"{DATETIME}.{m}" for m in _METHODS)
+
+# -- what happens to the naive UTC value: the classification behind the severity ------------
+
+_UTC, _LOCAL, _AWARE = "naive UTC", "naive local", "aware"
+# Method and function names worth resolving during the traversal (cheap syntactic filter).
+_RESOLVED = frozenset(
+    {"utcnow", "utcfromtimestamp", "now", "today", "fromtimestamp", "mktime", "make_aware",
+     "localtime"}
+)
+_NOW, _TODAY, _FROMTIMESTAMP = f"{DATETIME}.now", f"{DATETIME}.today", f"{DATETIME}.fromtimestamp"
+_AWARE_CALLS = frozenset(
+    {"django.utils.timezone.now", "django.utils.timezone.make_aware",
+     "django.utils.timezone.localtime"}
+)
+_ORDERING = (
+    cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual,
+)
+_MAX_FOLLOW = 8  # names followed from one call: `now = utcnow()`, `deadline = now + ttl`, ...
+
+
+def _other_zone(node: cst.BaseExpression) -> bool:
+    """The zone is visibly not UTC: a named zone (`ZoneInfo("Europe/Paris")`,
+    `pytz.timezone(name)`, `gettz(...)`) other than UTC, or the server's own
+    (`tzlocal()`, `get_localzone()`). A variable or an offset object is not judged."""
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    if last in ("tzlocal", "get_localzone"):
+        return True
+    if last not in ("ZoneInfo", "timezone", "gettz") or not node.args:
+        return False
+    text = string_value(node.args[0].value)
+    return text is not None and text.upper() not in ("UTC", "GMT", "ETC/UTC", "Z", "UCT")
+
+
+def _same_instant(candidate: cst.Call, other: cst.BaseExpression) -> bool:
+    """`datetime.now() - datetime.utcnow()`, `fromtimestamp(t) - utcfromtimestamp(t)`: two
+    readings of one instant, subtracted to learn the server's UTC offset on purpose."""
+    if not isinstance(other, cst.Call) or len(other.args) != len(candidate.args):
+        return False
+    return all(a.value.deep_equals(b.value) for a, b in zip(other.args, candidate.args, strict=True))
+
+
+def _unit_parents(unit: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
+    """Parent of every node of the unit's own code (nested def and class bodies excluded)."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    start = unit.body if isinstance(unit, (cst.FunctionDef, cst.ClassDef)) else unit
+    stack: list[cst.CSTNode] = [start]
+    while stack:
+        node = stack.pop()
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            children = (value,) if isinstance(value, cst.CSTNode) else value
+            if type(children) is not tuple and type(children) is not list:
+                continue
+            for child in children:
+                if isinstance(child, cst.CSTNode):
+                    parents[child] = node
+                    if not (
+                        isinstance(node, (cst.FunctionDef, cst.ClassDef)) and child is node.body
+                    ):
+                        stack.append(child)
+    return parents
+
+
+class _Candidate:
+    __slots__ = ("node", "method", "fix", "called", "aware")
+
+    def __init__(self, node: cst.CSTNode, method: str, fix: FixSpec | None, called: bool) -> None:
+        self.node = node
+        self.method = method
+        self.fix = fix
+        self.called = called  # False: the method passed on uncalled (`default=datetime.utcnow`)
+        self.aware = False  # made aware right away by `.replace(tzinfo=...)`
 
 
 class UtcNaive(Rule):
@@ -23,21 +108,46 @@ class UtcNaive(Rule):
     `datetime.utcnow()` and `datetime.utcfromtimestamp(x)`, however `datetime` was imported,
     and the methods passed uncalled as an argument, to be called later
     (`Column(DateTime, default=datetime.utcnow)`, `field(default_factory=datetime.utcnow)`).
-    Both are flagged even when followed by `.replace(tzinfo=...)` or `.astimezone()`: the
-    methods are deprecated since Python 3.12, and `utcnow().astimezone()` reads the UTC wall
-    time as server-local time, which is wrong on every server that does not run in UTC.
+    Every occurrence is reported: the methods are deprecated since Python 3.12.
+    It is an error where this code itself reads the value as server-local time or mixes it
+    with values of another convention: `.timestamp()`, `.astimezone()`,
+    `time.mktime(x.timetuple())`, `.strftime("%s")`, `.replace(tzinfo=...)` or pytz's
+    `.localize()` with a zone that is visibly not UTC (`ZoneInfo("Europe/Paris")`,
+    `tzlocal()`, `pytz.timezone("Europe/Paris")`); a comparison or subtraction with
+    `datetime.now()`, `datetime.today()`, `datetime.fromtimestamp(x)` (naive local) or with
+    an aware value, except `datetime.now() - datetime.utcnow()` and
+    `fromtimestamp(t) - utcfromtimestamp(t)`, two readings of one instant subtracted to learn
+    the server's offset on purpose; the default of a column declared
+    `DateTime(timezone=True)`; or a store under a real-time name (`created_at=`,
+    `row["expires_at"]`, `obj.updated_at`) when the same record gets an aware or local value
+    next to it, or when the file compares that name with, or assigns it, aware or local values
+    (`Token(created_at=datetime.utcnow())` and `datetime.now(timezone.utc) -
+    token.created_at`). The value is followed through `+`/`-` a duration and through local
+    names of the same function whose every assignment is such a value.
+    Everywhere else it is a warning (deprecated, but consistent): formatted into a string
+    labelled UTC, compared only with other naive-UTC values or values of unknown convention
+    (a parameter, an attribute), made aware with `.replace(tzinfo=timezone.utc)` (or a zone
+    held in a variable), handed to a library that stores naive values as UTC (pymongo),
+    returned, or formatted with `.isoformat()` (whether the reader of an offset-less string
+    assumes UTC cannot be seen here).
 
     Why it is risky:
-    The value carries UTC wall-clock fields but no zone, so every library (and
-    `.timestamp()`, `.astimezone()`) takes it for server-local time. Bad:
+    The value carries UTC wall-clock fields but no zone, so `.timestamp()`, `.astimezone()`
+    and `time.mktime()` take it for server-local time, and mixing it with local or aware
+    values compares different clocks (or raises `TypeError`). Bad:
     `expires = datetime.utcnow() + ttl` then `expires.timestamp()` is off by the
-    server's offset.
+    server's offset; `if datetime.now(timezone.utc) - token.created_at > ttl:` fails for the
+    tokens stored with `created_at=datetime.utcnow()`. Where nothing in sight reads the
+    fields as local time, the value is right and the call only deprecated: a warning, since
+    the next reader of the naive value may still take it for local time.
 
     How to fix:
     Ask for an aware UTC value: `datetime.now(timezone.utc)` and
     `datetime.fromtimestamp(x, timezone.utc)`. Good: `expires = datetime.now(timezone.utc) + ttl`.
     The fix is marked unsafe where the value is compared, subtracted or formatted nearby,
-    since naive and aware values do not mix.
+    since naive and aware values do not mix. For an error, also check the other side of the
+    comparison or the reader of the stored field; for a warning, the same rewrite only
+    removes the deprecated call (make the values it meets aware too).
     """
 
     code = "RG102"
@@ -62,69 +172,135 @@ class UtcNaive(Rule):
         "from datetime import datetime\ndef f():\n    for datetime in ():\n        pass\n    datetime.utcnow()\n",
     ]
     INVALID = [
-        Example(
-            "from datetime import datetime\nx = datetime.utcnow()\n",
-            fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n",
-        ),
-        Example(
-            "import datetime as dt\nx = dt.datetime.utcfromtimestamp(ts)\n",
-            fix="import datetime as dt\nx = dt.datetime.fromtimestamp(ts, dt.timezone.utc)\n",
-        ),
-        Example(
-            "from datetime import datetime as DT\nx = DT.utcnow()\n",
-            fix="from datetime import datetime as DT, timezone\nx = DT.now(timezone.utc)\n",
-        ),
-        Example(
-            "import datetime\nx = datetime.datetime.utcnow()\n",
-            fix="import datetime\nx = datetime.datetime.now(datetime.timezone.utc)\n",
-        ),
-        Example(
-            "def f(ts):\n    import datetime\n    return datetime.datetime.utcfromtimestamp(ts)\n",
-            fix="from datetime import timezone\ndef f(ts):\n    import datetime\n"
-            "    return datetime.datetime.fromtimestamp(ts, timezone.utc)\n",
-        ),
-        Example(
-            "from datetime import datetime, timezone\n"
-            "x = datetime.utcnow().replace(tzinfo=timezone.utc)\n",
-            fix="from datetime import datetime, timezone\n"
-            "x = datetime.now(timezone.utc).replace(tzinfo=timezone.utc)\n",
-        ),
+        # -- errors: the value is read as local time or mixed with another convention here
         # `utcnow().astimezone()` takes the UTC fields for local time: the fix corrects it.
         Example(
             "from datetime import datetime\nx = datetime.utcnow().astimezone()\n",
             fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc).astimezone()\n",
         ),
         Example(
+            "from datetime import datetime, timedelta\ndef expiry(ttl):\n"
+            "    expires = datetime.utcnow() + timedelta(seconds=ttl)\n"
+            "    return int(expires.timestamp())\n",
+            fix="from datetime import datetime, timedelta, timezone\ndef expiry(ttl):\n"
+            "    expires = datetime.now(timezone.utc) + timedelta(seconds=ttl)\n"
+            "    return int(expires.timestamp())\n",
+            unsafe=True,
+        ),
+        "import time\nimport datetime\ndef epoch(ts):\n"
+        "    return time.mktime(datetime.datetime.utcfromtimestamp(ts).timetuple())\n",
+        "from datetime import datetime, timedelta\ndef stale(ts):\n"
+        "    seen = datetime.utcfromtimestamp(ts)\n"
+        "    return datetime.now() - seen > timedelta(days=1)\n",
+        "from datetime import datetime, timezone\ndef passed(deadline):\n"
+        "    now = datetime.utcnow()\n    return now >= datetime.fromtimestamp(deadline, timezone.utc)\n",
+        # the incident: stored naive, compared with aware values elsewhere in the file
+        "from datetime import datetime, timedelta, timezone\n"
+        "def issue(session, user):\n    session.add(Token(user=user, created_at=datetime.utcnow()))\n"
+        "def expired(token):\n"
+        "    return datetime.now(timezone.utc) - token.created_at > timedelta(hours=1)\n",
+        "from datetime import datetime\nfrom django.utils import timezone\ndef touch(row):\n"
+        "    return {'created_at': datetime.utcnow(), 'updated_at': timezone.now()}\n",
+        "from datetime import datetime\nfrom sqlalchemy import Column, DateTime\n"
+        "class Row(Base):\n    created = Column(DateTime(timezone=True), default=datetime.utcnow)\n",
+        "from datetime import datetime\nfrom zoneinfo import ZoneInfo\n"
+        "start = datetime.utcnow().replace(tzinfo=ZoneInfo('Europe/Paris'))\n",
+        # -- warnings: deprecated, but nothing here reads the UTC fields as local time
+        Example(
+            "from datetime import datetime\nx = datetime.utcnow()\n",
+            fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n",
+            severity=_W,
+        ),
+        Example(
+            "import datetime as dt\nx = dt.datetime.utcfromtimestamp(ts)\n",
+            fix="import datetime as dt\nx = dt.datetime.fromtimestamp(ts, dt.timezone.utc)\n",
+            severity=_W,
+        ),
+        Example(
+            "from datetime import datetime as DT\nx = DT.utcnow()\n",
+            fix="from datetime import datetime as DT, timezone\nx = DT.now(timezone.utc)\n",
+            severity=_W,
+        ),
+        Example(
+            "import datetime\nx = datetime.datetime.utcnow()\n",
+            fix="import datetime\nx = datetime.datetime.now(datetime.timezone.utc)\n",
+            severity=_W,
+        ),
+        Example(
+            "def f(ts):\n    import datetime\n    return datetime.datetime.utcfromtimestamp(ts)\n",
+            fix="from datetime import timezone\ndef f(ts):\n    import datetime\n"
+            "    return datetime.datetime.fromtimestamp(ts, timezone.utc)\n",
+            severity=_W,
+        ),
+        Example(
+            "from datetime import datetime, timezone\n"
+            "x = datetime.utcnow().replace(tzinfo=timezone.utc)\n",
+            fix="from datetime import datetime, timezone\n"
+            "x = datetime.now(timezone.utc).replace(tzinfo=timezone.utc)\n",
+            severity=_W,
+        ),
+        # compared with a value of unknown convention: probably naive UTC as well
+        Example(
             "from datetime import datetime\ndef expired(t):\n    now = datetime.utcnow()\n    return now > t\n",
             fix="from datetime import datetime, timezone\ndef expired(t):\n"
             "    now = datetime.now(timezone.utc)\n    return now > t\n",
             unsafe=True,
+            severity=_W,
         ),
+        # an offset-less ISO string: whether its reader assumes UTC cannot be seen here
         Example(
             "from datetime import datetime\nstamp = datetime.utcnow().isoformat()\n",
             fix="from datetime import datetime, timezone\nstamp = datetime.now(timezone.utc).isoformat()\n",
             unsafe=True,
+            severity=_W,
         ),
         Example(
             "from datetime import datetime\nclass Clock:\n    def now(self):\n        return datetime.utcfromtimestamp(self.ts)\n",
             fix="from datetime import datetime, timezone\nclass Clock:\n    def now(self):\n"
             "        return datetime.fromtimestamp(self.ts, timezone.utc)\n",
+            severity=_W,
         ),
         # no rewrite for a call whose arguments cannot be read
-        Example("import datetime\ndatetime.datetime.utcfromtimestamp(*args)\n"),
+        Example("import datetime\ndatetime.datetime.utcfromtimestamp(*args)\n", severity=_W),
         Example(
             "from datetime import datetime\ncreated = Column(DateTime, default=datetime.utcnow)\n",
             fix="from datetime import datetime, timezone\n"
             "created = Column(DateTime, default=lambda: datetime.now(timezone.utc))\n",
             unsafe=True,
+            severity=_W,
         ),
-        "import datetime as dt\nstamps = list(map(dt.datetime.utcfromtimestamp, seconds))\n",
+        Example(
+            "import datetime as dt\nstamps = list(map(dt.datetime.utcfromtimestamp, seconds))\n",
+            severity=_W,
+        ),
+        # formatted into a string labelled UTC; compared only with naive UTC (botocore)
+        Example(
+            "import datetime\ndef amz_date():\n"
+            "    return datetime.datetime.utcnow().strftime('%Y%m%dT%H%M%SZ')\n",
+            severity=_W,
+        ),
+        Example(
+            "import datetime\ndef refresh_due(text, margin):\n"
+            "    expires = datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ')\n"
+            "    return datetime.datetime.utcnow() >= expires - margin\n",
+            severity=_W,
+        ),
+        # a real-time name nothing else in the file gives another convention (pymongo)
+        Example(
+            "import datetime\ndef extend(coll, q, ttl):\n"
+            "    coll.update_one(q, {'$set': {'expire_at': datetime.datetime.utcnow() + ttl}})\n",
+            severity=_W,
+        ),
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._compared: dict[cst.CSTNode, frozenset[str]] = {}
+        self._calls: dict[cst.Call, str] = {}
+        self._pending: dict[cst.CSTNode, list[_Candidate]] = {}
+        self._stores: dict[_Candidate, list[str]] = {}
 
+    # -- the traversal: note the candidates and the calls that tell a value's convention ----
     def visit_Attribute(self, node: cst.Attribute) -> None:
         """The method handed over to be called later: the same naive value, produced later."""
         if node.attr.value not in _METHODS or not isinstance(self.ctx.parent, cst.Arg):
@@ -143,26 +319,34 @@ class UtcNaive(Rule):
                 safe=False,
                 imports=imports,
             )
-        self.report(
-            node,
-            f"`{method}` is called later and returns a naive datetime holding UTC fields; pass "
-            "a callable returning an aware value, e.g. `lambda: datetime.now(timezone.utc)`.",
-            fix,
-        )
+        self._add(_Candidate(node, method, fix, called=False))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value not in _METHODS:
+        if type(func) is cst.Attribute:  # exact types: cheaper than isinstance on libcst's ABCs
+            last = func.attr.value
+        elif type(func) is cst.Name:
+            last = func.value
+        else:
             return
-        method = func.attr.value
-        if self.ctx.qualified_name(func) != f"{DATETIME}.{method}":
+        if last not in _RESOLVED:
             return
+        qualified = self.ctx.qualified_name(func)
+        if qualified is None:
+            return
+        self._calls[node] = qualified
+        if qualified in _NAIVE_UTC:
+            self._candidate(node, last)
+
+    def _candidate(self, node: cst.Call, method: str) -> None:
+        func = node.func
         utc, imports = utc_expression(self.ctx)
-        if method == "utcnow":
+        if not isinstance(func, cst.Attribute):
+            new = None  # an alias of the method: no spelling of `now` to rewrite it to
+        elif method == "utcnow":
             new = None if node.args else node.with_changes(
                 func=func.with_changes(attr=cst.Name("now")), args=[cst.Arg(utc)]
             )
-            instead = "datetime.now(timezone.utc)"
         else:
             only = node.args[0] if len(node.args) == 1 else None
             plain = only is not None and only.keyword is None and not only.star
@@ -174,24 +358,387 @@ class UtcNaive(Rule):
                 if plain and only is not None
                 else None
             )
-            instead = "datetime.fromtimestamp(x, timezone.utc)"
+        fix = None
+        if new is not None:
+            fix = FixSpec(
+                f"Use `{_instead(method)}`",
+                ((node, new),),
+                safe=not naive_value_relied_on(self.ctx, node, self._compared),
+                imports=imports,
+            )
+        candidate = _Candidate(node, method, fix, called=True)
         first = next(chained_methods(self.ctx, node), None)
-        if first is not None and first[0] == "replace" and made_aware(self.ctx, node):
+        candidate.aware = first is not None and first[0] == "replace" and made_aware(self.ctx, node)
+        self._add(candidate)
+
+    def _add(self, candidate: _Candidate) -> None:
+        self._pending.setdefault(unit_of(self.ctx), []).append(candidate)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node in self._pending:
+            self._decide(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        if node in self._pending:
+            self._decide(node)
+
+    def finish(self) -> None:
+        if self.ctx.module in self._pending:
+            self._decide(self.ctx.module)
+        if self._stores:
+            confirmed = self._confirmed_stores({n for names in self._stores.values() for n in names})
+            for candidate, names in self._stores.items():
+                found = next((n for n in names if n in confirmed), None)
+                self._emit(
+                    candidate,
+                    None if found is None else
+                    f"it is stored as `{found}`, which this file {confirmed[found]}",
+                )
+
+    # -- the unit's data flow ------------------------------------------------------------
+    def _decide(self, unit: cst.CSTNode) -> None:
+        flow = local_flow(unit, nested_bodies=False)
+        parents = _unit_parents(unit)
+        names = self._name_kinds(flow)
+        for candidate in self._pending.pop(unit):
+            stores: list[str] = []
+            if candidate.called:
+                reason = self._follow(candidate.node, parents, flow, names, stores, set(), _MAX_FOLLOW)
+            else:
+                reason = self._passed(candidate.node, parents, stores)
+            if reason is None and stores:
+                self._stores[candidate] = stores  # decided once the whole file is known
+            else:
+                self._emit(candidate, reason)
+
+    def _name_kinds(self, flow: LocalFlow) -> dict[str, str]:
+        """The convention of each local name all of whose assignments agree on one."""
+        names: dict[str, str] = {}
+        for _ in range(4):  # `deadline = now + ttl` learns from `now = datetime.utcnow()`
+            changed = False
+            for name, values in flow.assigned.items():
+                kinds = {self._kind(v, names, 0) if v is not None else None for v in values}
+                kind = kinds.pop() if len(kinds) == 1 else None
+                if kind is None:
+                    if names.pop(name, None) is not None:
+                        changed = True
+                elif names.get(name) != kind:
+                    names[name] = kind
+                    changed = True
+            if not changed:
+                break
+        return names
+
+    def _kind(self, node: cst.BaseExpression, names: dict[str, str], depth: int) -> str | None:
+        """`_UTC`, `_LOCAL`, `_AWARE`, or None when the convention cannot be told."""
+        if depth > 20:
+            return None
+        if isinstance(node, cst.Name):
+            return names.get(node.value)
+        if isinstance(node, cst.Call):
+            called = self._calls.get(node)
+            if called is not None:
+                if called in _NAIVE_UTC:
+                    return _UTC
+                if called in (_NOW, _FROMTIMESTAMP):
+                    tz = argument(node, 0 if called == _NOW else 1, "tz")
+                    return _LOCAL if tz is None or is_none(tz.value) else _AWARE
+                if called == _TODAY:
+                    return _LOCAL
+                return _AWARE if called in _AWARE_CALLS else None
+            func = node.func
+            if isinstance(func, cst.Name):
+                return _AWARE if func.value == "make_aware" else None
+            if not isinstance(func, cst.Attribute):
+                return None
+            method = func.attr.value
+            if method in ("make_aware", "localize", "astimezone"):
+                return _AWARE
+            if method == "replace" and not any(a.star for a in node.args):
+                tz = argument(node, 7, "tzinfo")
+                if tz is None:
+                    return self._kind(func.value, names, depth + 1)
+                return None if is_none(tz.value) else _AWARE
+            return None
+        if isinstance(node, cst.BinaryOperation):
+            left = self._kind(node.left, names, depth + 1)
+            right = self._kind(node.right, names, depth + 1)
+            if isinstance(node.operator, cst.Add):
+                return left or right if left is None or right is None else None
+            if isinstance(node.operator, cst.Subtract) and right is None:
+                return left  # a point minus a duration
+        return None
+
+    def _follow(
+        self,
+        node: cst.CSTNode,
+        parents: dict[cst.CSTNode, cst.CSTNode],
+        flow: LocalFlow,
+        names: dict[str, str],
+        stores: list[str],
+        seen: set[str],
+        budget: int,
+    ) -> str | None:
+        """Why the naive UTC value of `node` is read as local time or mixed with another
+        convention, or None; real-time names it is stored under go to `stores`."""
+        current = node
+        while True:
+            parent = parents.get(current)
+            if parent is None:
+                return None
+            if isinstance(parent, cst.Attribute):
+                if parent.value is not current:
+                    return None
+                call = parents.get(parent)
+                if not (isinstance(call, cst.Call) and call.func is parent):
+                    return None  # `.year`, `.hour`: the fields themselves are right
+                method = parent.attr.value
+                if method in ("timestamp", "astimezone"):
+                    return f"`.{method}()` reads it as server-local time"
+                if method == "replace":
+                    if any(a.star for a in call.args):
+                        return None
+                    tz = argument(call, 7, "tzinfo")
+                    if tz is None or is_none(tz.value):
+                        current = call
+                        continue
+                    if _other_zone(tz.value):
+                        return "`.replace(tzinfo=...)` labels its UTC fields with another zone"
+                    return None
+                if method == "strftime" and call.args:
+                    pattern = string_value(call.args[0].value)
+                    if pattern is not None and "%s" in pattern.replace("%%", ""):
+                        return "`strftime('%s')` reads it as server-local time"
+                    return None
+                if method == "timetuple":
+                    arg = parents.get(call)
+                    outer = parents.get(arg) if arg is not None else None
+                    if isinstance(outer, cst.Call) and self._calls.get(outer) == "time.mktime":
+                        return "`time.mktime()` reads its fields as server-local time"
+                return None
+            if isinstance(parent, cst.BinaryOperation):
+                other = parent.right if parent.left is current else parent.left
+                kind = self._kind(other, names, 0)
+                if kind in (_LOCAL, _AWARE) and isinstance(parent.operator, cst.Subtract):
+                    if kind == _LOCAL and current is node and isinstance(node, cst.Call) \
+                            and _same_instant(node, other):
+                        return None
+                    return f"it is subtracted with {_a(kind)} value"
+                if isinstance(parent.operator, cst.Add) or (
+                    isinstance(parent.operator, cst.Subtract) and parent.left is current
+                    and kind is None
+                ):
+                    current = parent  # shifted by a duration: still a naive UTC point
+                    continue
+                return None
+            if isinstance(parent, (cst.Comparison, cst.ComparisonTarget)):
+                comparison = parent if isinstance(parent, cst.Comparison) else parents.get(parent)
+                if not isinstance(comparison, cst.Comparison) or not all(
+                    isinstance(c.operator, _ORDERING) for c in comparison.comparisons
+                ):
+                    return None
+                for operand in (comparison.left, *(c.comparator for c in comparison.comparisons)):
+                    if operand is not current:
+                        kind = self._kind(operand, names, 0)
+                        if kind in (_LOCAL, _AWARE):
+                            return f"it is compared with {_a(kind)} value"
+                return None
+            if isinstance(parent, cst.IfExp) and parent.test is not current:
+                current = parent
+                continue
+            if isinstance(parent, (cst.Assign, cst.AnnAssign, cst.NamedExpr)):
+                if parent.value is not current:
+                    return None
+                targets = (
+                    [t.target for t in parent.targets] if isinstance(parent, cst.Assign)
+                    else [parent.target]
+                )
+                for target in targets:
+                    if isinstance(target, cst.Name):
+                        name = target.value
+                        if names.get(name) != _UTC or name in seen or budget <= 0:
+                            continue
+                        seen.add(name)
+                        for load in flow.loads.get(name, ()):
+                            reason = self._follow(load, parents, flow, names, stores, seen, budget - 1)
+                            if reason is not None:
+                                return reason
+                    else:
+                        key = storage_name(target)
+                        if key is not None:
+                            stores.append(key)
+                return None
+            if isinstance(parent, cst.Arg):
+                return self._argument(parent, parents, names, stores)
+            if isinstance(parent, cst.DictElement) and parent.value is current:
+                key = string_value(parent.key)
+                container = parents.get(parent)
+                if key is not None and realtime_name(key) and isinstance(container, cst.Dict):
+                    others = [e.value for e in container.elements if e is not parent]
+                    if self._mixed(others, names):
+                        return f"it is stored as `{key}` next to values of another convention"
+                    stores.append(key)
+                return None
+            return None
+
+    def _argument(
+        self,
+        arg: cst.Arg,
+        parents: dict[cst.CSTNode, cst.CSTNode],
+        names: dict[str, str],
+        stores: list[str],
+    ) -> str | None:
+        call = parents.get(arg)
+        if not isinstance(call, cst.Call):
+            return None
+        if arg.keyword is None:
+            func = call.func
+            if (
+                isinstance(func, cst.Attribute) and func.attr.value == "localize"
+                and call.args[0] is arg and _other_zone(func.value)
+            ):
+                return "`.localize()` labels its UTC fields with another zone"
+            return None
+        keyword = arg.keyword.value
+        others = [a.value for a in call.args if a is not arg]
+        if keyword in _COLUMN_DEFAULTS and any(_aware_column_type(o) for o in others):
+            return "it is the default of a column declared `DateTime(timezone=True)`"
+        if realtime_name(keyword):
+            if self._mixed(others, names):
+                return f"it is stored as `{keyword}` next to values of another convention"
+            stores.append(keyword)
+        elif keyword in _COLUMN_DEFAULTS:
+            target = _assigned_name(call, parents)  # `created_at = Column(default=...)`
+            if target is not None and realtime_name(target):
+                stores.append(target)
+        return None
+
+    def _passed(
+        self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode], stores: list[str]
+    ) -> str | None:
+        """The uncalled method: only what the receiving column or field says matters."""
+        arg = parents.get(node)
+        if not isinstance(arg, cst.Arg):
+            return None
+        return self._argument(arg, parents, {}, stores)
+
+    def _mixed(self, values: list[cst.BaseExpression], names: dict[str, str]) -> bool:
+        return any(self._kind(v, names, 0) in (_LOCAL, _AWARE) for v in values)
+
+    def _confirmed_stores(self, wanted: set[str]) -> dict[str, str]:
+        """For the real-time names naive UTC values are stored under: which ones this file
+        also compares with, subtracts from, or assigns, an aware or local value."""
+        found: dict[str, str] = {}
+        for node in iter_nodes(self.ctx.module):
+            if isinstance(node, cst.Comparison):
+                operands = [node.left, *(c.comparator for c in node.comparisons)]
+                self._mixed_operands(operands, wanted, found, "compares with")
+            elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
+                self._mixed_operands([node.left, node.right], wanted, found, "subtracts from")
+            elif isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
+                targets = (
+                    [t.target for t in node.targets] if isinstance(node, cst.Assign)
+                    else [node.target]
+                )
+                for target in targets:
+                    self._mixed_store(_slot_name(target), node.value, wanted, found)
+            elif isinstance(node, cst.Arg) and node.keyword is not None:
+                self._mixed_store(node.keyword.value, node.value, wanted, found)
+            elif isinstance(node, cst.DictElement):
+                self._mixed_store(string_value(node.key), node.value, wanted, found)
+        return found
+
+    def _mixed_operands(
+        self, operands: list[cst.BaseExpression], wanted: set[str], found: dict[str, str], verb: str
+    ) -> None:
+        slots = [n for n in map(_slot_name, operands) if n in wanted]
+        if slots:
+            kinds = [self._kind(o, {}, 0) for o in operands]
+            mixed = next((k for k in kinds if k in (_LOCAL, _AWARE)), None)
+            if mixed is not None:
+                for slot in slots:
+                    assert slot is not None
+                    found.setdefault(slot, f"{verb} {mixed} values")
+
+    def _mixed_store(
+        self, name: str | None, value: cst.BaseExpression, wanted: set[str], found: dict[str, str]
+    ) -> None:
+        if name in wanted:
+            kind = self._kind(value, {}, 0)
+            if kind in (_LOCAL, _AWARE):
+                assert name is not None
+                found.setdefault(name, f"also gives {kind} values")
+
+    def _emit(self, candidate: _Candidate, reason: str | None) -> None:
+        method, instead = candidate.method, _instead(candidate.method)
+        if reason is not None:
+            message = (
+                f"`{method}()` returns a naive datetime holding UTC fields, and {reason}: the "
+                f"instant is off by the server's UTC offset; use `{instead}`."
+            )
+        elif not candidate.called:
+            message = (
+                f"`{method}` is called later and returns a naive datetime holding UTC fields "
+                "(deprecated since Python 3.12); pass a callable returning an aware value, "
+                "e.g. `lambda: datetime.now(timezone.utc)`."
+            )
+        elif candidate.aware:
             message = (
                 f"`{method}()` is deprecated since Python 3.12 and builds a naive value first; "
                 f"use `{instead}`."
             )
         else:
             message = (
-                f"`{method}()` returns a naive datetime holding UTC fields, which every library "
-                f"takes for server-local time; use `{instead}`."
+                f"`{method}()` is deprecated since Python 3.12 and returns a naive datetime "
+                f"holding UTC fields, which a reader may take for local time; use `{instead}`."
             )
-        fix = None
-        if new is not None:
-            fix = FixSpec(
-                f"Use `{instead}`",
-                ((node, new),),
-                safe=not naive_value_relied_on(self.ctx, node, self._compared),
-                imports=imports,
-            )
-        self.report(node, message, fix)
+        self.report(
+            candidate.node,
+            message,
+            candidate.fix,
+            severity=None if reason is not None else Severity.WARNING,
+        )
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _instead(method: str) -> str:
+    return "datetime.now(timezone.utc)" if method == "utcnow" else "datetime.fromtimestamp(x, timezone.utc)"
+
+
+_COLUMN_DEFAULTS = frozenset({"default", "onupdate", "insert_default", "default_factory"})
+
+
+def _aware_column_type(node: cst.BaseExpression) -> bool:
+    """`DateTime(timezone=True)` (SQLAlchemy, any spelling)."""
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    if last not in ("DateTime", "TIMESTAMP"):
+        return False
+    tz = argument(node, 0, "timezone")
+    return tz is not None and isinstance(tz.value, cst.Name) and tz.value.value == "True"
+
+
+def _assigned_name(call: cst.Call, parents: dict[cst.CSTNode, cst.CSTNode]) -> str | None:
+    statement = parents.get(call)
+    if isinstance(statement, cst.Assign) and statement.value is call and len(statement.targets) == 1:
+        target = statement.targets[0].target
+        return target.value if isinstance(target, cst.Name) else None
+    if isinstance(statement, cst.AnnAssign) and statement.value is call:
+        return statement.target.value if isinstance(statement.target, cst.Name) else None
+    return None
+
+
+def _slot_name(node: cst.BaseExpression) -> str | None:
+    """`created_at` for `x.created_at` and `x["created_at"]`."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index):
+            return string_value(index.value)
+    return None

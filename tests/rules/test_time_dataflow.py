@@ -21,6 +21,10 @@ def lines(code: str, rule: str) -> list[int]:
     return [f.line for f in findings(code, rule)]
 
 
+def severities_of(code: str, rule: str) -> list[tuple[int, str]]:
+    return [(f.line, f.severity) for f in findings(code, rule)]
+
+
 def fixed(code: str, rule: str, *, unsafe: bool = False) -> str:
     text, _ = fix_source(textwrap.dedent(code), "example.py", codes={rule}, unsafe=unsafe)
     cst.parse_module(text)
@@ -445,3 +449,317 @@ def test_a_shift_that_itself_reads_the_clock_is_not_followed():
             step()
     """
     assert findings(code, "RG108") == []
+
+
+# -- RG107: attributes the class keeps on the monotonic clock ----------------------------------
+
+
+def test_attribute_assigned_and_read_only_as_monotonic_is_not_a_wall_clock_time():
+    code = """\
+    import time
+    class Bucket:
+        timestamp = None
+        def __init__(self):
+            self.timestamp = time.monotonic()
+        def refill(self, step):
+            now = time.monotonic()
+            delta = now - self.timestamp
+            self.timestamp = now
+            self.timestamp += step
+            return delta
+    """
+    assert findings(code, "RG107") == []
+
+
+def test_conditional_deadline_attribute_is_monotonic():
+    code = """\
+    import time
+    class Connection:
+        def connect(self, max_age):
+            self.close_at = None if max_age is None else time.monotonic() + max_age
+        def unusable(self):
+            return self.close_at is not None and time.monotonic() >= self.close_at
+    """
+    assert findings(code, "RG107") == []
+
+
+def test_monotonic_attribute_handed_on_as_real_time_is_flagged_in_any_method():
+    code = """\
+    import time
+    class Lease:
+        def __init__(self, ttl):
+            self.expires_at = time.monotonic() + ttl
+        def valid(self):
+            return time.monotonic() < self.expires_at
+        def row(self, rec):
+            rec['expires_at'] = self.expires_at
+            until = self.expires_at
+            return time.time() > until
+    """
+    assert lines(code, "RG107") == [8, 10]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "self.created_at = row['created']",  # another kind of value
+        "self.created_at, self.n = row",  # unpacked: unknown
+        "self.created_at *= 2",
+    ],
+)
+def test_attribute_with_another_assignment_stays_a_real_time_name(other):
+    code = f"""\
+    import time
+    class Entry:
+        def __init__(self):
+            self.created_at = time.monotonic()
+        def load(self, row):
+            {other}
+        def age(self):
+            return time.monotonic() - self.created_at
+    """
+    assert 4 in lines(code, "RG107")
+
+
+def test_attribute_never_read_against_the_clock_in_the_class_stays_flagged():
+    code = """\
+    import time
+    class Entry:
+        def __init__(self):
+            self.updated_at = time.monotonic()
+        def touch(self):
+            self.updated_at = time.monotonic()
+    """
+    assert lines(code, "RG107") == [4, 6]
+
+
+def test_attributes_of_two_clocks_are_not_one_monotonic_attribute():
+    code = """\
+    import time
+    class Entry:
+        def a(self):
+            self.ts = time.monotonic()
+        def b(self):
+            self.ts = time.perf_counter()
+            return time.perf_counter() - self.ts
+    """
+    # no single clock: `ts` stays a real-time name, so the subtraction mixes clocks too
+    assert severities_of(code, "RG107") == [(4, "error"), (6, "warning"), (7, "error")]
+
+
+def test_profiling_clock_under_a_generic_trace_key_is_a_warning():
+    code = """\
+    import time
+    def event(name):
+        return {'name': name, 'ph': 'i', 'ts': time.perf_counter_ns() / 1000}
+    def sample(rec):
+        rec['time'] = time.process_time()
+        rec['ts'] = time.monotonic()
+        rec['timestamp'] = time.perf_counter()
+    """
+    assert severities_of(code, "RG107") == [(3, "warning"), (5, "warning"), (6, "error"), (7, "error")]
+
+
+# -- RG109: class attributes the class reassigns -------------------------------------------------
+
+
+def test_class_attribute_reassigned_through_self_or_cls_is_an_initial_value():
+    code = """\
+    import time
+    from datetime import datetime, timezone
+    class Notify:
+        reset_at = datetime.now(timezone.utc)
+        last = time.time()
+        def fetch(self, headers):
+            self.reset_at = datetime.fromtimestamp(int(headers['reset']), timezone.utc)
+        @classmethod
+        def mark(cls):
+            cls.last = time.time()
+    """
+    assert findings(code, "RG109") == []
+
+
+def test_reassignment_of_a_model_field_or_of_another_class_does_not_count():
+    code = """\
+    import time
+    from dataclasses import dataclass
+    from pydantic import BaseModel
+    @dataclass
+    class Seen:
+        at: float = time.time()
+        def touch(self):
+            self.at = time.time()
+    class Event(BaseModel):
+        at: float = time.time()
+        def touch(self):
+            self.at = time.time()
+    class Frozen:
+        loaded = time.time()
+    class Other:
+        def touch(self):
+            self.loaded = time.time()
+    """
+    assert lines(code, "RG109") == [6, 10, 14]
+
+
+# -- RG102: error where the naive UTC value is read as local time, warning elsewhere -------------
+
+
+def severities(code: str) -> list[tuple[int, str]]:
+    return severities_of(code, "RG102")
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "return stamp.timestamp()",
+        "return stamp.astimezone()",
+        "return time.mktime(stamp.timetuple())",
+        "return datetime.now() - stamp",
+        "return stamp < datetime.today()",
+        "return stamp > datetime.fromtimestamp(0)",
+        "return datetime.now(timezone.utc) >= stamp",
+        "return stamp - timezone_aware(x).astimezone(timezone.utc)",
+        "return (stamp + timedelta(hours=1)).timestamp()",
+        "later = stamp - timedelta(seconds=5)\n    return later.timestamp()",
+        "return sorted(xs, key=lambda x: (stamp.timestamp(), x))",
+        "return stamp.replace(tzinfo=ZoneInfo('Europe/Paris'))",
+        "return stamp.replace(tzinfo=tzlocal())",
+        "return int(stamp.strftime('%s'))",
+        "return pytz.timezone('Europe/Paris').localize(stamp)",
+    ],
+)
+def test_naive_utc_read_as_local_or_mixed_is_an_error(use):
+    code = (
+        "import time\nfrom datetime import datetime, timedelta, timezone\n"
+        f"def f(x, xs):\n    stamp = datetime.utcnow()\n    {use}\n"
+    )
+    assert severities(code) == [(4, "error")]
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "return stamp",
+        "return stamp.strftime('%Y-%m-%dT%H:%M:%SZ')",
+        "return stamp.isoformat()",
+        "return stamp.replace(tzinfo=timezone.utc)",
+        "return stamp.replace(tzinfo=None).timetuple()",
+        "return calendar.timegm(stamp.timetuple())",
+        "return stamp - datetime(1970, 1, 1)",
+        "return stamp > x.expires",
+        "return stamp - datetime.utcfromtimestamp(0)",
+        "return '%d-%02d' % (stamp.year, stamp.month)",
+        "return {'expire_at': stamp + timedelta(days=1)}",
+        "return str(stamp)",
+        "return stamp.replace(tzinfo=zone)",
+        "return stamp.replace(tzinfo=timezone(timedelta(0)))",
+        "return pytz.utc.localize(stamp)",
+        "return stamp.strftime('%Y %%s')",
+    ],
+)
+def test_consistent_naive_utc_use_is_a_warning(use):
+    code = (
+        "import calendar\nfrom datetime import datetime, timedelta, timezone\n"
+        f"def f(x, zone):\n    stamp = datetime.utcnow()\n    {use}\n"
+    )
+    assert {s for _, s in severities(code)} == {"warning"}
+    assert 4 in dict(severities(code))
+
+
+def test_a_name_with_assignments_of_several_conventions_is_not_followed():
+    code = """\
+    import datetime
+    def formatdate(timeval, localtime=False, usegmt=False):
+        if localtime or usegmt:
+            dt = datetime.datetime.fromtimestamp(timeval, datetime.timezone.utc)
+        else:
+            dt = datetime.datetime.utcfromtimestamp(timeval)
+        if localtime:
+            dt = dt.astimezone()
+        return format_datetime(dt, usegmt)
+    """
+    assert severities(code) == [(6, "warning")]
+
+
+def test_store_under_a_real_time_name_is_an_error_when_the_file_mixes_conventions_there():
+    code = """\
+    from datetime import datetime, timedelta, timezone
+    def issue(session):
+        session.add(Token(created_at=datetime.utcnow()))
+        row = {}
+        row['seen_at'] = datetime.utcnow()
+        job.started_at = datetime.utcnow()
+        other.updated_at = datetime.utcnow()
+    def checks(token, row, job):
+        if datetime.now(timezone.utc) - token.created_at > timedelta(hours=1):
+            return row['seen_at'] < datetime.now()
+        job.started_at = datetime.now(timezone.utc)
+    """
+    assert severities(code) == [(3, "error"), (5, "error"), (6, "error"), (7, "warning")]
+    messages = [f.message for f in findings(code, "RG102")]
+    assert "`created_at`" in messages[0] and "subtracts from aware values" in messages[0]
+    assert "also gives aware values" in messages[2]
+
+
+def test_store_next_to_a_value_of_another_convention_is_an_error():
+    code = """\
+    from datetime import datetime, timezone
+    def record(name):
+        a = Event(name=name, created_at=datetime.utcnow(), at=datetime.now(timezone.utc))
+        b = {'created_at': datetime.utcnow(), 'updated_at': datetime.now()}
+        c = {'created_at': datetime.utcnow(), 'name': name}
+        return a, b, c
+    """
+    assert severities(code) == [(3, "error"), (4, "error"), (5, "warning")]
+
+
+def test_method_passed_uncalled_to_an_aware_column_is_an_error():
+    code = """\
+    from datetime import datetime
+    import sqlalchemy as sa
+    class Row(Base):
+        a = sa.Column(sa.DateTime(timezone=True), default=datetime.utcnow)
+        b = sa.Column(sa.DateTime, default=datetime.utcnow, onupdate=datetime.utcnow)
+        c = sa.Column(sa.DateTime(timezone=True), onupdate=datetime.utcnow())
+    """
+    assert severities(code) == [(4, "error"), (5, "warning"), (5, "warning"), (6, "error")]
+
+
+def test_every_occurrence_is_reported_once_and_keeps_its_fix():
+    code = """\
+    from datetime import datetime
+    NOW = datetime.utcnow()
+    def f(ts):
+        a = datetime.utcfromtimestamp(ts)
+        b = datetime.utcnow()
+        return a.timestamp(), b
+    """
+    found = findings(code, "RG102")
+    assert [(f.line, f.severity) for f in found] == [(2, "warning"), (4, "error"), (5, "warning")]
+    assert all(f.fix is not None for f in found)
+    assert "datetime.utcnow()" not in fixed(code, "RG102", unsafe=True)
+
+
+def test_names_in_nested_functions_and_lambdas_are_their_own_units():
+    code = """\
+    from datetime import datetime
+    def outer():
+        stamp = datetime.utcnow()
+        def inner(stamp):
+            return stamp.timestamp()
+        return inner, lambda stamp: stamp.timestamp()
+    """
+    assert severities(code) == [(3, "warning")]
+
+
+def test_local_offset_from_two_readings_of_one_instant_is_a_warning():
+    code = """\
+    import datetime as dt
+    def offsets(ts):
+        now = dt.datetime.now() - dt.datetime.utcnow()
+        then = dt.datetime.fromtimestamp(ts) - dt.datetime.utcfromtimestamp(ts)
+        age = dt.datetime.now() - dt.datetime.utcfromtimestamp(ts)
+        return now, then, age
+    """
+    assert severities(code) == [(3, "warning"), (4, "warning"), (5, "error")]
