@@ -1312,7 +1312,7 @@ class NaiveUses:
             if isinstance(parent, cst.Attribute) and parent.value is child:
                 call = parents.get(parent)
                 if not (isinstance(call, cst.Call) and call.func is parent):
-                    return _benign("only its fields are read")
+                    return _benign("read only for its fields")
                 method = parent.attr.value
                 if formatted or container:
                     if method in _COLLECTING_CALLS:
@@ -1344,8 +1344,8 @@ class NaiveUses:
                 if method == "timestamp" and self.timestamp:
                     return _risky("read with `.timestamp()`, which takes it for server-local time")
                 if method in _CALENDAR_METHODS:
-                    return _benign("only its calendar fields are used")
-                return _benign(f"only `.{method}()` is used")
+                    return _benign("read only for its calendar fields")
+                return _benign(f"used only through `.{method}()`")
             if isinstance(parent, cst.BinaryOperation):
                 if formatted or container:
                     child = parent
@@ -1416,7 +1416,7 @@ class NaiveUses:
             if isinstance(parent, (cst.Return, cst.Yield)) or (
                 isinstance(parent, cst.Lambda) and parent.body is child
             ):
-                return self._returned(parent, parents, formatted or container)
+                return self._returned(parent, parents, unit, formatted or container)
             if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is child:
                 targets = (
                     [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
@@ -1461,7 +1461,7 @@ class NaiveUses:
         if zone_attaching_call(call):
             return NaiveUse(False, f"given a zone by `{name}()`", zone=True)
         if name == "combine" and call.args and call.args[0] is arg:
-            return _benign("only its calendar date is used")
+            return _benign("used only for its calendar date")
         if name in _TEST_ASSERTIONS or name.startswith("assert"):
             return _benign("compared in a test assertion")
         if name in _NEUTRAL_CALLS or name in _COLLECTING_CALLS:
@@ -1473,7 +1473,9 @@ class NaiveUses:
             return _benign(f"handed to `{name or 'a call'}()`")
         return _risky(f"passed to `{name or 'a call'}()`")
 
-    def _returned(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode], text: bool) -> NaiveUse:
+    def _returned(
+        self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode], unit: cst.CSTNode, text: bool
+    ) -> NaiveUse:
         if text:
             return _benign("returned as text or in a container")
         if not self.returned:
@@ -1483,10 +1485,16 @@ class NaiveUses:
         function: cst.CSTNode | None = node
         while function is not None and not isinstance(function, (cst.FunctionDef, cst.Lambda)):
             function = parents.get(function)
+        branch = _benign("the explicit local-time branch of a function that returns aware values")
         if isinstance(function, cst.FunctionDef):
             for inner in iter_local_nodes(function.body):
                 if isinstance(inner, cst.Return) and inner is not node and self._aware(inner.value):
-                    return _benign("the explicit local-time branch of a function that returns aware values")
+                    return branch
+        value = node.value if isinstance(node, cst.Return) else None
+        if isinstance(value, cst.Name) and any(
+            self._aware(v) for v in self._index(unit).values.get(value.value, ())
+        ):
+            return branch  # the returned name holds an aware value on another path
         return _risky("returned to callers as if it were an instant")
 
     def _aware(self, value: cst.BaseExpression | None) -> bool:
@@ -1496,6 +1504,14 @@ class NaiveUses:
             return True
         if zone_attaching_call(value):
             return True
+        func = value.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "now"
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "timezone"
+        ):
+            return True  # django.utils.timezone.now(): aware under USE_TZ
         tz = argument(value, 0, "tz") if _callee_name(value) == "now" else argument(value, None, "tzinfo")
         return tz is not None and not is_none(tz.value)
 
@@ -1697,4 +1713,20 @@ def _is_attribute_of(node: cst.CSTNode, owner: str, name: str) -> bool:
         and node.attr.value == name
         and isinstance(node.value, cst.Name)
         and node.value.value == owner
+    )
+
+
+def makes_datagram_socket(ctx: Context, value: cst.BaseExpression) -> bool:
+    """`socket.socket(family, socket.SOCK_DGRAM | ...)` (or `type=`): a datagram socket, whose
+    sends are fire-and-forget by design (a datagram goes whole or not at all, and a successful
+    send does not mean it arrived), unlike a stream's."""
+    if not isinstance(value, cst.Call) or ctx.qualified_name(value.func) != "socket.socket":
+        return False
+    kind = argument(value, 1, "type")
+    if kind is None:
+        return False
+    return any(
+        isinstance(node, (cst.Name, cst.Attribute))
+        and ctx.qualified_name(node) == "socket.SOCK_DGRAM"
+        for node in iter_nodes(kind.value)
     )

@@ -5,6 +5,7 @@ import libcst as cst
 from rules.engine import Context
 from rules.helpers import (
     DATETIME,
+    NaiveUses,
     argument,
     attaches_zone,
     is_none,
@@ -12,7 +13,36 @@ from rules.helpers import (
     names_importing,
 )
 from rules.model import Severity
-from rules.rule import Rule
+from rules.rule import Example, Rule
+
+
+def _widening(call: cst.Call) -> bool:
+    """`datetime(d.year, d.month, d.day)`: a date (or another datetime's fields) widened,
+    calendar arithmetic whose naivety is its source's."""
+    year = argument(call, 0, "year")
+    return (
+        year is not None
+        and isinstance(year.value, cst.Attribute)
+        and year.value.attr.value == "year"
+    )
+
+
+def _from_gmtime(ctx: Context, call: cst.Call) -> bool:
+    """`datetime(*time.gmtime(secs)[:6])`: UTC fields by construction, as `utcfromtimestamp()`."""
+    for arg in call.args:
+        value = arg.value
+        if isinstance(value, cst.Subscript):
+            value = value.value
+        if isinstance(value, cst.Call) and ctx.qualified_name(value.func) == "time.gmtime":
+            return True
+    return False
+
+
+def _fixed(call: cst.Call) -> bool:
+    """`datetime(1970, 1, 1)`: a fixed date given by literals (an epoch, a reference)."""
+    return bool(call.args) and all(
+        not arg.star and isinstance(arg.value, cst.Integer) for arg in call.args
+    )
 
 
 class NaiveConstructor(Rule):
@@ -27,6 +57,23 @@ class NaiveConstructor(Rule):
     with `*args` is flagged (`datetime(*parts[:6])` is the usual naive idiom; a zone passed
     through a sequence is better written `tzinfo=`); one with `**kwargs` is not, since it
     may carry `tzinfo`.
+    Every such call is reported (as ruff's DTZ001 does); the finding is an error where the
+    value is used as an instant: compared with or subtracted from something other than
+    another naive value (`record.created_at`, a parameter); stored under a key, attribute or
+    keyword named like a point in time; passed to a call where it is made
+    (`DAG(start_date=datetime(2021, 1, 1))`), or later to one that stores or sends; read with
+    `.timestamp()`; or kept where its use cannot be seen (a module-level name nothing in the
+    module reads). It is a warning in test code and where no instant is meant or the zone
+    comes later: an expression statement
+    (a validity probe, `datetime(y, m, d)` in a `try`); a date widened to a datetime
+    (`datetime(d.year, d.month, d.day)`, calendar arithmetic as naive as its source); a
+    fixed reference date subtracted from a value (`value - datetime(2001, 1, 1)`); a value
+    given a zone later in the function (`first = make_aware(first, tz)`,
+    `x = x.replace(tzinfo=utc)`, any call named `*aware*`, `localize`, `*timezone*`,
+    `*utc*`); fields taken from `time.gmtime()` (UTC by construction, a naive UTC value like
+    `utcfromtimestamp()` gives); a fixed date kept in a module-level constant; formatted or logged; compared
+    only with other naive values; returned (a parser's or converter's result is as naive
+    as its input: the caller's use decides).
 
     Why it is risky:
     A naive value has no instant: each reader assumes its own zone, arithmetic across a DST
@@ -72,26 +119,74 @@ class NaiveConstructor(Rule):
         "import pandas as pd\npd.datetime(2024, 1, 1)\n",
     ]
     INVALID = [
-        "from datetime import datetime\ncutoff = datetime(2024, 1, 1)\n",
-        "import datetime\ncutoff = datetime.datetime(2024, 1, 1, 12, 0)\n",
-        "import datetime as dt\ncutoff = dt.datetime(2024, 1, 1)\n",
-        "from datetime import datetime as DT\ncutoff = DT(2024, 1, 1)\n",
-        "from datetime import datetime\ncutoff = datetime(2024, 1, 1, tzinfo=None)\n",
+        "from datetime import datetime\ncutoff = datetime(2024, 1, 1)\nlate = [r for r in rows if r.created_at > cutoff]\n",
+        "import datetime\ncutoff = datetime.datetime(2024, 1, 1, 12, 0)\nlate = [r for r in rows if r.created_at > cutoff]\n",
+        "import datetime as dt\ncutoff = dt.datetime(2024, 1, 1)\nlate = [r for r in rows if r.created_at > cutoff]\n",
+        "from datetime import datetime as DT\ncutoff = DT(2024, 1, 1)\nlate = [r for r in rows if r.created_at > cutoff]\n",
+        "from datetime import datetime\ncutoff = datetime(2024, 1, 1, tzinfo=None)\nlate = [r for r in rows if r.created_at > cutoff]\n",
         "import datetime\ncutoff = datetime.datetime(2024, 1, 1, 0, 0, 0, 0, None)\n",
         "from datetime import datetime\ncutoff = datetime(*parts[:6])\n",
-        "from datetime import datetime\ncutoff = datetime(2024, 1, 1).replace(tzinfo=None)\n",
-        "from datetime import datetime\ncutoff = datetime(2024, 1, 1).replace(hour=3)\n",
+        "from datetime import datetime\ncutoff = datetime(2024, 1, 1).replace(tzinfo=None)\nlate = [r for r in rows if r.created_at > cutoff]\n",
+        "from datetime import datetime\ncutoff = datetime(2024, 1, 1).replace(hour=3)\nlate = [r for r in rows if r.created_at > cutoff]\n",
         "from datetime import datetime\nfrom datetime import timezone\n"
-        "cutoff = datetime(2024, 1, 1).replace(tzinfo=timezone.utc).replace(tzinfo=None)\n",
-        "def f():\n    from datetime import datetime\n    return datetime(2024, 1, 1)\n",
-        # `localize` must receive the value itself, not a value derived from it
-        "from datetime import datetime\ntz.localize(datetime(2024, 1, 1) + delta)\n",
-        "from datetime import datetime\nlocalize(datetime(2024, 1, 1))\n",
+        "cutoff = datetime(2024, 1, 1).replace(tzinfo=timezone.utc).replace(tzinfo=None)\nlate = [r for r in rows if r.created_at > cutoff]\n",
+        Example(
+            "def f():\n    from datetime import datetime\n    return datetime(2024, 1, 1)\n",
+            severity=Severity.WARNING,
+        ),
+        # given a zone, but not by the exempt call itself: reported as a warning
+        Example(
+            "from datetime import datetime\ntz.localize(datetime(2024, 1, 1) + delta)\n",
+            severity=Severity.WARNING,
+        ),
+        Example("from datetime import datetime\nlocalize(datetime(2024, 1, 1))\n", severity=Severity.WARNING),
+        "from datetime import datetime\ndef recent(rows):\n"
+        "    cutoff = datetime(2024, 1, 1)\n    return [r for r in rows if r.created_at > cutoff]\n",
+        "from datetime import datetime\ndef seed(session, Event):\n"
+        "    session.add(Event(created_at=datetime(2024, 1, 1)))\n",
+        "from datetime import datetime\nwith DAG(dag_id='x', start_date=datetime(2021, 1, 1)) as dag:\n    pass\n",
+        "from datetime import datetime\ndef epoch_seconds(y, m, d):\n    return datetime(y, m, d).timestamp()\n",
+        # benign shapes: reported, as warnings
+        Example(
+            "from datetime import datetime\ndef exists(y, m, d):\n    try:\n"
+            "        datetime(y, m, d)\n    except ValueError:\n        return False\n    return True\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\ndef widen(d):\n    return datetime(d.year, d.month, d.day)\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\nfrom django.utils import timezone\n"
+            "def bounds(value, tz):\n    first = datetime(value, 1, 1)\n"
+            "    first = timezone.make_aware(first, tz)\n    return first\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "import datetime as dt\ndef utc_epoch(utc):\n    result = dt.datetime(1970, 1, 1)\n"
+            "    result = result.replace(tzinfo=utc)\n    return result\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "import datetime\ndef seconds(value):\n"
+            "    return (value - datetime.datetime(2001, 1, 1)).total_seconds()\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\ndef f():\n    return datetime(2024, 1, 1)\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "import datetime, time\ndef offset(dt, seconds):\n"
+            "    return dt - datetime.datetime(*time.gmtime(seconds)[:6])\n",
+            severity=Severity.WARNING,
+        ),
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._aliases = names_importing(ctx, DATETIME)
+        self._uses = NaiveUses(ctx, returned=False, timestamp=True, local=False)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -109,9 +204,18 @@ class NaiveConstructor(Rule):
             return
         if made_aware(self.ctx, node) or attaches_zone(self.ctx, node):
             return
-        what = "with `tzinfo=None`" if tz is not None else "without `tzinfo`"
-        self.report(
-            node,
-            f"`datetime(...)` {what} is naive (no instant, each reader assumes a zone); "
-            "pass `tzinfo=timezone.utc` or the zone the fields are in.",
-        )
+        how = "with `tzinfo=None`" if tz is not None else "without `tzinfo`"
+        what = f"`datetime(...)` {how} is naive (no instant, each reader assumes a zone)"
+        if _from_gmtime(self.ctx, node):
+            risky, why = False, "built from `time.gmtime()`: UTC fields, as `utcfromtimestamp()` gives"
+        else:
+            use = self._uses.classify(node, calendar=_widening(node), reference=_fixed(node))
+            risky, why = use.risky, use.why
+        if risky:
+            message = f"{what} and here it is {why}; pass `tzinfo=timezone.utc` or the zone the fields are in."
+        else:
+            message = (
+                f"{what}; here it is {why}, so only a warning: pass `tzinfo=` wherever "
+                "an instant is meant."
+            )
+        self.report(node, message, severity=None if risky else Severity.WARNING)

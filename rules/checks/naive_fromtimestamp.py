@@ -5,6 +5,7 @@ import libcst as cst
 from rules.engine import Context
 from rules.helpers import (
     DATETIME,
+    NaiveUses,
     argument,
     chained_methods,
     is_none,
@@ -15,6 +16,12 @@ from rules.model import Severity
 from rules.rule import Example, FixSpec, Rule
 
 _NAME = f"{DATETIME}.fromtimestamp"
+
+
+def _constant(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation):
+        return _constant(node.expression)
+    return isinstance(node, (cst.Integer, cst.Float))
 
 
 class NaiveFromtimestamp(Rule):
@@ -28,12 +35,24 @@ class NaiveFromtimestamp(Rule):
     zone. A call whose
     arguments include `*args` is flagged (the zone is practically never passed that way);
     one with `**kwargs` is not, since it may carry `tz`.
+    Every such call is reported (as ruff's DTZ006 does); the finding is an error where the
+    value is used as an instant: compared with or subtracted from something other than
+    another naive value (`record.created_at`, a parameter); stored under a key, attribute or
+    keyword named like a point in time; passed to a call where it is made, or later to one
+    that stores or sends; returned; labelled with `.replace(tzinfo=...)`; or kept where its
+    use cannot be seen. It is a warning in test code and where the
+    server's zone cannot change an answer: formatted, printed or logged; only its calendar
+    fields read; only compared with or subtracted from another naive value (the duration
+    between two conversions); tested for equality (change detection against the previous
+    reading of the same file); given a zone afterwards (`make_aware(...)`); and a constant
+    argument, `fromtimestamp(0)`, which is a "never" sentinel a few hours cannot move.
 
     Why it is risky:
     A Unix timestamp is an absolute instant; without `tz` it is converted to the server's
     local wall time and the zone is dropped, so the same record reads differently on every
     machine, and comparing it with an aware value raises. Bad:
-    `created = datetime.fromtimestamp(row.created_ts)`.
+    `created = datetime.fromtimestamp(row.created_ts)`, returned to callers or compared with
+    a stored UTC value.
 
     How to fix:
     Pass the zone: `datetime.fromtimestamp(x, timezone.utc)`. Good:
@@ -101,6 +120,32 @@ class NaiveFromtimestamp(Rule):
             unsafe=True,
         ),
         Example("from datetime import datetime\nx = datetime.fromtimestamp(*args)\n"),
+        "import datetime\ndef lastsave(response):\n    return datetime.datetime.fromtimestamp(int(response))\n",
+        "from datetime import datetime\ndef stale(path, record):\n"
+        "    return datetime.fromtimestamp(mtime(path)) < record.synced_at\n",
+        # benign shapes: reported, as warnings
+        Example(
+            "import logging, os\nfrom datetime import datetime\nlog = logging.getLogger()\n"
+            "def found(path):\n"
+            "    stamp = datetime.fromtimestamp(os.path.getmtime(path)).strftime('%Y%m%d')\n"
+            "    log.info('found %s modified %s', path, stamp)\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\ndef took(t0, t1):\n"
+            "    return datetime.fromtimestamp(t1) - datetime.fromtimestamp(t0)\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\nclass Manager:\n    def __init__(self):\n"
+            "        self.last_refresh = datetime.fromtimestamp(0)\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\nfrom django.utils import timezone\n"
+            "def never():\n    return timezone.make_aware(datetime.fromtimestamp(ts))\n",
+            severity=Severity.WARNING,
+        ),
         # the local wall time labelled UTC: right only on a server that runs in UTC
         Example(
             "from datetime import datetime, timezone\n"
@@ -113,6 +158,7 @@ class NaiveFromtimestamp(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._compared: dict[cst.CSTNode, frozenset[str]] = {}
+        self._uses = NaiveUses(ctx, returned=True, timestamp=False, local=True)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -127,11 +173,25 @@ class NaiveFromtimestamp(Rule):
             return
         if self._converted(node):
             return
+        what = "`fromtimestamp()` without `tz` returns a naive server-local datetime"
+        stamp = argument(node, 0, "timestamp")
+        if stamp is not None and _constant(stamp.value):
+            risky, why = False, "a constant instant, a sentinel a few hours cannot move"
+        else:
+            use = self._uses.classify(node)
+            risky, why = use.risky, use.why
+        if risky:
+            message = f"{what} and here it is {why}; use `datetime.fromtimestamp(x, timezone.utc)`."
+        else:
+            message = (
+                f"{what}; here it is {why}, so only a warning: use "
+                "`datetime.fromtimestamp(x, timezone.utc)` wherever an instant is meant."
+            )
         self.report(
             node,
-            "`fromtimestamp()` without `tz` returns a naive server-local datetime; "
-            "use `datetime.fromtimestamp(x, timezone.utc)`.",
+            message,
             self._fix(node, tz),
+            severity=None if risky else Severity.WARNING,
         )
 
     def _converted(self, node: cst.Call) -> bool:

@@ -2,24 +2,46 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import DATETIME, argument, made_aware, string_value
+from rules.engine import Context
+from rules.helpers import DATETIME, NaiveUses, argument, made_aware, string_value
 from rules.model import Severity
-from rules.rule import Rule
+from rules.rule import Example, Rule
 
 _NAME = f"{DATETIME}.strptime"
 
 
-def _parses_offset(fmt: str) -> bool:
-    """The format has a `%z` directive (`%%z` is a literal percent sign followed by `z`)."""
+def _directives(fmt: str) -> tuple[set[str], str]:
+    """The directive letters of a format, and its literal text (`%%` is a literal `%`)."""
+    letters: set[str] = set()
+    text: list[str] = []
     i = 0
-    while i < len(fmt) - 1:
-        if fmt[i] == "%":
-            if fmt[i + 1] == "z":
-                return True
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            if fmt[i + 1] == "%":
+                text.append("%")
+            else:
+                letters.add(fmt[i + 1])
             i += 2
         else:
+            text.append(fmt[i])
             i += 1
-    return False
+    return letters, "".join(text)
+
+
+def _parses_offset(fmt: str) -> bool:
+    """The format has a `%z` directive (`%%z` is a literal percent sign followed by `z`)."""
+    return "z" in _directives(fmt)[0]
+
+
+_HOUR = frozenset("HIXc")
+_DATE = frozenset("YymdjbBxcGUWV")
+
+
+def _labelled_utc(fmt: str) -> bool:
+    """The text names UTC: a literal `Z` (`...%SZ`), `UTC`/`GMT` in the text, or `%Z`,
+    which `strptime` accepts only for UTC, GMT and the server's own zone names."""
+    letters, text = _directives(fmt)
+    return "Z" in letters or "Z" in text or "UTC" in text or "GMT" in text
 
 
 def _literal_format(node: cst.BaseExpression) -> str | None:
@@ -46,6 +68,19 @@ class NaiveStrptime(Rule):
     `.astimezone(...)` (other `.replace()` calls may come between). A format that is not a literal (a variable, a concatenation, an
     f-string with placeholders) is not flagged: it may contain `%z`. `%Z` alone does not
     count, since `strptime` accepts a zone name but still returns a naive value.
+    Every such call is reported (as ruff's DTZ007 does); the finding is an error where the
+    value is used as an instant: compared with or subtracted from something other than
+    another naive value (a parameter, an attribute like `record.created_at`); stored under a
+    key, attribute or keyword named like a point in time; passed to a call where it is
+    made, or later to one that stores or sends; read with `.timestamp()`; or kept where its
+    use cannot be seen. It is a warning in test code and where the zone cannot change an
+    answer or the text states it:
+    a format without an hour (`%Y-%m-%d`: a calendar date) or without a date (`%H:%M:%S`: a
+    time of day), which only storage under a point-in-time name makes an error; a format
+    whose text names UTC (a literal `Z`, `GMT`, `UTC`, or `%Z`), which gives a naive UTC
+    value like `utcnow()`; a value given a zone later in the function
+    (`default_timezone.convert(parsed)`); formatted or logged; compared only with other naive
+    values; returned (a parser's result is as naive as its text: the caller's use decides).
 
     Why it is risky:
     Text without an offset gives a naive value whose zone is only assumed; compared with an
@@ -84,18 +119,56 @@ class NaiveStrptime(Rule):
     ]
     INVALID = [
         "from datetime import datetime\nd = datetime.strptime(s, '%Y-%m-%d %H:%M:%S')\n",
-        "import datetime\nd = datetime.datetime.strptime(s, '%Y-%m-%d')\n",
-        "import datetime as dt\nd = dt.datetime.strptime(s, '%Y-%m-%d')\n",
-        "from datetime import datetime as DT\nd = DT.strptime(s, '%d/%m/%Y')\n",
-        "from datetime import datetime\nd = datetime.strptime(s, '%Y-%m-%d %H:%M %Z')\n",
-        "from datetime import datetime\nd = datetime.strptime(s, '%Y-%m-%d %%z')\n",
-        "from datetime import datetime\nd = datetime.strptime(s, f'%Y-%m-%d')\n",
+        "import datetime\nd = datetime.datetime.strptime(s, '%Y-%m-%d %H')\n",
+        "import datetime as dt\nd = dt.datetime.strptime(s, '%Y-%m-%d %I %p')\n",
+        "from datetime import datetime as DT\nd = DT.strptime(s, '%d/%m/%Y %H:%M')\n",
+        "from datetime import datetime\nd = datetime.strptime(s, '%Y-%m-%d %H:%M:%S %%z')\n",
+        "from datetime import datetime\nd = datetime.strptime(s, f'%Y-%m-%d %H')\n",
         "from datetime import datetime\nd = datetime.strptime(s, '%Y-%m-%d' '%H')\n",
-        "from datetime import datetime\nd = datetime.strptime(s, '%Y').replace(tzinfo=None)\n",
-        "from datetime import datetime\nd = datetime.strptime(s, '%Y').replace(month=1)\n",
-        "from datetime import datetime\nd = datetime.strptime(s, '%Y').date()\n",
-        "def f(s):\n    import datetime\n    return datetime.datetime.strptime(s, '%Y')\n",
+        "from datetime import datetime\nd = datetime.strptime(s, '%Y %H').replace(tzinfo=None)\n",
+        "from datetime import datetime\nd = datetime.strptime(s, '%c').replace(month=1)\n",
+        "from datetime import datetime\ndef newer(mdtm, mtime):\n"
+        "    return datetime.strptime(mdtm, '%Y%m%d%H%M%S') > mtime\n",
+        "from datetime import datetime\ndef load(row, text):\n"
+        "    row['created_at'] = datetime.strptime(text, '%Y-%m-%d %H:%M')\n",
+        # benign shapes: reported, as warnings
+        Example("import datetime\nd = datetime.datetime.strptime(s, '%Y-%m-%d')\n", severity=Severity.WARNING),
+        Example("from datetime import datetime\nd = datetime.strptime(s, '%Y').date()\n", severity=Severity.WARNING),
+        Example(
+            "from datetime import datetime\nd = datetime.strptime(s, '%Y-%m-%d %H:%M %Z')\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\ndef expiry(text):\n"
+            "    return datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ')\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime, timedelta\ndef ds_add(ds, days):\n"
+            "    dt = datetime.strptime(ds, '%Y-%m-%d') + timedelta(days=days)\n"
+            "    return dt.strftime('%Y-%m-%d')\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\ndef clock(value):\n"
+            "    return datetime.strptime(value, '%H:%M:%S')\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\ndef parse(self, text, zone):\n"
+            "    parsed = datetime.strptime(text, '%Y-%m-%d %H:%M:%S')\n"
+            "    self.data = zone.localize(parsed)\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "def f(s):\n    import datetime\n    return datetime.datetime.strptime(s, '%Y %H')\n",
+            severity=Severity.WARNING,
+        ),
     ]
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._uses = NaiveUses(ctx, returned=False, timestamp=True, local=False)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -111,8 +184,22 @@ class NaiveStrptime(Rule):
             return
         if made_aware(self.ctx, node):
             return
-        self.report(
-            node,
-            "`strptime()` with a format without `%z` returns a naive datetime; parse the "
-            "offset with `%z` or add `.replace(tzinfo=<the text's zone>)`.",
-        )
+        what = "`strptime()` with a format without `%z` returns a naive datetime"
+        letters = _directives(text)[0]
+        if _labelled_utc(text):
+            risky, why = False, "text labelled UTC, a naive UTC value like `utcnow()` gives"
+        else:
+            calendar = not letters & _HOUR or not letters & _DATE
+            use = self._uses.classify(node, calendar=calendar)
+            risky, why = use.risky, use.why
+        if risky:
+            message = (
+                f"{what} and here it is {why}; parse the offset with `%z` or add "
+                "`.replace(tzinfo=<the text's zone>)`."
+            )
+        else:
+            message = (
+                f"{what}; here it is {why}, so only a warning: add "
+                "`.replace(tzinfo=<the text's zone>)` wherever an instant is meant."
+            )
+        self.report(node, message, severity=None if risky else Severity.WARNING)

@@ -1,6 +1,7 @@
-"""The time rules RG102-RG106 and RG110 beyond their own examples: name resolution against
-libcst's QualifiedNameProvider, recall against ruff's flake8-datetimez, fixes applied
-together, suppressions by ruff code, and where a finding is placed."""
+"""The time rules RG101-RG106 and RG110 beyond their own examples: name resolution against
+libcst's QualifiedNameProvider, recall against ruff's flake8-datetimez (at any severity),
+the severity each naive-datetime rule gives a use, fixes applied together, suppressions by
+ruff code, and where a finding is placed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProv
 
 from rules import analyze
 from rules.fixes import fix_source
+from rules.model import Severity
 
 TIME_CODES = ("RG102", "RG103", "RG104", "RG105", "RG106", "RG110")
 
@@ -130,6 +132,8 @@ def test_a_rebinding_anywhere_in_the_scope_makes_the_name_unknown():
 
 RUFF_TO_OURS = {
     "DTZ001": "RG104",
+    "DTZ002": "RG101",
+    "DTZ005": "RG101",
     "DTZ003": "RG102",
     "DTZ004": "RG102",
     "DTZ006": "RG103",
@@ -166,6 +170,9 @@ def inner(ts):
     return datetime.fromtimestamp(ts), datetime.utcnow(), datetime(1, 2, 3)
 
 t = Column(DateTime, default=DT.utcnow)
+u = DT.now()
+v = DT.today()
+w = DT.now(tz=None)
 '''
 
 # Shapes ruff flags and this project deliberately does not (documented in the rules).
@@ -209,6 +216,153 @@ def test_recall_against_ruff(tmp_path):
     ours = {(f.line, f.code) for f in analyze(CORPUS, "corpus.py").findings}
     assert theirs - ours == KNOWN_DIFFERENCES
     assert {(line, code) for line, code in ours if code in TIME_CODES} - theirs == KNOWN_EXTRAS
+
+
+# Shapes the rules judge benign: ruff flags every one of them, and so must we (as warnings).
+BENIGN = '''\
+import logging
+from datetime import datetime, timedelta
+
+log = logging.getLogger(__name__)
+
+
+def timed(work):
+    start = datetime.now()
+    work()
+    log.info("took %s at %s", datetime.now() - start, datetime.today())
+
+
+def probe(y, m, d):
+    try:
+        datetime(y, m, d)
+    except ValueError:
+        return False
+    return True
+
+
+def widen(d):
+    return datetime(d.year, d.month, d.day)
+
+
+def ds_add(ds, days):
+    return (datetime.strptime(ds, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def mtime_label(path, getmtime):
+    return datetime.fromtimestamp(getmtime(path)).strftime("%Y%m%d")
+
+
+def sentinel(make_aware):
+    return make_aware(datetime.fromtimestamp(0))
+
+
+def expiry(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds(value):
+    return (value - datetime(2001, 1, 1)).total_seconds()
+'''
+
+
+def test_benign_shapes_stay_reported_as_warnings(tmp_path):
+    theirs = _ruff_findings(tmp_path, BENIGN)
+    assert len(theirs) == 9  # ruff understood every shape (two calls share line 10)
+    found = {(f.line, f.code): f.severity for f in analyze(BENIGN, "benign.py").findings}
+    assert theirs <= set(found)
+    assert {found[key] for key in theirs} == {Severity.WARNING}
+
+
+# -- the severity of the naive-datetime rules follows the use ----------------------------
+
+IMPORTS = "import logging\nimport time\nfrom datetime import datetime, timedelta, timezone\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "severity"),
+    [
+        # an age against the server's local clock
+        ("def old(record):\n    return datetime.now() - record.created_at > timedelta(days=365)\n",
+         "RG101", "error"),
+        ("def stamp(row):\n    row['created_at'] = datetime.now()\n", "RG101", "error"),
+        ("def save(Model):\n    return Model(created_at=datetime.utcnow() and datetime.now())\n",
+         "RG101", "error"),
+        ("def mark(redis, key):\n    redis.hset(key, 'date', datetime.now().isoformat())\n", "RG101", "error"),
+        ("def since(session, T):\n    yesterday = datetime.now() - timedelta(days=1)\n"
+         "    return session.query(T).filter(T.ts >= yesterday)\n", "RG101", "error"),
+        ("def aware(x):\n    return datetime.now().replace(tzinfo=timezone.utc)\n", "RG101", "error"),
+        ("def naive():\n    return datetime.now()\n", "RG101", "error"),
+        # the local branch of a value that is aware on the other path
+        ("def default(field, timezone):\n    if field.aware:\n        value = timezone.now()\n"
+         "    else:\n        value = datetime.now()\n    return value\n", "RG101", "warning"),
+        ("def test_insert(conn, t):\n    conn.execute(t.insert(), {'at': datetime.now()})\n",
+         "RG101", "warning"),
+        # a duration, a deadline, display: the zone cannot change the answer
+        ("def timed(work):\n    start = datetime.now()\n    work()\n"
+         "    elapsed = (datetime.now() - start).total_seconds()\n    return elapsed\n", "RG101", "warning"),
+        ("class Sensor:\n    def poke(self):\n        if self.last:\n"
+         "            self.idle = (datetime.now() - self.last).total_seconds()\n"
+         "        else:\n            self.last = datetime.now()\n", "RG101", "warning"),
+        ("class Worker:\n    def idle(self):\n        self._since = self._since or datetime.now()\n"
+         "    def keep(self):\n        left = self._since + self.max_idle - datetime.now()\n"
+         "        return left > timedelta(0)\n", "RG101", "warning"),
+        ("def log_it():\n    logging.info('at %s', datetime.now())\n", "RG101", "warning"),
+        ("def name():\n    return 'dump-%s.log' % datetime.now().strftime('%Y%m%d')\n", "RG101", "warning"),
+        ("def clock():\n    t = datetime.today()\n    return t.hour + t.minute / 60\n", "RG101", "warning"),
+        # RG103: the same uses
+        ("def lastsave(r):\n    return datetime.fromtimestamp(int(r))\n", "RG103", "error"),
+        ("def changed(self, p, getmtime):\n    m = datetime.fromtimestamp(getmtime(p))\n"
+         "    return m == self.seen[p]\n", "RG103", "warning"),
+        ("def took(t0, t1):\n    start = datetime.fromtimestamp(t0)\n    finish = datetime.fromtimestamp(t1)\n"
+         "    return finish - start\n", "RG103", "warning"),
+        # RG104: a cutoff compared with stored values is the incident; calendar work is not
+        ("def recent(rows):\n    cutoff = datetime(2024, 1, 1)\n"
+         "    return [r for r in rows if r.created_at > cutoff]\n", "RG104", "error"),
+        ("def seed(Event):\n    return Event(created_at=datetime(2024, 1, 1))\n", "RG104", "error"),
+        ("def first(value, make_aware, tz):\n    first = datetime(value, 1, 1)\n"
+         "    first = make_aware(first, tz)\n    return first\n", "RG104", "warning"),
+        ("def month_start(d):\n    return datetime(d.year, d.month, 1)\n", "RG104", "warning"),
+        ("EPOCH = datetime(1970, 1, 1)\ndef seconds(v):\n    return (v - EPOCH).total_seconds()\n",
+         "RG104", "warning"),
+        ("ORDINAL = datetime(1970, 1, 1).toordinal()\n", "RG104", "warning"),
+        ("def offset(dt, secs):\n    return dt - datetime(*time.gmtime(secs)[:6])\n", "RG104", "warning"),
+        ("class DateTest:\n    data = datetime(2012, 10, 15, 12, 57)\n", "RG104", "warning"),
+        # a name is followed: kept out of sight is an error, accumulated or handed on in memory is not
+        ("def f():\n    stamp = datetime.now()\n", "RG101", "error"),
+        ("def f(parts):\n    stamp = datetime.now()\n    parts += (stamp,)\n", "RG101", "warning"),
+        ("def f(draw):\n    t = datetime.now()\n    draw(t)\n", "RG101", "warning"),
+        ("def f(db):\n    t = datetime.now()\n    db.save(t)\n", "RG101", "error"),
+        ("def f(draw):\n    draw(datetime.now())\n", "RG101", "error"),
+        # RG105: the format says what the text holds
+        ("def newer(mdtm, mtime):\n    return datetime.strptime(mdtm, '%Y%m%d%H%M%S') > mtime\n",
+         "RG105", "error"),
+        ("def day(ds, later):\n    return datetime.strptime(ds, '%Y-%m-%d') < later\n", "RG105", "warning"),
+        ("def expired(text):\n    return datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ') < datetime.utcnow()\n",
+         "RG105", "warning"),
+    ],
+)
+def test_severity_follows_the_use(body, code, severity):
+    findings = [f for f in analyze(IMPORTS + body, "t.py").findings if f.code == code]
+    assert findings, body
+    assert {str(f.severity) for f in findings} == {severity}, [f.message for f in findings]
+
+
+def test_message_says_why():
+    source = IMPORTS + "def old(record):\n    return datetime.now() < record.created_at\n"
+    (finding,) = [f for f in analyze(source, "t.py").findings if f.code == "RG101"]
+    assert "compared with `record.created_at`" in finding.message
+    source = IMPORTS + "def f():\n    logging.info('at %s', datetime.now())\n"
+    (finding,) = [f for f in analyze(source, "t.py").findings if f.code == "RG101"]
+    assert "log line" in finding.message and "warning" in finding.message
+
+
+def test_a_name_is_followed_to_its_risky_use():
+    source = IMPORTS + (
+        "def f(row):\n    stamp = datetime.now()\n    logging.info('%s', stamp)\n"
+        "    row['updated_at'] = stamp\n"
+    )
+    (finding,) = [f for f in analyze(source, "t.py").findings if f.code == "RG101"]
+    assert finding.severity == Severity.ERROR and "'updated_at'" in finding.message
 
 
 def test_fixed_corpus_satisfies_ruff_for_the_fixed_rules(tmp_path):
