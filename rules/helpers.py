@@ -1071,15 +1071,6 @@ _NOT_USES = (
 _NAIVE_FOLLOW_DEPTH = 3
 
 
-def realtime_key(name: str) -> bool:
-    """A key, attribute or keyword naming a point in real time, by RG107's list (`*_at`,
-    `created*`, `updated*`, `modified*`, `date*`, `expires*`, `timestamp`, `ts`, `time`)."""
-    # imported here: the rule modules import this one
-    from rules.checks.monotonic_as_wall_clock import realtime_name
-
-    return realtime_name(name)
-
-
 class NaiveUse:
     """The verdict on one naive value: `risky` when it is stored, sent, returned or compared
     where the missing zone changes the answer; `why` says where, for the message."""
@@ -1398,7 +1389,7 @@ class NaiveUses:
                 continue
             if isinstance(parent, cst.DictElement):
                 key = string_value(parent.key) if parent.value is child else None
-                if key is not None and realtime_key(key):
+                if key is not None and realtime_name(key):
                     return _risky(f"stored under the key '{key}'")
                 container, child = True, parent
                 continue
@@ -1445,7 +1436,7 @@ class NaiveUses:
         if name in _TEXT_CALLS and not container:
             return None
         keyword = arg.keyword.value if arg.keyword is not None else None
-        if keyword is not None and realtime_key(keyword):
+        if keyword is not None and realtime_name(keyword):
             return _risky(f"passed as `{keyword}=`")
         if keyword is None:
             previous = None
@@ -1454,7 +1445,7 @@ class NaiveUses:
                     break
                 previous = candidate
             key = string_value(previous.value) if previous is not None and previous.keyword is None else None
-            if key is not None and realtime_key(key):
+            if key is not None and realtime_name(key):
                 return _risky(f"sent as the field '{key}'")
         if formatted:
             return _benign("formatted into text")
@@ -1537,7 +1528,7 @@ class NaiveUses:
         if isinstance(target, cst.Attribute):
             attr = _self_attribute(target)
             if attr is None:
-                if realtime_key(target.attr.value):
+                if realtime_name(target.attr.value):
                     return _risky(f"stored as `{self._code(target)}`")
                 return _benign(f"kept in `{self._code(target)}`")
             return self._follow_attribute(attr, depth, formatted=formatted, container=container)
@@ -1593,7 +1584,7 @@ class NaiveUses:
             if use is not None:
                 seen.append(use)
         if not seen:
-            if realtime_key(attr) and not attr.startswith("_"):
+            if realtime_name(attr) and not attr.startswith("_"):
                 verdict = _risky(f"stored as `self.{attr}`")
             else:
                 verdict = _benign(f"kept in `self.{attr}`")
@@ -1730,3 +1721,41 @@ def makes_datagram_socket(ctx: Context, value: cst.BaseExpression) -> bool:
         and ctx.qualified_name(node) == "socket.SOCK_DGRAM"
         for node in iter_nodes(kind.value)
     )
+
+
+# -- names that announce a point in real time (RG107 (b); RG101-RG105 stores) ----------
+
+
+def realtime_name(name: str) -> bool:
+    """A key or attribute name that announces a point in real time (issue table, RG107 (b))."""
+    if name.endswith("At"):  # createdAt, lastSeenAt
+        return True
+    low = name.lower().lstrip("_")
+    return (
+        low.endswith("_at")
+        or low.startswith(("created", "updated", "modified", "date", "expires"))
+        or low in ("timestamp", "ts", "time")
+    )
+
+
+def private_self_attribute(node: cst.Attribute) -> bool:
+    return (
+        isinstance(node.value, cst.Name)
+        and node.value.value in ("self", "cls")
+        and node.attr.value.startswith("_")
+    )
+
+
+def storage_name(target: cst.BaseExpression) -> str | None:
+    """The real-time name a value is stored under by this target, if any."""
+    if isinstance(target, cst.Attribute):
+        if not private_self_attribute(target) and realtime_name(target.attr.value):
+            return target.attr.value
+        return None
+    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+        index = target.slice[0].slice
+        if isinstance(index, cst.Index):
+            key = string_value(index.value)
+            if key is not None and realtime_name(key):
+                return key
+    return None

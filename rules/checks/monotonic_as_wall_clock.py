@@ -8,6 +8,8 @@ from rules.helpers import (
     argument,
     is_none,
     local_flow,
+    realtime_name,
+    storage_name,
     string_value,
     target_names,
     unit_of,
@@ -62,43 +64,8 @@ _VALUE_COMPARISONS = (
 )
 
 
-def realtime_name(name: str) -> bool:
-    """A key or attribute name that announces a point in real time (issue table, RG107 (b))."""
-    if name.endswith("At"):  # createdAt, lastSeenAt
-        return True
-    low = name.lower().lstrip("_")
-    return (
-        low.endswith("_at")
-        or low.startswith(("created", "updated", "modified", "date", "expires"))
-        or low in ("timestamp", "ts", "time")
-    )
-
-
-def _private_self(node: cst.Attribute) -> bool:
-    return (
-        isinstance(node.value, cst.Name)
-        and node.value.value in ("self", "cls")
-        and node.attr.value.startswith("_")
-    )
-
-
 def _of_self(node: cst.Attribute) -> bool:
     return isinstance(node.value, cst.Name) and node.value.value == "self"
-
-
-def storage_name(target: cst.BaseExpression) -> str | None:
-    """The real-time name a value is stored under by this target, if any."""
-    if isinstance(target, cst.Attribute):
-        if not _private_self(target) and realtime_name(target.attr.value):
-            return target.attr.value
-        return None
-    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
-        index = target.slice[0].slice
-        if isinstance(index, cst.Index):
-            key = string_value(index.value)
-            if key is not None and realtime_name(key):
-                return key
-    return None
 
 
 def _constant(node: cst.BaseExpression) -> bool:

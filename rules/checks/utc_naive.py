@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.checks.monotonic_as_wall_clock import realtime_name, storage_name
 from rules.engine import Context, _child_fields
 from rules.helpers import (
     DATETIME,
@@ -14,6 +13,8 @@ from rules.helpers import (
     local_flow,
     made_aware,
     naive_value_relied_on,
+    realtime_name,
+    storage_name,
     string_value,
     unit_of,
     utc_expression,
