@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rules.engine import Context
 from rules.helpers import (
     argument,
     catches_broadly,
     failure_follows,
     handler_label,
+    is_none,
     is_std_stream,
     iter_local_nodes,
+    iter_nodes,
     names_used_outside,
     opened_path,
     write_open_mode,
@@ -21,8 +24,13 @@ _LOCAL_COPIES = frozenset(
 )
 _DUMPS = frozenset({"json.dump", "pickle.dump"})
 _PATH_WRITES = frozenset({"write_text", "write_bytes"})
+# A temporary file made in a handler is where the data is about to go: `mkstemp` leaves the
+# file behind, as does `NamedTemporaryFile(delete=False)`.
+_TEMP_FILES = frozenset({"tempfile.mkstemp", "tempfile.NamedTemporaryFile"})
 # Last names worth resolving: everything else in a handler is skipped cheaply.
-_CANDIDATES = frozenset({"open", "dump"} | _PATH_WRITES | {n.rpartition(".")[2] for n in _LOCAL_COPIES})
+_CANDIDATES = frozenset(
+    {"open", "dump"} | _PATH_WRITES | {n.rpartition(".")[2] for n in _LOCAL_COPIES | _TEMP_FILES}
+)
 # Calls that hand the failure to someone who will see it.
 _TELLS = frozenset({
     "warnings.warn", "sys.exit", "os._exit", "os.abort", "builtins.exit", "builtins.quit",
@@ -40,9 +48,15 @@ class SilentLocalFallback(Rule):
     storage, HTTP or database library, resolved through imports) whose handler writes to the
     local filesystem (`open`/`io.open`/`Path.open` with a literal writing mode,
     `write_text`/`write_bytes`, `shutil.copy`/`copy2`/`copyfile`/`copytree`/`move`,
-    `json.dump`/`pickle.dump`) and neither raises, returns, exits, warns (`warnings.warn`) nor
-    records the failure for the caller (an attribute or item assignment, a name read outside
-    the handler, `append`/`extend`/`add`/`put`/`set` on something).
+    `json.dump`/`pickle.dump`, `tempfile.mkstemp`, `tempfile.NamedTemporaryFile(delete=False)`,
+    or a call of a method of the same class (`self._spool(rec)`) or a function of the same
+    module whose body makes such a write to a place of its own choosing and never raises)
+    and neither raises, returns a failure, exits, warns (`warnings.warn`) nor records the
+    failure for the caller (an attribute or item assignment, a name read outside the handler,
+    `append`/`extend`/`add`/`put`/`set` on something). A bare `return` (or `return None`)
+    counts as a failure only in a function that returns a value elsewhere, where the caller
+    can tell `None` apart; in a function that never returns a value it merely skips the rest
+    (`except ClientError: shutil.copy(path, spool); return` before `os.remove(path)`).
 
     Deliberately not flagged, where the shape is ambiguous: narrow catches
     (`FileNotFoundError` around creating a missing file is initialisation, not a fallback; the
@@ -51,7 +65,9 @@ class SilentLocalFallback(Rule):
     rename falling back to a move: the same place by other means); a `try` whose body ends
     with `return` (or returns and is followed by a `return`/`raise`), so that falling through
     the handler is itself the failure path; `os.devnull` and `sys.stdout`/`sys.stderr`; writes
-    in nested functions.
+    in nested functions; a helper whose destination comes from its parameters (the caller
+    picks the place, which may be the intended one by other means); helpers further than one
+    call away.
 
     Why it is risky:
     The intended store failed, and the data went to a file on this machine that nobody reads,
@@ -94,6 +110,9 @@ class SilentLocalFallback(Rule):
         "        failed.append(rec)\n        open('spool', 'a').write(rec)\n",
         "def f(db, rec):\n    try:\n        db.save(rec)\n    except Exception:\n"
         "        def later():\n            open('spool', 'a').write(rec)\n        db.on_reconnect(later)\n",
+        "import shutil\ndef upload(s3, local, key):\n    try:\n        s3.upload_file(local, 'b', key)\n"
+        "    except Exception:\n        shutil.copy(local, '/var/spool')\n        return None\n"
+        "    return key\n",
     ]
     INVALID = [
         "import shutil\nfrom botocore.exceptions import ClientError\n"
@@ -110,7 +129,25 @@ class SilentLocalFallback(Rule):
         "import sqlite3\ndef f(conn, rows, p):\n    for row in rows:\n        try:\n"
         "            conn.execute('INSERT INTO t VALUES (?)', row)\n"
         "        except sqlite3.OperationalError:\n            p.open('a').write(str(row))\n",
+        "import os, shutil\nfrom botocore.exceptions import ClientError\n"
+        "def upload(s3, local, key):\n    try:\n        s3.upload_file(local, 'b', key)\n"
+        "    except ClientError:\n        shutil.copy(local, '/var/spool/uploads')\n        return\n"
+        "    os.remove(local)\n",
+        "import logging\nclass Uploader:\n    def _spool(self, data):\n"
+        "        with open(self.spool_dir + '/pending', 'ab') as fh:\n            fh.write(data)\n"
+        "    def send(self, data):\n        try:\n            self.client.upload(data)\n"
+        "        except Exception:\n            logging.exception('upload failed')\n"
+        "            self._spool(data)\n",
+        "import os, tempfile\nimport httpx\ndef push(client, data):\n    try:\n"
+        "        client.post('/ingest', content=data).raise_for_status()\n"
+        "    except httpx.HTTPError:\n        fd, path = tempfile.mkstemp(prefix='ingest-')\n"
+        "        os.write(fd, data)\n",
     ]
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._functions: dict[str, cst.FunctionDef] | None = None
+        self._helper_writes: dict[cst.FunctionDef, str | None] = {}
 
     def visit_Try(self, node: cst.Try) -> None:
         self._check(node)
@@ -127,7 +164,7 @@ class SilentLocalFallback(Rule):
                 self.report(
                     handler,
                     f"{handler_label(self.ctx, handler)} falls back to writing locally "
-                    f"(`{write}`) and neither raises nor returns a failure: the data quietly "
+                    f"({write}) and neither raises nor returns a failure: the data quietly "
                     "lands where nobody looks. After the fallback, re-raise or return a failure "
                     "(or record it for the caller) so the failed write is seen.",
                 )
@@ -138,15 +175,22 @@ class SilentLocalFallback(Rule):
         """The first local write of `handler` to a new destination, if the handler tells no one."""
         writes: list[tuple[str, cst.BaseExpression | None]] = []
         assigned: set[str] = set()
+        silent_returns = False
         for inner in iter_local_nodes(handler.body):
-            if isinstance(inner, (cst.Raise, cst.Return)):
+            if isinstance(inner, cst.Return) and (inner.value is None or is_none(inner.value)):
+                silent_returns = True
+            elif isinstance(inner, (cst.Raise, cst.Return)):
                 return None
             if isinstance(inner, cst.Call):
                 if self._tells(inner):
                     return None
                 write = self._local_write(inner)
                 if write is not None:
-                    writes.append(write)
+                    writes.append((f"`{write[0]}`", write[1]))
+                else:
+                    spooled = self._spooling_helper(inner)
+                    if spooled is not None:
+                        writes.append((spooled, None))
             elif isinstance(inner, _ASSIGNMENTS):
                 targets = (
                     [t.target for t in inner.targets] if isinstance(inner, cst.Assign) else [inner.target]
@@ -158,6 +202,8 @@ class SilentLocalFallback(Rule):
                         assigned.add(target.value)
         if not writes or failure_follows(self.ctx, node):
             return None
+        if silent_returns and self._returns_values(handler):
+            return None  # `None` is this function's failure value
         if assigned:
             if assigned & (self.ctx.scope.globals | self.ctx.scope.nonlocals):
                 return None
@@ -171,6 +217,76 @@ class SilentLocalFallback(Rule):
             ):
                 return label
         return None
+
+    def _spooling_helper(self, call: cst.Call) -> str | None:
+        """`self._spool(rec)` or `save_locally(rec)`: a method of this class or a function of
+        this module whose body writes locally to a place of its own choosing and never
+        raises. A destination built from the helper's parameters is the caller's choice
+        (`_copy(src, dst)` may be the same place by other means), so it does not count."""
+        func = call.func
+        helper: cst.FunctionDef | None = None
+        if isinstance(func, cst.Name):
+            helper = self._module_functions().get(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            owner = next((n for n in reversed(self.ctx.ancestors) if isinstance(n, cst.ClassDef)), None)
+            if owner is not None:
+                helper = self._methods(owner).get(func.attr.value)
+        if helper is None or helper is self.ctx.enclosing_function():
+            return None
+        if helper not in self._helper_writes:
+            self._helper_writes[helper] = self._writes_own_file(helper)
+        inner = self._helper_writes[helper]
+        if inner is None:
+            return None
+        return f"`{self.ctx.module.code_for_node(func)}(...)`, which calls `{inner}`"
+
+    def _writes_own_file(self, helper: cst.FunctionDef) -> str | None:
+        params = {
+            p.name.value
+            for p in (*helper.params.posonly_params, *helper.params.params, *helper.params.kwonly_params)
+        }
+        bound: dict[str, list[cst.BaseExpression]] = {}
+        found: str | None = None
+        for node in iter_local_nodes(helper.body):
+            if isinstance(node, cst.Raise):
+                return None
+            if isinstance(node, cst.Assign):
+                for target in node.targets:
+                    if isinstance(target.target, cst.Name):
+                        bound.setdefault(target.target.value, []).append(node.value)
+            elif isinstance(node, cst.Call) and found is None:
+                write = self._local_write(node)
+                if write is not None and not _from_params(write[1], params, bound):
+                    found = write[0]
+        return found
+
+    def _module_functions(self) -> dict[str, cst.FunctionDef]:
+        if self._functions is None:
+            self._functions = {
+                s.name.value: s for s in self.ctx.module.body if isinstance(s, cst.FunctionDef)
+            }
+        return self._functions
+
+    def _methods(self, owner: cst.ClassDef) -> dict[str, cst.FunctionDef]:
+        body = owner.body.body if isinstance(owner.body, cst.IndentedBlock) else ()
+        return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+
+    def _returns_values(self, handler: cst.CSTNode) -> bool:
+        """The enclosing function returns something other than `None` outside `handler`."""
+        function = self.ctx.enclosing_function()
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        stack: list[cst.CSTNode] = [function.body]
+        while stack:  # iter_local_nodes, but skipping the handler's subtree
+            node = stack.pop()
+            if node is handler:
+                continue
+            if isinstance(node, cst.Return) and node.value is not None and not is_none(node.value):
+                return True
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            stack.extend(node.children)
+        return False
 
     def _tells(self, call: cst.Call) -> bool:
         func = call.func
@@ -202,6 +318,12 @@ class SilentLocalFallback(Rule):
                 return None
             return f"{'open' if isinstance(func, cst.Name) else '.open'}(..., {mode!r})", dest
         name = self.ctx.qualified_name(func)
+        if name in _TEMP_FILES:
+            if name == "tempfile.NamedTemporaryFile":
+                keep = argument(call, 7, "delete")
+                if keep is None or not (isinstance(keep.value, cst.Name) and keep.value.value == "False"):
+                    return None  # deleted on close: scratch space, not a fallback store
+            return f"{name}(...)", None
         if last in _PATH_WRITES and isinstance(func, cst.Attribute) and name is None:
             return f".{last}(...)", func.value
         if name in _LOCAL_COPIES:
@@ -214,3 +336,16 @@ class SilentLocalFallback(Rule):
                 return None
             return f"{name}(...)", target
         return None
+
+
+def _from_params(
+    dest: cst.BaseExpression | None, params: set[str], bound: dict[str, list[cst.BaseExpression]]
+) -> bool:
+    """The destination is built from a parameter, directly or through one local name."""
+    if dest is None:
+        return False
+    names = {n.value for n in iter_nodes(dest) if isinstance(n, cst.Name)}
+    for name in list(names):
+        for value in bound.get(name, ()):
+            names |= {n.value for n in iter_nodes(value) if isinstance(n, cst.Name)}
+    return bool(names & params - {"self", "cls"})

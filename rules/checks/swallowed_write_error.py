@@ -14,6 +14,7 @@ from rules.helpers import (
     iter_local_nodes,
     iter_nodes,
     literal_value,
+    makes_datagram_socket,
     names_used_outside,
     suite_statements,
 )
@@ -136,10 +137,20 @@ class SwallowedWriteError(Rule):
       process's `proc.stdin`, `os.write(1|2, ...)`, `io.StringIO`/`io.BytesIO`, and
       `self.write()`/`self.flush()` of a stream wrapper;
     - a write or send of a constant of at most four bytes (a wake-up byte, a probe);
+    - `send`/`sendall` on a datagram socket (bound to `socket.socket(..., SOCK_DGRAM)` in the
+      function, the module or the class): a datagram is fire-and-forget by design, since a
+      send that succeeds does not mean it arrived either (`sd_notify`, statsd metrics);
     - writes inside nested functions and lambdas (they do not run in the `try`);
     - handlers in `__del__`, `__exit__`, `__aexit__`, `close`, `aclose`, `shutdown`, `finish`,
       `terminate` (leading underscores ignored): teardown is best effort and there is nobody
       left to tell.
+
+    Still flagged, although sometimes benign: a handler in the loop of a long-running worker
+    or a periodic job that logs with the traceback and carries on. The operator sees it, the
+    user does not, and whether the next tick writes the same data again (a reconciliation
+    that re-derives its writes from the store) or the data is gone (a batch taken off a
+    queue) cannot be told from the shape. Where the next tick really redoes the write, say so
+    in a `# reviewgate: ignore[RG201] <reason>` on the `except` line.
 
     Why it is risky:
     The write failed, the program carries on as if the data were stored, and the user is never
@@ -191,6 +202,9 @@ class SwallowedWriteError(Rule):
         "        items.append(later)\n    except Exception:\n        pass\n",
         "import warnings\ndef f(fh, data):\n    try:\n        fh.write(data)\n"
         "    except OSError as exc:\n        warnings.warn(str(exc))\n",
+        "import socket\ndef notify(state):\n    try:\n"
+        "        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+        "        sock.sendall(state)\n    except Exception:\n        pass\n",
     ]
     INVALID = [
         "from sqlalchemy.exc import SQLAlchemyError\nimport logging\nlog = logging.getLogger(__name__)\n"
@@ -395,7 +409,7 @@ class SwallowedWriteError(Rule):
         if kind == "write":
             if attr in _EXECUTE:
                 return self._executes_write(call, receiver)
-            if attr in _STREAM_METHODS and _signal_only(call):
+            if attr in _STREAM_METHODS and (_signal_only(call) or self._datagram(receiver)):
                 return False
             if attr in _CONSOLE_METHODS and _is_self(receiver):
                 return False  # `self.flush()`: the class wraps a stream, the caller sees its errors
@@ -526,6 +540,13 @@ class SwallowedWriteError(Rule):
                 if isinstance(inner, cst.Name) and self._console(inner, depth + 1):
                     return True
         return False
+
+    def _datagram(self, receiver: cst.BaseExpression) -> bool:
+        """`sock.send(...)` on a socket bound to `socket.socket(..., socket.SOCK_DGRAM)` here, in
+        the module, or on `self` in the class."""
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):
+            return False
+        return any(makes_datagram_socket(self.ctx, v) for v in self._values(receiver))
 
     def _is_http_client(self, receiver: cst.BaseExpression) -> bool:
         values = [receiver] if isinstance(receiver, cst.Call) else self._values(receiver)

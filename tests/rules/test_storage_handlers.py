@@ -506,6 +506,87 @@ def test_write_in_a_nested_function_is_not_the_try_bodys():
     assert found(src) == []
 
 
+@pytest.mark.parametrize(
+    ("setup", "write", "caught"),
+    [
+        ("from sqlalchemy.exc import SQLAlchemyError", "session.add(order)\n        session.commit()", "SQLAlchemyError"),
+        ("", "db.save(order)", "Exception"),
+        ("import requests", "requests.post(URL, json=order, timeout=5)", "requests.RequestException"),
+        ("", "with open(path, 'a') as fh:\n            fh.write(order)", "OSError"),
+    ],
+)
+@pytest.mark.parametrize("handler", ["pass", "log.exception('could not store order %s', order)"])
+def test_incident_shapes_stay_errors(setup, write, caught, handler):
+    src = (
+        f"import logging\n{setup}\nlog = logging.getLogger(__name__)\nURL = 'https://x'\n"
+        f"def place(session, db, path, order):\n    try:\n        {write}\n"
+        f"    except {caught}:\n        {handler}\n"
+    )
+    line = src.splitlines().index(f"    except {caught}:") + 1
+    findings = [f for f in analyze(src, "x.py").findings if f.code == "RG201"]
+    assert [(f.line, f.severity.value) for f in findings] == [(line, "error")], src
+
+
+def test_worker_loop_that_logs_and_carries_on_still_swallows():
+    # the next iteration takes the next item: this one is gone, however loud the log
+    src = """\
+        import logging
+        import requests
+        log = logging.getLogger(__name__)
+
+        def forward(queue, url):
+            while True:
+                event = queue.get()
+                try:
+                    requests.post(url, json=event, timeout=5)
+                except Exception:
+                    log.exception("forwarding failed; the worker must not die")
+    """
+    assert found(src) == [("RG201", 10)]
+
+
+@pytest.mark.parametrize(
+    ("setup", "send", "flagged"),
+    [
+        # gunicorn's sd_notify: systemd's notify socket is a datagram socket
+        (
+            "sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)",
+            "sock.sendall(state)",
+            False,
+        ),
+        ("sock = socket.socket(socket.AF_INET, type=socket.SOCK_DGRAM)", "sock.send(state)", False),
+        ("sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)", "sock.sendall(state)", True),
+        ("sock = socket.create_connection(('h', 1))", "sock.sendall(state)", True),
+        ("sock = make_socket()", "sock.sendall(state)", True),
+    ],
+)
+def test_datagram_sends_are_fire_and_forget(setup, send, flagged):
+    src = (
+        "import logging, socket\nlogger = logging.getLogger(__name__)\n"
+        f"def notify(state):\n    try:\n        {setup}\n        {send}\n"
+        "    except Exception:\n        logger.debug('notify failed', exc_info=True)\n"
+    )
+    assert bool(found(src)) is flagged
+
+
+def test_datagram_socket_on_self_and_imported_by_name():
+    src = """\
+        from socket import AF_INET, SOCK_DGRAM, socket
+
+        class Metrics:
+            def __init__(self, addr):
+                self.sock = socket(AF_INET, SOCK_DGRAM)
+                self.addr = addr
+
+            def incr(self, name):
+                try:
+                    self.sock.send(f"{name}:1|c".encode())
+                except OSError:
+                    pass
+    """
+    assert found(src) == []
+
+
 def test_except_star_is_checked():
     src = "def f(conn):\n    try:\n        conn.commit()\n    except* OSError:\n        pass\n"
     assert found(src) == [("RG201", 4)]
@@ -650,6 +731,219 @@ def test_narrow_catch_creating_a_missing_file_is_not_a_fallback():
             except FileNotFoundError:
                 with open(path, "w") as fh:
                     json.dump({}, fh)
+    """
+    assert found(src) == []
+
+
+# Fallbacks as they appear in incident reports: the upload fails, the data goes to local disk,
+# and the caller carries on as if it had been stored.
+INCIDENTS = {
+    "s3 report kept in /tmp": ("""\
+        import json, logging, os
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        log = logging.getLogger(__name__)
+        s3 = boto3.client("s3")
+
+        def save_report(report_id, payload):
+            body = json.dumps(payload)
+            try:
+                s3.put_object(Bucket="reports", Key=f"{report_id}.json", Body=body)
+            except (ClientError, BotoCoreError):
+                log.warning("S3 unavailable, keeping report %s locally", report_id)
+                path = os.path.join("/tmp", f"{report_id}.json")
+                with open(path, "w") as fh:
+                    fh.write(body)
+    """, 12),
+    "event spooled with Path.write_text": ("""\
+        import json
+        from pathlib import Path
+        import requests
+
+        SPOOL = Path("/var/spool/events")
+
+        def send(event):
+            try:
+                resp = requests.post("https://api.example.com/events", json=event, timeout=5)
+                resp.raise_for_status()
+            except requests.RequestException:
+                (SPOOL / f"{event['id']}.json").write_text(json.dumps(event))
+    """, 11),
+    "batch pickled to disk when the database is down": ("""\
+        import logging, pickle, time
+
+        logger = logging.getLogger(__name__)
+
+        class Writer:
+            def flush(self):
+                batch, self.buffer = self.buffer, []
+                try:
+                    self.db.bulk_insert(batch)
+                except Exception:
+                    logger.exception("db down; spooling %d rows", len(batch))
+                    with open(f"/tmp/spool-{time.time()}.pkl", "wb") as fh:
+                        pickle.dump(batch, fh)
+    """, 10),
+    "failed orders appended to a CSV": ("""\
+        import csv
+        from sqlalchemy.exc import SQLAlchemyError
+
+        def save_orders(session, orders):
+            try:
+                session.add_all(orders)
+                session.commit()
+            except SQLAlchemyError:
+                session.rollback()
+                with open("failed_orders.csv", "a", newline="") as fh:
+                    csv.writer(fh).writerows(o.as_row() for o in orders)
+    """, 8),
+    "upload skipped with a bare return": ("""\
+        import os, shutil
+        from botocore.exceptions import ClientError
+
+        def upload(s3, local, key):
+            try:
+                s3.upload_file(local, "bucket", key)
+            except ClientError:
+                shutil.copy(local, "/var/spool/uploads")
+                return
+            os.remove(local)
+    """, 7),
+    "payload left in a temporary file": ("""\
+        import os, tempfile
+        import httpx
+
+        def push(client, data):
+            try:
+                client.post("/ingest", content=data).raise_for_status()
+            except httpx.HTTPError:
+                fd, path = tempfile.mkstemp(prefix="ingest-")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+    """, 7),
+    "kept temporary file from NamedTemporaryFile": ("""\
+        import tempfile
+        import requests
+
+        def push(url, rows):
+            try:
+                requests.post(url, json=rows, timeout=10).raise_for_status()
+            except requests.RequestException:
+                fh = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+                fh.write(str(rows))
+                fh.close()
+    """, 7),
+    "worker loop writing undelivered items to /tmp": ("""\
+        import json, logging
+        import requests
+
+        log = logging.getLogger(__name__)
+
+        def worker(queue, url):
+            while True:
+                item = queue.get()
+                try:
+                    requests.post(url, json=item, timeout=5).raise_for_status()
+                except Exception:
+                    log.exception("post failed")
+                    with open("/tmp/undelivered.jsonl", "a") as fh:
+                        fh.write(json.dumps(item) + "\\n")
+    """, 11),
+    "spool helper of the same class": ("""\
+        import json, logging, os, time
+
+        log = logging.getLogger(__name__)
+
+        class EventSink:
+            def _save_locally(self, events):
+                path = os.path.join(self.spool_dir, f"{time.time()}.json")
+                with open(path, "w") as fh:
+                    json.dump(events, fh)
+
+            def flush(self, events):
+                try:
+                    self.api.post_batch(events)
+                except Exception:
+                    log.warning("API down, saved %d events locally", len(events))
+                    self._save_locally(events)
+    """, 14),
+    "spool function of the same module": ("""\
+        import pickle
+        import redis
+
+        def spool(item):
+            with open("/var/lib/app/spool.pkl", "ab") as fh:
+                pickle.dump(item, fh)
+
+        def enqueue(client, item):
+            try:
+                client.rpush("jobs", pickle.dumps(item))
+            except redis.RedisError:
+                spool(item)
+    """, 11),
+}
+
+
+@pytest.mark.parametrize("name", list(INCIDENTS))
+def test_incident_fallbacks_are_errors(name):
+    src, line = INCIDENTS[name]
+    findings = [f for f in analyze(textwrap.dedent(src), "x.py").findings if f.code == "RG207"]
+    assert [(f.line, f.severity.value) for f in findings] == [(line, "error")]
+
+
+def test_return_none_reports_the_failure_when_the_function_returns_a_value():
+    src = """\
+        import shutil
+
+        def upload(s3, local, key):
+            try:
+                s3.upload_file(local, "bucket", key)
+            except Exception:
+                shutil.copy(local, "/var/spool/uploads")
+                return None
+            return key
+    """
+    assert found(src) == []
+
+
+@pytest.mark.parametrize(
+    ("helper", "tail"),
+    [
+        # the destination is the caller's: the same place by other means
+        ("def _copy(src, dst):\n    shutil.copy2(src, dst)\n", ""),
+        ("def _copy(src, dst):\n    target = dst + '.tmp'\n    shutil.copy2(src, target)\n", ""),
+        # the helper tells: it raises after keeping the copy
+        ("def _copy(src, dst):\n    shutil.copy2(src, '/var/spool')\n    raise RuntimeError(src)\n", ""),
+        # the handler tells after calling it
+        ("def _copy(src, dst):\n    shutil.copy2(src, '/var/spool')\n", "\n        raise"),
+    ],
+)
+def test_helpers_that_are_not_silent_local_fallbacks(helper, tail):
+    src = (
+        f"import os, shutil\n{helper}\ndef place(src, dst):\n    try:\n        os.replace(src, dst)\n"
+        f"    except OSError:\n        _copy(src, dst){tail}\n"
+    )
+    assert found(src) == [], src
+
+
+def test_message_names_the_helper_and_its_write():
+    src, _ = INCIDENTS["spool helper of the same class"]
+    [finding] = [f for f in analyze(textwrap.dedent(src), "x.py").findings if f.code == "RG207"]
+    assert "`self._save_locally(...)`, which calls `open(..., 'w')`" in finding.message
+
+
+def test_temporary_file_deleted_on_close_is_scratch_space():
+    src = """\
+        import subprocess, tempfile
+
+        def push(client, data):
+            try:
+                client.upload(data)
+            except Exception:
+                with tempfile.NamedTemporaryFile() as fh:
+                    fh.write(data)
+                    subprocess.run(["push-cli", fh.name], check=True)
     """
     assert found(src) == []
 
