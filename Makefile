@@ -14,8 +14,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-run: install
+run: install .env
 	$(BIN)/python app.py
+
+# A fresh checkout gets a random webhook secret, so the server starts with signatures enforced;
+# the same secret goes into the GitHub App's webhook settings (see README).
+.env:
+	@$(PYTHON) -c 'import secrets; print("REVIEWGATE_WEBHOOK_SECRET=" + secrets.token_hex(32))' > .env
+	@echo "reviewgate: wrote .env with a new webhook secret; add REVIEWGATE_APP_ID and REVIEWGATE_PRIVATE_KEY_PATH to connect a GitHub App (README)" >&2
 
 lint: install
 	$(BIN)/ruff check .
@@ -31,6 +37,8 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python bench/analyze.py
+	$(BIN)/python bench/github_calls.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from bot import webhooks
-from bot.metrics import watch_queue
+from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime, configure
 from bot.settings import ConfigurationError, Settings
 
@@ -34,9 +35,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["reviewgate"] = runtime
     app.register_blueprint(webhooks.bp)
 
+    @app.before_request
+    def _started() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _answered(response: Response) -> Response:
+        if request.path == "/webhook" and "started" in g:
+            WEBHOOK_SECONDS.observe(time.perf_counter() - g.started)
+        return response
+
+    from bot.reconcile import owed_evaluations
     from bot.tasks import huey
 
-    watch_queue(huey.pending_count)
+    watch_queue(huey.pending_count, huey.scheduled_count, lambda: owed_evaluations(runtime.db))
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -84,13 +96,16 @@ def main() -> None:
         print(f"reviewgate: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
-    from bot.tasks import recover_pending, start_consumer
+    from bot import tasks
 
     # REVIEWGATE_WORKERS=0: jobs are left to `huey_consumer bot.tasks.huey` processes.
-    consumer = start_consumer(settings.workers) if settings.workers > 0 else None
-    owed = recover_pending()
+    consumer = tasks.start_consumer(settings.workers) if settings.workers > 0 else None
+    owed = tasks.recover_pending()
     if owed:
         logging.getLogger("reviewgate").info("re-enqueued %d evaluations owed from before a restart", owed)
+    owed_jobs = tasks.recover_gate_jobs()
+    if owed_jobs:
+        logging.getLogger("reviewgate").info("re-enqueued %d command jobs owed from before a restart", owed_jobs)
     try:
         serve(app, host=settings.host, port=settings.port, threads=settings.threads)
     finally:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import rules
 from bot.db import CachedReport, Database
+from bot.isolation import Isolation
 from bot.metrics import BLOBS_FETCHED, CACHE_HITS, FILES_ANALYZED
 
 
@@ -47,11 +48,19 @@ def _filter(report: rules.Report, changed: frozenset[int] | None) -> tuple[rules
 
 
 class Analyzer:
-    def __init__(self, db: Database, config: rules.RulesConfig, fetch_blob: Callable[[str], bytes]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: rules.RulesConfig,
+        fetch_blob: Callable[[str], bytes],
+        isolation: Isolation | None = None,
+    ) -> None:
         self.db = db
         self.config = config
         self.config_digest = config.digest()
         self.fetch_blob = fetch_blob
+        # None: in this process (the CLI's way); the bot passes its worker processes.
+        self.isolation = isolation
 
     def analyze(self, changed: ChangedFile, changed_lines: frozenset[int] | None) -> FileResult:
         report, sources = self._whole_file(changed.blob_sha, changed.path)
@@ -78,8 +87,15 @@ class Analyzer:
             return report, {int(k): v for k, v in data["lines"].items()}
         content = self.fetch_blob(blob_sha)
         BLOBS_FETCHED.inc()
-        report = rules.analyze(content, path, changed_lines=None, config=self.config)
+        if self.isolation is not None:
+            report, finished = self.isolation.analyze(content, path, self.config)
+        else:
+            report, finished = rules.analyze(content, path, changed_lines=None, config=self.config), True
         FILES_ANALYZED.inc()
+        if not finished:
+            # A worker stopped at its limits says nothing about the bytes alone (the machine
+            # may have been busy): not cached, so the next evaluation tries again.
+            return report, {}
         text_lines = content.decode("utf-8", "replace").splitlines()
         sources = {
             f.line: text_lines[f.line - 1] for f in report.findings if 0 < f.line <= len(text_lines)

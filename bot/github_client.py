@@ -7,13 +7,22 @@ what makes the token reused across jobs.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
-from github import Auth, Github, GithubIntegration, GithubRetry
+from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.Requester import Requester
+from urllib3.util.retry import Retry
 
-from bot.metrics import GITHUB_ERRORS, GITHUB_REQUESTS
+from bot.metrics import GITHUB_ERRORS, GITHUB_REQUESTS, watch_rate_limits
 from bot.settings import Settings
+
+# PyGithub's DEBUG lines carry whole response bodies, and the body of
+# POST /app/installations/{id}/access_tokens is an installation token: never emit them,
+# whatever level the root logger is set to.
+logging.getLogger("github.Requester").setLevel(logging.INFO)
 
 
 class CountingRetry(GithubRetry):
@@ -40,10 +49,32 @@ def make_retry(settings: Settings) -> CountingRetry:
     return CountingRetry(
         total=settings.github_retries,
         backoff_factor=settings.github_backoff,
-        # Rate-limit waits longer than this fail the request; the queue retries the job later.
-        max_rate_limit_wait=300,
-        secondary_rate_wait=60,
+        # Rate-limit waits longer than this fail the request; the queue retries the job later
+        # (after the reset: see `retry_after`).
+        max_rate_limit_wait=settings.github_max_rate_limit_wait,
+        secondary_rate_wait=settings.github_secondary_rate_wait,
+        # PyGithub retries GET and POST; our PATCHes (check-run and comment edits) set fields
+        # to values, so repeating one after a 5xx is as safe as the POSTs it already repeats.
+        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
     )
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds until GitHub accepts requests again, when `exc` is a rate limit that says so."""
+    if not isinstance(exc, GithubException) or exc.status not in (403, 429):
+        return None
+    wait = getattr(exc, "wait", None)
+    if isinstance(wait, int | float) and wait > 0:
+        return float(wait)
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    try:
+        if "retry-after" in headers:
+            return max(0.0, float(headers["retry-after"]))
+        if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+            return max(0.0, float(headers["x-ratelimit-reset"]) - time.time() + 1)
+    except ValueError:
+        return None
+    return None
 
 
 class GitHubApp:
@@ -62,7 +93,22 @@ class GitHubApp:
         )
         self._integration = GithubIntegration(auth=self._app_auth, **self._common)
         self._installations: dict[int, Auth.AppInstallationAuth] = {}
+        # The newest client's requester per installation: PyGithub keeps the rate-limit
+        # headers of its last response there, which /metrics reports.
+        self._requesters: dict[int, Requester] = {}
         self._lock = threading.Lock()
+        watch_rate_limits(self.rate_limits)
+
+    @property
+    def integration(self) -> GithubIntegration:
+        """App-level (JWT) access: installations, the webhook delivery log."""
+        return self._integration
+
+    def rate_limits(self) -> dict[str, int]:
+        with self._lock:
+            requesters = {str(k): v for k, v in self._requesters.items()}
+        requesters["app"] = self._integration.requester
+        return {key: r.rate_limiting[0] for key, r in requesters.items() if r.rate_limiting[0] >= 0}
 
     def installation_auth(self, installation_id: int) -> Auth.AppInstallationAuth:
         with self._lock:
@@ -81,4 +127,7 @@ class GitHubApp:
 
     def client(self, installation_id: int) -> Github:
         """A client for one job. Lazy: objects are fetched only when an attribute is read."""
-        return Github(auth=self.installation_auth(installation_id), lazy=True, **self._common)
+        gh = Github(auth=self.installation_auth(installation_id), lazy=True, **self._common)
+        with self._lock:
+            self._requesters[installation_id] = gh.requester
+        return gh

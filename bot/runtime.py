@@ -7,22 +7,37 @@ the same settings give the same state whichever process runs a job.
 from __future__ import annotations
 
 import threading
+import time
 
 from bot.db import Database
 from bot.deliveries import DeliveryLog
 from bot.github_client import GitHubApp
+from bot.isolation import Isolation, Limits
 from bot.settings import Settings
 
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.started = time.monotonic()
         if settings.database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.effective_database_url)
         self.deliveries = DeliveryLog(self.db)
         self._github: GitHubApp | None = None
         self._lock = threading.Lock()
+        self.isolation: Isolation | None = (
+            Isolation(
+                Limits(
+                    cpu_seconds=settings.analysis_cpu_seconds,
+                    memory_bytes=settings.analysis_memory_mb * 1024 * 1024,
+                    wall_seconds=settings.analysis_wall_seconds,
+                    workers=max(1, settings.workers),
+                )
+            )
+            if settings.analysis_isolation
+            else None
+        )
 
     @property
     def github(self) -> GitHubApp:
@@ -33,6 +48,8 @@ class Runtime:
             return self._github
 
     def close(self) -> None:
+        if self.isolation is not None:
+            self.isolation.close()
         self.db.dispose()
 
 

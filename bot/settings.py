@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # Queue-level retries of a failed evaluation, and the pause between them.
     job_retries: int = 3
     job_retry_delay: float = 30.0
+    # Each retry waits this factor longer than the one before (30 s, 60 s, 120 s...); a
+    # rate-limited job waits at least until GitHub's reset time.
+    job_retry_backoff: float = 2.0
     # PyGithub's urllib3 retry for 5xx and rate limits, per request.
     github_retries: int = 5
     github_backoff: float = 1.0
@@ -51,6 +54,19 @@ class Settings(BaseSettings):
     # Waits that PyGithub puts between requests; GitHub asks integrations to pace writes.
     github_seconds_between_requests: float = 0.25
     github_seconds_between_writes: float = 1.0
+    # A secondary rate limit without Retry-After is waited out this long; a wait longer than
+    # the maximum fails the request, and the queue retries the job after the reset instead.
+    github_secondary_rate_wait: float = 60.0
+    github_max_rate_limit_wait: float = 300.0
+    # The reconciler (bot.reconcile): how often it runs, and how far back it looks for
+    # deliveries that failed to ask GitHub to redeliver them.
+    reconcile_seconds: int = 600
+    reconcile_redeliver_hours: float = 6.0
+    # Per changed file, the analysis runs in a worker process with these limits (bot.isolation).
+    analysis_isolation: bool = True
+    analysis_cpu_seconds: int = 20
+    analysis_memory_mb: int = 2048
+    analysis_wall_seconds: float = 120.0
     # Where the check run's rule links point (the anchors are the rules' `docs_anchor()`).
     rules_docs_url: str = DOCS_URL
     # Largest webhook body accepted (GitHub caps payloads at 25 MiB).

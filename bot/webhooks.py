@@ -222,7 +222,7 @@ def webhook() -> Response:
         if not isinstance(payload, dict):
             raise BadPayload("the body is not a JSON object")
         routed = route(event, payload)
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and BadPayload are ValueErrors
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # JSONDecodeError, BadPayload: ValueErrors; RecursionError: a nesting bomb
         return _reply(400, event, "bad payload", error=str(exc)[:200])
 
     action = payload.get("action") if isinstance(payload.get("action"), str) else None

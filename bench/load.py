@@ -1,0 +1,234 @@
+"""Webhook load against `python app.py` as production runs it (waitress + in-process consumer,
+SQLite state and queue), with tests/fakehub as GitHub on loopback.
+
+1,000 signed `pull_request.synchronize` deliveries from 20 concurrent senders (in a process of
+their own, so their clocks are not slowed by the server's work) over 20 PRs. Prints the
+acknowledgement latency p50 / p99 / max, deliveries per second, evaluations per PR, and the
+resident memory of the server process sampled every 50 ms from start-up to the end of the
+evaluations (is it flat?).
+
+Usage: .venv/bin/python bench/load.py [--deliveries 1000] [--senders 20] [--pulls 20] [--rate N]
+
+By default each sender posts as soon as its previous delivery was answered (closed loop), so
+the burst runs at the server's full throughput and, by Little's law, the median latency is
+at least senders / throughput. `--rate N` sends N deliveries per second instead (open loop),
+as independent webhooks arrive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.bot.harness import Bot, sign  # noqa: E402
+from tests.fakehub import FakeHub  # noqa: E402
+from tests.fakehub.model import FileChange  # noqa: E402
+from tests.reliability.server import ServerProcess  # noqa: E402
+
+REPO = "bench/load"
+
+
+def rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        start = time.monotonic()
+        while not self.stop_event.is_set():
+            value = rss_mib(self.pid)
+            if value is not None:
+                self.samples.append((time.monotonic() - start, value))
+            self.stop_event.wait(self.interval)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_side(url: str) -> dict[str, float]:
+    """Bucket bounds of the server's own p50/p99 from reviewgate_webhook_seconds."""
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    buckets = []
+    for family in text_string_to_metric_families(text):
+        if family.name == "reviewgate_webhook_seconds":
+            buckets = [(float(s.labels["le"]), s.value) for s in family.samples if s.name.endswith("_bucket")]
+    total = buckets[-1][1] if buckets else 0
+    out = {}
+    for q in (0.5, 0.99):
+        out[f"p{int(q * 100)}"] = next((le for le, n in buckets if n >= q * total), float("nan"))
+    out["count"] = total
+    return out
+
+
+def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int, rate: float) -> None:
+    """Sender process. rate 0: closed loop (each sender posts as soon as its last answer came);
+    rate > 0: open loop, delivery i is due at i / rate seconds, as independent webhooks arrive."""
+    payloads = [p.encode() for p in json.loads(Path(payload_file).read_text())]
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    local = threading.local()
+    began = time.perf_counter()
+
+    def one(i: int) -> None:
+        if rate:
+            due = began + i / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        body = payloads[i % len(payloads)]
+        headers = {
+            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
+            "Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body),
+        }
+        start = time.perf_counter()
+        response = local.session.post(f"{url}/webhook", data=body, headers=headers, timeout=30)
+        elapsed = time.perf_counter() - start
+        with lock:
+            latencies.append(elapsed)
+            statuses[response.status_code] += 1
+
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        list(pool.map(one, range(deliveries)))
+    print(json.dumps({"latencies": latencies, "statuses": statuses, "wall": time.perf_counter() - began}))
+
+
+def _module(i: int) -> tuple[str, str]:
+    before = f'"""Module {i}."""\nfrom datetime import datetime, timezone\n\n\ndef f{i}():\n    return datetime.now(timezone.utc)\n'
+    return before, before + f"\n\ndef g{i}():\n    return datetime.now()\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--pulls", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None, help="REVIEWGATE_THREADS of the server")
+    parser.add_argument("--separate-consumer", action="store_true",
+                        help="REVIEWGATE_WORKERS=0 and a `huey_consumer bot.tasks.huey` process beside the server")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="deliveries per second, open loop (default 0: each sender as fast as it is answered)")
+    if sys.argv[1:2] == ["--send"]:
+        url, secret, payloads, deliveries, senders, rate = sys.argv[2:8]
+        send(url, secret, payloads, int(deliveries), int(senders), float(rate))
+        return
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="reviewgate-load-") as tmp, FakeHub() as hub:
+        hub.add_repo(REPO, default_branch="main", installation_id=7)
+        numbers = list(range(1, args.pulls + 1))
+        for n in numbers:
+            before, after = _module(n)
+            hub.add_pull(REPO, number=n, author="alice", files=[FileChange(f"load/mod_{n}.py", before=before, after=after)])
+        options: dict[str, Any] = {"threads": args.threads} if args.threads else {}
+        if args.separate_consumer:
+            options["workers"] = 0
+        server = ServerProcess(hub, Path(tmp) / "data", **options)
+        server.start()
+        consumer = None
+        if args.separate_consumer:
+            consumer = subprocess.Popen(
+                [str(Path(sys.executable).parent / "huey_consumer"), "bot.tasks.huey", "-w", "2", "-k", "thread"],
+                cwd=ROOT, env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        sampler = Sampler(server.pid)
+        sampler.start()
+        try:
+            fake = Bot(hub, None, None, server.url)  # type: ignore[arg-type]
+            payload_file = Path(tmp) / "payloads.json"
+            payload_file.write_text(json.dumps([json.dumps(fake.pull_request_payload(REPO, n, "synchronize")) for n in numbers]))
+            time.sleep(1.0)  # a baseline of memory samples before the load
+            cpu_before = cpu_seconds(server.pid)
+            sent = subprocess.run(
+                [sys.executable, __file__, "--send", server.url, hub.webhook_secret,
+                 str(payload_file), str(args.deliveries), str(args.senders), str(args.rate)],
+                check=True, capture_output=True, text=True, timeout=600,
+            )
+            acked_at = sampler.samples[-1][0] if sampler.samples else 0.0
+            cpu_load = cpu_seconds(server.pid) - cpu_before
+            inside = server_side(server.url)
+            result = json.loads(sent.stdout)
+            heads = {n: hub.pull(REPO, n).head_sha for n in numbers}
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                done = sum(1 for h in heads.values() if any(r["status"] == "completed" for r in hub.check_runs(REPO, h)))
+                if done == len(heads):
+                    break
+                time.sleep(0.2)
+            time.sleep(1.0)  # memory after the work is done
+        finally:
+            sampler.stop_event.set()
+            sampler.join()
+            server.stop()
+            if consumer is not None:
+                consumer.terminate()
+                consumer.wait(30)
+
+    latencies = sorted(result["latencies"])
+    statuses = Counter({int(k): v for k, v in result["statuses"].items()})
+    evaluations = Counter(
+        int(m.group(1)) for r in hub.requests if r.method == "GET" and (m := re.search(r"/pulls/(\d+)$", r.path))
+    )
+    p99 = latencies[max(0, math.ceil(len(latencies) * 0.99) - 1)]
+    rss = [v for _, v in sampler.samples]
+    load_rss = [v for t, v in sampler.samples if 1.0 <= t <= acked_at]
+    pace = f"open loop at {args.rate:g}/s" if args.rate else "closed loop"
+    where = "`python app.py` (web only) + `huey_consumer`" if args.separate_consumer else "`python app.py`"
+    print(f"{len(latencies)} deliveries from {args.senders} senders ({pace}) over {args.pulls} PRs against {where}")
+    print(f"  answered: {dict(sorted(statuses.items()))}")
+    print(f"  acknowledgement latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+          f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+    print(f"  inside the app (reviewgate_webhook_seconds, bucket bounds): p50 <= {inside['p50'] * 1000:g} ms, "
+          f"p99 <= {inside['p99'] * 1000:g} ms")
+    print(f"  server CPU while sending: {cpu_load:.2f} s, {cpu_load / len(latencies) * 1000:.2f} ms per delivery"
+          + ("" if args.separate_consumer else " (evaluations included)"))
+    print(f"  throughput: {len(latencies) / result['wall']:.0f} deliveries/s ({result['wall']:.2f} s)")
+    print(f"  PRs with a completed check run on their head: {done}/{len(heads)}")
+    print(f"  evaluations: {sum(evaluations.values())} in all, per PR min {min(evaluations.values(), default=0)} "
+          f"max {max(evaluations.values(), default=0)} mean {sum(evaluations.values()) / max(1, len(heads)):.1f}")
+    if rss:
+        third = max(1, len(load_rss) // 3)
+        print(f"  server RSS: start {rss[0]:.0f} MiB, peak {max(rss):.0f} MiB, end {rss[-1]:.0f} MiB; "
+              f"during the load, first third mean {statistics.mean(load_rss[:third] or rss):.0f} MiB, "
+              f"last third mean {statistics.mean(load_rss[-third:] or rss):.0f} MiB ({len(rss)} samples)")
+
+
+if __name__ == "__main__":
+    main()

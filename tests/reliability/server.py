@@ -1,0 +1,101 @@
+"""`python app.py` in a process of its own, as production runs it, pointed at a fakehub.
+
+Shared by the crash drill and bench/load.py. The process can be killed (SIGKILL, no chance
+to clean up) and started again on the same data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+from tests.fakehub import FakeHub
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(self, hub: FakeHub, data_dir: Path, log_path: Path | None = None, **settings: Any) -> None:
+        self.hub = hub
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path or data_dir / "server.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWGATE_")}
+        env.update(
+            REVIEWGATE_WEBHOOK_SECRET=hub.webhook_secret,
+            REVIEWGATE_APP_ID=str(hub.app_id),
+            REVIEWGATE_PRIVATE_KEY=hub.private_key_pem,
+            REVIEWGATE_GITHUB_API_URL=hub.url,
+            REVIEWGATE_DATA_DIR=str(data_dir),
+            REVIEWGATE_PORT=str(self.port),
+            REVIEWGATE_GITHUB_SECONDS_BETWEEN_REQUESTS="0",
+            REVIEWGATE_GITHUB_SECONDS_BETWEEN_WRITES="0",
+        )
+        env.update({f"REVIEWGATE_{k.upper()}": str(v) for k, v in settings.items()})
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115  # closed in stop()/kill()
+        self.process = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"python app.py exited with {self.process.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"python app.py did not become ready:\n{self.log()}")
+            time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL: no signal handler, no atexit, no flush runs."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(30)
+        self._close_log()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,161 @@
+"""Faults from GitHub: the bot retries, waits as GitHub asks, and never goes green by accident."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.bot.harness import Bot
+from tests.fakehub.model import FileChange
+from tests.gate_e2e.gatehub import comment
+from tests.reliability.conftest import NAIVE, OLD, REPO
+from tests.reliability.helpers import metric, wait_for
+
+
+def _pull(bot: Bot, number: int = 7) -> str:
+    pr = bot.hub.add_pull(REPO, number=number, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)])
+    return pr.head_sha
+
+
+def _assert_right_verdict(bot: Bot, head: str) -> None:
+    run = bot.latest_run(REPO, head)
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert [a["title"].split()[0] for a in run["annotations"]] == ["RG101"]
+
+
+def _writes(bot: Bot) -> list[tuple[str, str, int]]:
+    return [(r.method, r.path, r.status) for r in bot.hub.requests if r.method in ("POST", "PATCH") and r.path.startswith("/repos/")]
+
+
+def test_drill_first_three_writes_fail_502_502_secondary_rate_limit(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(github_retries=3)
+    head = _pull(bot)
+    bot.hub.strict = False  # injected faults are not answers GitHub documents for these calls
+    bot.hub.fail("POST", r"/check-runs$", 502, times=2)
+    bot.hub.secondary_rate_limit("POST", r"/check-runs$", retry_after=1)
+    retries_before = metric(bot.url, "reviewgate_jobs_total", outcome="retry")
+    started = time.monotonic()
+    assert bot.open_pull(REPO, 7).status_code == 202
+    bot.wait(60)
+
+    assert [status for _, _, status in _writes(bot)[:4]] == [502, 502, 403, 201]
+    _assert_right_verdict(bot, head)
+    assert len(bot.hub.check_runs(REPO, head)) == 1  # retried, not duplicated
+    # PyGithub's retry absorbed all three within the one job, waiting out Retry-After.
+    assert metric(bot.url, "reviewgate_jobs_total", outcome="retry") == retries_before
+    assert time.monotonic() - started >= 1.0
+    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", status="502") >= 2
+    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", status="403") >= 1
+
+
+def test_a_primary_rate_limit_past_the_longest_wait_is_retried_by_the_queue_after_the_reset(
+    make_bot: Callable[..., Bot],
+) -> None:
+    # PyGithub would sleep until the reset only up to 1 s; the job is retried after it instead.
+    bot = make_bot(github_max_rate_limit_wait=1)
+    head = _pull(bot)
+    bot.hub.strict = False
+    bot.hub.primary_rate_limit("GET", r"/pulls/7/files$", reset_in=3)
+    started = time.monotonic()
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+    files = bot.hub.requests_to("GET", r"/pulls/7/files$")
+    assert [r.status for r in files] == [403, 200]
+    # The job's retry (configured with no delay in the tests) waited for GitHub's reset.
+    assert time.monotonic() - started >= 2.5
+    assert metric(bot.url, "reviewgate_jobs_total", outcome="retry") >= 1
+
+
+def test_a_slow_answer_past_the_client_timeout_is_retried(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(github_timeout=1)
+    head = _pull(bot)
+    bot.hub.fail("GET", r"/pulls/7/files$", None, delay=3)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+    assert len(bot.hub.requests_to("GET", r"/pulls/7/files$")) >= 2
+
+
+def test_after_the_last_retry_the_check_fails_and_a_rerun_evaluates_again(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    head = _pull(bot)
+    bot.hub.strict = False
+    bot.hub.fail("GET", r"/pulls/7/files$", 502, times=None)
+    gave_up = metric(bot.url, "reviewgate_jobs_total", outcome="gave_up")
+    with caplog.at_level(logging.INFO):
+        bot.open_pull(REPO, 7)
+        bot.wait(60)
+    failed = bot.latest_run(REPO, head)
+    assert (failed["status"], failed["conclusion"]) == ("completed", "failure")
+    assert failed["output"]["title"].startswith("could not evaluate: GitHub kept failing on /repos/octo/demo/pulls/7/files")
+    assert metric(bot.url, "reviewgate_jobs_total", outcome="gave_up") == gave_up + 1
+    assert any("giving up on octo/demo#7" in r.getMessage() for r in caplog.records)
+
+    # GitHub's Re-run on the failed check evaluates again, now that GitHub answers.
+    bot.hub.clear_faults()
+    assert bot.post("check_run", bot.check_run_rerequested_payload(REPO, 7, failed)).status_code == 202
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+
+
+def test_after_the_last_retry_a_gate_recheck_comment_evaluates_again(bot: Bot) -> None:
+    head = _pull(bot)
+    bot.hub.add_collaborator(REPO, "bob", "write")
+    bot.hub.strict = False
+    bot.hub.fail("GET", r"/pulls/7/files$", 502, times=None)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    assert bot.latest_run(REPO, head)["output"]["title"].startswith("could not evaluate")
+    bot.hub.clear_faults()
+    _, response = comment(bot, 7, "bob", "/gate recheck")
+    assert response.status_code == 202
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+
+
+def test_rejected_annotations_never_leave_a_green_check(bot: Bot) -> None:
+    head = _pull(bot)
+    bot.hub.strict = False
+    bot.hub.fail("PATCH", r"/check-runs/\d+$", 422, times=None)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    runs = bot.hub.check_runs(REPO, head)
+    assert runs and not any(r.get("conclusion") == "success" for r in runs)
+    bot.hub.clear_faults()
+    bot.post("check_run", bot.check_run_rerequested_payload(REPO, 7, runs[-1]))
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+
+
+def test_a_pr_deleted_while_it_is_evaluated_is_done_not_failed(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    head = _pull(bot)
+    bot.hub.strict = False
+    bot.hub.fail("GET", r"/pulls/7/files$", None, delay=1.0)  # the evaluation waits on GitHub...
+    gone = metric(bot.url, "reviewgate_jobs_total", outcome="gone")
+    with caplog.at_level(logging.INFO):
+        bot.start()
+        bot.open_pull(REPO, 7)
+        wait_for(lambda: bot.hub.check_runs(REPO, head), what="the check run in progress")
+        bot.hub.delete_pull(REPO, 7)  # ...while the PR is deleted
+        bot.wait(60)
+    assert metric(bot.url, "reviewgate_jobs_total", outcome="gone") == gone + 1
+    assert not any(r.get("conclusion") for r in bot.hub.check_runs(REPO, head))
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+
+
+def test_an_expired_installation_token_is_refreshed_once(bot: Bot) -> None:
+    head = _pull(bot)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    tokens = len(bot.hub.requests_to("POST", r"/access_tokens$"))
+    bot.hub.expire_tokens()
+    bot.hub.strict = False
+    bot.post("check_run", bot.check_run_rerequested_payload(REPO, 7, bot.latest_run(REPO, head)))
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+    assert len(bot.hub.requests_to("POST", r"/access_tokens$")) == tokens + 1
