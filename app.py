@@ -66,6 +66,10 @@ def create_app(settings: Settings | None = None) -> Flask:
             huey.pending_count()
         except Exception as exc:
             problems["queue"] = type(exc).__name__
+        try:
+            rt.settings.check_github_app()
+        except ConfigurationError:
+            problems["github_app"] = "not configured"
         if problems:
             return jsonify(status="unavailable", problems=problems), 503
         return jsonify(status="ready"), 200
@@ -87,9 +91,8 @@ def main() -> None:
         try:
             settings.check_github_app()
         except ConfigurationError as exc:
-            if not settings.dev_insecure:
-                raise
-            # Development: the server runs; evaluations fail (and say why) until it is set.
+            # The server still runs (deliveries are verified and recorded, /readyz says what
+            # is missing); evaluations fail closed, saying why, until the App is set.
             logging.getLogger("reviewgate").warning("%s", exc)
         app = create_app(settings)
     except ConfigurationError as exc:
