@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 
@@ -13,12 +13,18 @@ DATETIME = "datetime.datetime"
 DATE = "datetime.date"
 
 
-def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under `root` (itself included), pre-order, without recursion."""
+def iter_nodes(root: cst.CSTNode, *, local: bool = False) -> Iterator[cst.CSTNode]:
+    """Every node under `root` (itself included), pre-order, without recursion.
+
+    `local=True` does not enter nested defs, classes and lambdas (their bodies do not run
+    where they are written); the nested node itself is yielded.
+    """
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
         yield node
+        if local and node is not root and isinstance(node, _NESTED_SCOPES):
+            continue
         for name in reversed(_child_fields(type(node))):
             value = getattr(node, name)
             if isinstance(value, cst.CSTNode):
@@ -564,20 +570,8 @@ def handler_label(ctx: Context, handler: cst.ExceptHandler | cst.ExceptStarHandl
 
 
 def iter_local_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Like `iter_nodes`, without entering nested defs, classes and lambdas (their bodies do
-    not run where they are written). The nested node itself is yielded."""
-    stack: list[cst.CSTNode] = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        if node is not root and isinstance(node, _NESTED_SCOPES):
-            continue
-        for name in reversed(_child_fields(type(node))):
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                stack.append(value)
-            elif type(value) is tuple or type(value) is list:
-                stack.extend(reversed(value))
+    """`iter_nodes(root, local=True)`: the nodes that run where `root` is written."""
+    return iter_nodes(root, local=True)
 
 
 def suite_statements(suite: cst.BaseSuite) -> list[cst.CSTNode]:
@@ -716,6 +710,31 @@ class LocalFlow:
 
 
 _OWN, _LAMBDA, _INNER = 0, 1, 2
+
+
+def settle_kinds(
+    flow: LocalFlow, kind_of: Callable[[cst.BaseExpression, dict[str, str]], str | None]
+) -> dict[str, str]:
+    """The kind of each local name all of whose assignments agree on one kind.
+
+    Iterated a few rounds so that `deadline = start + 5` learns from `start = clock()`;
+    `kind_of(value, known)` classifies an assigned value given the names settled so far.
+    """
+    names: dict[str, str] = {}
+    for _ in range(4):
+        changed = False
+        for name, values in flow.assigned.items():
+            kinds = {kind_of(v, names) if v is not None else None for v in values}
+            kind = kinds.pop() if len(kinds) == 1 else None
+            if kind is None:
+                if names.pop(name, None) is not None:
+                    changed = True
+            elif names.get(name) != kind:
+                names[name] = kind
+                changed = True
+        if not changed:
+            break
+    return names
 
 
 def local_flow(unit: cst.CSTNode, *, nested_bodies: bool = True) -> LocalFlow:

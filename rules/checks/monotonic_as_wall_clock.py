@@ -9,6 +9,7 @@ from rules.helpers import (
     is_none,
     local_flow,
     realtime_name,
+    settle_kinds,
     storage_name,
     string_value,
     target_names,
@@ -296,22 +297,7 @@ class MonotonicAsWallClock(Rule):
         if known is not None:
             return known
         flow = local_flow(unit, nested_bodies=False)
-        names: dict[str, str] = {}
-        # Each name's kind is the one kind all its assignments give; iterate so that
-        # `deadline = start + 5` learns from `start = time.monotonic()`.
-        for _ in range(4):
-            changed = False
-            for name, values in flow.assigned.items():
-                kinds = {self._kind(v, names, 0) if v is not None else None for v in values}
-                kind = kinds.pop() if len(kinds) == 1 else None
-                if kind is None:
-                    if names.pop(name, None) is not None:
-                        changed = True
-                elif names.get(name) != kind:
-                    names[name] = kind
-                    changed = True
-            if not changed:
-                break
+        names = settle_kinds(flow, lambda value, known: self._kind(value, known, 0))
         self._flows[unit] = flow, names
         return flow, names
 

@@ -9,7 +9,7 @@ from rules.helpers import (
     argument,
     chained_call,
     is_none,
-    iter_nodes,
+    naive_value_relied_on,
     utc_expression,
 )
 from rules.model import Severity
@@ -147,6 +147,7 @@ class NaiveNow(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._uses = NaiveUses(ctx, returned=True, timestamp=False, local=True)
+        self._relied_on: dict[cst.CSTNode, frozenset[str]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -185,30 +186,8 @@ class NaiveNow(Rule):
             FixSpec(
                 "Use an aware UTC now",
                 ((node, new),),
-                safe=not self._compared(node),
+                safe=not naive_value_relied_on(self.ctx, node, self._relied_on),
                 imports=imports,
             ),
             severity=None if use.risky else Severity.WARNING,
         )
-
-    def _compared(self, node: cst.Call) -> bool:
-        """Naive and aware values raise when compared: the fix is unsafe if this value is."""
-        parent = self.ctx.parent
-        names: set[str] = set()
-        if isinstance(parent, (cst.Comparison, cst.ComparisonTarget, cst.BinaryOperation)):
-            return True
-        if isinstance(parent, cst.AssignTarget) or isinstance(parent, cst.Assign):
-            assign = parent
-            names = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}  # type: ignore[union-attr]
-        if not names:
-            return False
-        body = self.ctx.enclosing_function() or self.ctx.module
-        for inner in iter_nodes(body):
-            operands: list[cst.BaseExpression] = []
-            if isinstance(inner, cst.Comparison):
-                operands = [inner.left, *(c.comparator for c in inner.comparisons)]
-            elif isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Subtract):
-                operands = [inner.left, inner.right]
-            if any(isinstance(o, cst.Name) and o.value in names for o in operands):
-                return True
-        return False

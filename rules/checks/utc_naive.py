@@ -14,6 +14,7 @@ from rules.helpers import (
     made_aware,
     naive_value_relied_on,
     realtime_name,
+    settle_kinds,
     storage_name,
     string_value,
     unit_of,
@@ -414,21 +415,7 @@ class UtcNaive(Rule):
 
     def _name_kinds(self, flow: LocalFlow) -> dict[str, str]:
         """The convention of each local name all of whose assignments agree on one."""
-        names: dict[str, str] = {}
-        for _ in range(4):  # `deadline = now + ttl` learns from `now = datetime.utcnow()`
-            changed = False
-            for name, values in flow.assigned.items():
-                kinds = {self._kind(v, names, 0) if v is not None else None for v in values}
-                kind = kinds.pop() if len(kinds) == 1 else None
-                if kind is None:
-                    if names.pop(name, None) is not None:
-                        changed = True
-                elif names.get(name) != kind:
-                    names[name] = kind
-                    changed = True
-            if not changed:
-                break
-        return names
+        return settle_kinds(flow, lambda value, known: self._kind(value, known, 0))
 
     def _kind(self, node: cst.BaseExpression, names: dict[str, str], depth: int) -> str | None:
         """`_UTC`, `_LOCAL`, `_AWARE`, or None when the convention cannot be told."""
