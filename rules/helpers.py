@@ -187,24 +187,8 @@ def names_importing(ctx: Context, qualified: str) -> frozenset[str]:
 
 
 def binding_scope(scope: Scope, name: str) -> Scope | None:
-    """The scope whose binding `name` denotes when read from `scope` (None: a builtin).
-
-    The same walk as `Scope.resolve`, returning where the binding lives instead of what it is.
-    """
-    current: Scope | None = scope
-    first = True
-    while current is not None:
-        if name in current.globals:
-            while current.parent is not None:
-                current = current.parent
-        if current.kind == "class" and not first:
-            current = current.parent
-            continue
-        if name in current.bindings and name not in current.nonlocals:
-            return current
-        first = False
-        current = current.parent
-    return None
+    """The scope whose binding `name` denotes when read from `scope` (None: a builtin)."""
+    return scope.lookup(name)
 
 
 def _compared_names(body: cst.CSTNode) -> frozenset[str]:

@@ -33,11 +33,11 @@ class Scope:
         scope = _module(self) if name in self.globals else self
         scope.bindings.setdefault(name, []).append(value)
 
-    def resolve(self, name: str) -> str | None:
-        """Qualified name of `name` seen from this scope, or None when it is not (only) an import.
+    def lookup(self, name: str) -> Scope | None:
+        """The scope whose binding `name` denotes when read from here (None: a builtin).
 
         Follows Python's rules: a name bound anywhere in a function is local to all of it;
-        class bodies are not visible from their methods; unbound names are builtins.
+        class bodies are not visible from their methods; `global` names live in the module.
         """
         scope: Scope | None = self
         first = True
@@ -47,15 +47,21 @@ class Scope:
             if scope.kind == "class" and not first:
                 scope = scope.parent
                 continue
-            values = scope.bindings.get(name)
-            if values is not None and name not in scope.nonlocals:
-                unique = set(values)
-                if len(unique) == 1:
-                    return values[0]
-                return None  # rebound, or imported from two places: not knowable statically
+            if name in scope.bindings and name not in scope.nonlocals:
+                return scope
             first = False
             scope = scope.parent
-        return f"builtins.{name}"
+        return None
+
+    def resolve(self, name: str) -> str | None:
+        """Qualified name of `name` seen from this scope, or None when it is not (only) an import."""
+        scope = self.lookup(name)
+        if scope is None:
+            return f"builtins.{name}"
+        values = scope.bindings[name]
+        if len(set(values)) == 1:
+            return values[0]
+        return None  # rebound, or imported from two places: not knowable statically
 
 
 def _module(scope: Scope) -> Scope:
