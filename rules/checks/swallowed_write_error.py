@@ -137,6 +137,8 @@ class SwallowedWriteError(Rule):
       process's `proc.stdin`, `os.write(1|2, ...)`, `io.StringIO`/`io.BytesIO`, and
       `self.write()`/`self.flush()` of a stream wrapper;
     - a write or send of a constant of at most four bytes (a wake-up byte, a probe);
+    - `send` of an in-process event signal (`post_save.send(...)`, a name bound to
+      `Signal(...)` of django.dispatch, blinker or celery): the dispatch is not a write;
     - `send`/`sendall` on a datagram socket (bound to `socket.socket(..., SOCK_DGRAM)` in the
       function, the module or the class): a datagram is fire-and-forget by design, since a
       send that succeeds does not mean it arrived either (`sd_notify`, statsd metrics);
@@ -168,6 +170,14 @@ class SwallowedWriteError(Rule):
     severity = Severity.ERROR
 
     VALID = [
+        # in-process event dispatch is not a write
+        "from django.db.models.signals import post_save\n"
+        "def f(obj):\n    try:\n        post_save.send(sender=type(obj), instance=obj)\n"
+        "    except Exception:\n        log.exception('receiver failed')\n",
+        "from celery.utils import dispatch\nclass W:\n    def __init__(self):\n"
+        "        self._signal = dispatch.Signal()\n    def fire(self, task):\n        try:\n"
+        "            self._signal.send(sender=self, task=task)\n        except Exception:\n"
+        "            logger.exception('handler failed')\n",
         "from sqlalchemy.exc import SQLAlchemyError\n"
         "def f(session):\n    try:\n        session.commit()\n"
         "    except SQLAlchemyError:\n        session.rollback()\n        raise\n",
@@ -411,6 +421,8 @@ class SwallowedWriteError(Rule):
                 return self._executes_write(call, receiver)
             if attr in _STREAM_METHODS and (_signal_only(call) or self._datagram(receiver)):
                 return False
+            if attr == "send" and self._event_signal(receiver, name):
+                return False
             if attr in _CONSOLE_METHODS and _is_self(receiver):
                 return False  # `self.flush()`: the class wraps a stream, the caller sees its errors
             return not (attr in _CONSOLE_METHODS and self._console(receiver, 0))
@@ -547,6 +559,21 @@ class SwallowedWriteError(Rule):
         if not isinstance(receiver, (cst.Name, cst.Attribute)):
             return False
         return any(makes_datagram_socket(self.ctx, v) for v in self._values(receiver))
+
+    def _event_signal(self, receiver: cst.BaseExpression, name: str | None) -> bool:
+        """`post_save.send(...)`, `self._signal.send(...)`: an in-process event dispatch
+        (django.dispatch, blinker, celery's signals), whose receivers' failures are theirs.
+        Known by the import (a `signals`/`dispatch` module) or a binding to `...Signal(...)`."""
+        if name is not None and any(part in ("signals", "dispatch") for part in name.split(".")[:-1]):
+            return True
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):
+            return False
+        for value in self._values(receiver):
+            if isinstance(value, cst.Call):
+                made_by = self.ctx.qualified_name(value.func)
+                if made_by is not None and made_by.rpartition(".")[2] in ("Signal", "NamedSignal"):
+                    return True
+        return False
 
     def _is_http_client(self, receiver: cst.BaseExpression) -> bool:
         values = [receiver] if isinstance(receiver, cst.Call) else self._values(receiver)
