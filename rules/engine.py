@@ -76,6 +76,7 @@ class Context:
         self.scope: Scope = scopes[module]
         self.ancestors: list[cst.CSTNode] = []  # root first; the current node is not in it
         self.pending: list[_Pending] = []
+        self._aliases: dict[str, list[str]] | None = None
 
     # -- tree ----------------------------------------------------------------------------
     @property
@@ -116,6 +117,17 @@ class Context:
             return base + "." + ".".join(reversed(attrs))
         return base
 
+    def _module_aliases(self) -> dict[str, list[str]]:
+        """Module -> the top-level names bound only to it (`import datetime as dt`), built
+        once per file: fixes ask for every finding."""
+        if self._aliases is None:
+            self._aliases = {}
+            for alias, values in self._scopes[self.module].bindings.items():
+                first = values[0]
+                if first is not None and all(v == first for v in values):
+                    self._aliases.setdefault(first, []).append(alias)
+        return self._aliases
+
     def scope_of(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)
 
@@ -129,9 +141,8 @@ class Context:
         module, _, name = qualified.rpartition(".")
         if self.scope.resolve(name) == qualified:
             return cst.Name(name), ()
-        module_scope = self._scopes[self.module]
-        for alias, values in module_scope.bindings.items():
-            if values == [module] * len(values) and self.scope.resolve(alias) == module:
+        for alias in self._module_aliases().get(module, ()):
+            if self.scope.resolve(alias) == module:
                 return cst.Attribute(cst.Name(alias), cst.Name(name)), ()
         if self.scope.resolve(name) is None or name in self.scope.bindings:
             # the short name means something else here: spell the module out
