@@ -333,14 +333,14 @@ def _positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
 
 def _edits(
     module: cst.Module,
-    ctx_module_imports: list[cst.CSTNode],
+    from_imports: dict[str, cst.ImportFrom],
     spec: FixSpec,
     positions: dict[cst.CSTNode, CodeRange],
 ) -> Fix:
     edits = [
         _edit(positions[old], module.code_for_node(new)) for old, new in spec.replacements
     ]
-    edits.extend(_import_edits(module, spec.imports, positions))
+    edits.extend(_import_edits(module, from_imports, spec.imports, positions))
     edits.sort(key=lambda e: (e.line, e.column))
     return Fix(spec.description, spec.safe, tuple(edits))
 
@@ -350,7 +350,10 @@ def _edit(rng: CodeRange, text: str) -> Edit:
 
 
 def _import_edits(
-    module: cst.Module, imports: Iterable[tuple[str, str]], positions: dict[cst.CSTNode, CodeRange]
+    module: cst.Module,
+    from_imports: dict[str, cst.ImportFrom],
+    imports: Iterable[tuple[str, str]],
+    positions: dict[cst.CSTNode, CodeRange],
 ) -> list[Edit]:
     edits: list[Edit] = []
     for mod, name in imports:
@@ -359,7 +362,7 @@ def _import_edits(
             target = None
         else:
             text = f"from {mod} import {name}\n"
-            target = _existing_from_import(module, mod)
+            target = from_imports.get(mod)
         if target is not None and not isinstance(target.names, cst.ImportStar):
             names = list(target.names)
             last = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
@@ -373,7 +376,9 @@ def _import_edits(
     return edits
 
 
-def _existing_from_import(module: cst.Module, mod: str) -> cst.ImportFrom | None:
+def _top_from_imports(module: cst.Module) -> dict[str, cst.ImportFrom]:
+    """The first top-level `from M import a, b` of each module M that a fix can extend."""
+    found: dict[str, cst.ImportFrom] = {}
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -381,12 +386,11 @@ def _existing_from_import(module: cst.Module, mod: str) -> cst.ImportFrom | None
                     isinstance(small, cst.ImportFrom)
                     and not small.relative
                     and small.module is not None
-                    and module.code_for_node(small.module) == mod
                     and not isinstance(small.names, cst.ImportStar)
                     and small.rpar is None
                 ):
-                    return small
-    return None
+                    found.setdefault(module.code_for_node(small.module), small)
+    return found
 
 
 def _import_insert_line(module: cst.Module, positions: dict[cst.CSTNode, CodeRange]) -> int:
@@ -476,6 +480,7 @@ def analyze(
     silenced = suppressions(positions, lines)
     findings: list[Finding] = []
     seen: set[tuple[str, int, int]] = set()
+    from_imports: dict[str, cst.ImportFrom] | None = None  # built at the first fix
     for item in ctx.pending:
         rule = item.rule
         rng = positions[item.node]
@@ -488,7 +493,9 @@ def analyze(
             continue
         codes = silenced.get(line, frozenset())
         suppressed = rule.code in codes or any(c in codes for c in rule.ruff_codes)
-        fix = _edits(module, [], item.fix, positions) if item.fix else None
+        if item.fix and from_imports is None:
+            from_imports = _top_from_imports(module)
+        fix = _edits(module, from_imports or {}, item.fix, positions) if item.fix else None
         findings.append(
             Finding(
                 code=rule.code,
