@@ -1485,6 +1485,8 @@ class NaiveUses:
                 if isinstance(inner, cst.Return) and inner is not node and self._aware(inner.value):
                     return branch
         value = node.value if isinstance(node, cst.Return) else None
+        if isinstance(value, cst.IfExp) and (self._aware(value.body) or self._aware(value.orelse)):
+            return branch  # `return utcnow() if self.utc else datetime.now()`
         if isinstance(value, cst.Name) and any(
             self._aware(v) for v in self._index(unit).values.get(value.value, ())
         ):

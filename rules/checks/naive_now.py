@@ -68,6 +68,11 @@ class NaiveNow(Rule):
     ]
     INVALID = [
         Example(
+            "import datetime\nfrom .clock import utcnow\nclass Queue:\n    def now(self):\n"
+            "        return utcnow() if self.utc else datetime.datetime.now()\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
             "from datetime import datetime\nx = datetime.now()\n",
             fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n",
         ),
