@@ -119,8 +119,9 @@ def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
         "own metadata; do not edit by hand. -->",
         "",
         "Codes: `RG0xx` engine notices, `RG1xx` time, `RG2xx` storage. An `error` finding "
-        "blocks a merge, a `warning` annotates it. The severity of each rule can be changed "
-        "in `.github/reviewgate.yml` (`rules.severity`).",
+        "blocks a merge, a `warning` annotates it. The severity column is a rule's own; several "
+        "rules report an occurrence as a `warning` where they can tell it is the benign shape "
+        "(their sections say when). `rules.severity` in `.github/reviewgate.yml` overrides both.",
         "",
         "A finding is silenced on its line (or from a comment alone on the line above) with "
         "`# reviewgate: ignore[RG101]` (several codes comma-separated), `# noqa: RG101`, or "
