@@ -58,6 +58,18 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return names
 
 
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The children a rule may care about, in source order (whitespace and punctuation skipped)."""
+    out: list[cst.CSTNode] = []
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif type(value) is tuple or type(value) is list:
+            out.extend(value)
+    return out
+
+
 @dataclass
 class _Pending:
     rule: Rule

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import libcst as cst
 
-from rules.engine import Context, _child_fields
+from rules.engine import Context, child_nodes
 from rules.scope import Scope
 
 DATETIME = "datetime.datetime"
@@ -25,12 +25,7 @@ def iter_nodes(root: cst.CSTNode, *, local: bool = False) -> Iterator[cst.CSTNod
         yield node
         if local and node is not root and isinstance(node, _NESTED_SCOPES):
             continue
-        for name in reversed(_child_fields(type(node))):
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                stack.append(value)
-            elif type(value) is tuple or type(value) is list:
-                stack.extend(reversed(value))
+        stack.extend(reversed(child_nodes(node)))
 
 
 def argument(call: cst.Call, position: int | None, keyword: str | None) -> cst.Arg | None:
@@ -335,12 +330,7 @@ def references(root: cst.CSTNode, name: str) -> Iterator[tuple[cst.Name, cst.CST
             ):
                 yield node, parent
             continue
-        for field_name in reversed(_child_fields(type(node))):
-            value = getattr(node, field_name)
-            if isinstance(value, cst.CSTNode):
-                stack.append((value, node))
-            elif type(value) is tuple or type(value) is list:
-                stack.extend((v, node) for v in reversed(value))
+        stack.extend((child, node) for child in reversed(child_nodes(node)))
 
 
 def reads_only_attributes(
@@ -642,12 +632,7 @@ def names_used_outside(root: cst.CSTNode, excluded: cst.CSTNode, names: set[str]
             continue
         if isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name):
             continue
-        for name in _child_fields(type(node)):
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                stack.append(value)
-            elif type(value) is tuple or type(value) is list:
-                stack.extend(value)
+        stack.extend(child_nodes(node))
     return found
 
 
@@ -846,12 +831,7 @@ def local_flow(unit: cst.CSTNode, *, nested_bodies: bool = True) -> LocalFlow:
             stack.append((node.body, inner))
             bind_params(node.params, mode, inner)
         else:
-            for name in reversed(_child_fields(type(node))):
-                value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
-                    stack.append((value, mode))
-                elif type(value) is tuple or type(value) is list:
-                    stack.extend((v, mode) for v in reversed(value))
+            stack.extend((child, mode) for child in reversed(child_nodes(node)))
     return flow
 
 
@@ -1188,12 +1168,7 @@ class _Index:
                 self.values.setdefault(node.name.value, []).append(None)
             elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
                 self._bind(node.name, None)
-            for field in reversed(_child_fields(type(node))):
-                value = getattr(node, field)
-                if isinstance(value, cst.CSTNode):
-                    stack.append((value, node))
-                elif type(value) is tuple or type(value) is list:
-                    stack.extend((v, node) for v in reversed(value))
+            stack.extend((child, node) for child in reversed(child_nodes(node)))
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Name):

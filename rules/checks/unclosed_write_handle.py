@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context, _child_fields
+from rules.engine import Context, child_nodes
 from rules.helpers import iter_nodes, opened_path, write_open_mode
 from rules.model import Severity
 from rules.rule import Rule
@@ -172,12 +172,7 @@ class UnclosedWriteHandle(Rule):
                     stack.append((arg.value, arg))
                 stack.append((node.func, node))
                 continue
-            for field in _child_fields(type(node)):
-                value = getattr(node, field)
-                if isinstance(value, cst.CSTNode):
-                    stack.append((value, node))
-                elif type(value) is tuple or type(value) is list:
-                    stack.extend((child, node) for child in value)
+            stack.extend((child, node) for child in child_nodes(node))
         self._fates[owner] = (closed, escaped)
         return closed, escaped
 

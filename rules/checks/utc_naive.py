@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context, _child_fields
+from rules.engine import Context, child_nodes
 from rules.helpers import (
     DATETIME,
     LocalFlow,
@@ -77,18 +77,10 @@ def _unit_parents(unit: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
     stack: list[cst.CSTNode] = [start]
     while stack:
         node = stack.pop()
-        for name in _child_fields(type(node)):
-            value = getattr(node, name)
-            children = (value,) if isinstance(value, cst.CSTNode) else value
-            if type(children) is not tuple and type(children) is not list:
-                continue
-            for child in children:
-                if isinstance(child, cst.CSTNode):
-                    parents[child] = node
-                    if not (
-                        isinstance(node, (cst.FunctionDef, cst.ClassDef)) and child is node.body
-                    ):
-                        stack.append(child)
+        for child in child_nodes(node):
+            parents[child] = node
+            if not (isinstance(node, (cst.FunctionDef, cst.ClassDef)) and child is node.body):
+                stack.append(child)
     return parents
 
 
