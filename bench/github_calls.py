@@ -24,11 +24,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +34,13 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bot.harness import Bot, make_app, sign  # noqa: E402
+from bench.senders import command as senders_cmd  # noqa: E402
+from bench.senders import pr_module  # noqa: E402
+from tests.bot.harness import Bot, make_app  # noqa: E402
 from tests.fakehub import FakeHub  # noqa: E402
 from tests.fakehub.model import FileChange  # noqa: E402
 
 REPO = "bench/demo"
-
-
-def _module(i: int) -> tuple[str, str]:
-    before = f'"""Module {i}."""\nfrom datetime import datetime, timezone\n\n\ndef f{i}():\n    return datetime.now(timezone.utc)\n'
-    after = before + f"\n\ndef g{i}():\n    return datetime.now()\n"
-    return before, after
 
 
 def _calls(bot: Bot, since: int) -> tuple[int, int, Counter[str]]:
@@ -69,7 +62,7 @@ def requests_per_evaluation(bot: Bot) -> list[dict[str, Any]]:
     for number, n in ((1, 1), (2, 50), (3, 300)):
         files = []
         for i in range(n):
-            before, after = _module(number * 1000 + i)
+            before, after = pr_module(number * 1000 + i)
             files.append(FileChange(f"pkg{number}/mod_{i}.py", status="modified", before=before, after=after))
         head = bot.hub.add_pull(REPO, number=number, author="alice", files=files).head_sha
         mark = len(bot.hub.requests)
@@ -105,7 +98,7 @@ def ack_latency(
     REVIEWGATE_WORKERS=0 and a `huey_consumer bot.tasks.huey` process beside it."""
     numbers = list(range(first_pr, first_pr + pulls))
     for number in numbers:
-        before, after = _module(number)
+        before, after = pr_module(number)
         hub.add_pull(REPO, number=number, author="alice", files=[
             FileChange(f"load/mod_{number}.py", status="modified", before=before, after=after)
         ])
@@ -150,7 +143,7 @@ def ack_latency(
         # The senders run in a process of their own: in this one, fakehub is busy answering
         # the consumer, and its threads would delay the senders' clocks, not the server.
         sent = subprocess.run(
-            [sys.executable, __file__, "--send", url, hub.webhook_secret, str(payload_file), str(deliveries), str(senders)],
+            senders_cmd(url, hub.webhook_secret, payload_file, deliveries, senders),
             check=True, capture_output=True, text=True, timeout=300,
         )
         result = json.loads(sent.stdout)
@@ -187,42 +180,7 @@ def ack_latency(
     )
 
 
-def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int) -> None:
-    """Sender process: POST signed deliveries from concurrent threads, print the timings."""
-    payloads = [p.encode() for p in json.loads(Path(payload_file).read_text())]
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    lock = threading.Lock()
-    local = threading.local()
-
-    def one(i: int) -> None:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        body = payloads[i % len(payloads)]
-        headers = {
-            "X-GitHub-Event": "pull_request",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": sign(secret, body),
-        }
-        start = time.perf_counter()
-        response = local.session.post(f"{url}/webhook", data=body, headers=headers, timeout=30)
-        elapsed = time.perf_counter() - start
-        with lock:
-            latencies.append(elapsed)
-            statuses[response.status_code] += 1
-
-    began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        list(pool.map(one, range(deliveries)))
-    print(json.dumps({"latencies": latencies, "statuses": statuses, "wall": time.perf_counter() - began}))
-
-
 def main() -> None:
-    if sys.argv[1:2] == ["--send"]:
-        url, secret, payload_file, deliveries, senders = sys.argv[2:7]
-        send(url, secret, payload_file, int(deliveries), int(senders))
-        return
     with tempfile.TemporaryDirectory(prefix="reviewgate-bench-") as tmp, FakeHub() as hub:
         hub.add_repo(REPO, default_branch="main", installation_id=7)
         bot = make_app(hub, Path(tmp), serve_with="waitress")

@@ -28,9 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,9 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bot.harness import Bot, sign  # noqa: E402
+from bench.senders import command as senders_cmd  # noqa: E402
+from bench.senders import pr_module  # noqa: E402
+from tests.bot.harness import Bot  # noqa: E402
 from tests.fakehub import FakeHub  # noqa: E402
 from tests.fakehub.model import FileChange  # noqa: E402
 from tests.reliability.server import ServerProcess  # noqa: E402
@@ -95,46 +95,6 @@ def server_side(url: str) -> dict[str, float]:
     return out
 
 
-def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int, rate: float) -> None:
-    """Sender process. rate 0: closed loop (each sender posts as soon as its last answer came);
-    rate > 0: open loop, delivery i is due at i / rate seconds, as independent webhooks arrive."""
-    payloads = [p.encode() for p in json.loads(Path(payload_file).read_text())]
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    lock = threading.Lock()
-    local = threading.local()
-    began = time.perf_counter()
-
-    def one(i: int) -> None:
-        if rate:
-            due = began + i / rate
-            pause = due - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        body = payloads[i % len(payloads)]
-        headers = {
-            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
-            "Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body),
-        }
-        start = time.perf_counter()
-        response = local.session.post(f"{url}/webhook", data=body, headers=headers, timeout=30)
-        elapsed = time.perf_counter() - start
-        with lock:
-            latencies.append(elapsed)
-            statuses[response.status_code] += 1
-
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        list(pool.map(one, range(deliveries)))
-    print(json.dumps({"latencies": latencies, "statuses": statuses, "wall": time.perf_counter() - began}))
-
-
-def _module(i: int) -> tuple[str, str]:
-    before = f'"""Module {i}."""\nfrom datetime import datetime, timezone\n\n\ndef f{i}():\n    return datetime.now(timezone.utc)\n'
-    return before, before + f"\n\ndef g{i}():\n    return datetime.now()\n"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1000)
@@ -145,17 +105,13 @@ def main() -> None:
                         help="REVIEWGATE_WORKERS=0 and a `huey_consumer bot.tasks.huey` process beside the server")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="deliveries per second, open loop (default 0: each sender as fast as it is answered)")
-    if sys.argv[1:2] == ["--send"]:
-        url, secret, payloads, deliveries, senders, rate = sys.argv[2:8]
-        send(url, secret, payloads, int(deliveries), int(senders), float(rate))
-        return
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="reviewgate-load-") as tmp, FakeHub() as hub:
         hub.add_repo(REPO, default_branch="main", installation_id=7)
         numbers = list(range(1, args.pulls + 1))
         for n in numbers:
-            before, after = _module(n)
+            before, after = pr_module(n)
             hub.add_pull(REPO, number=n, author="alice", files=[FileChange(f"load/mod_{n}.py", before=before, after=after)])
         options: dict[str, Any] = {"threads": args.threads} if args.threads else {}
         if args.separate_consumer:
@@ -177,8 +133,7 @@ def main() -> None:
             time.sleep(1.0)  # a baseline of memory samples before the load
             cpu_before = cpu_seconds(server.pid)
             sent = subprocess.run(
-                [sys.executable, __file__, "--send", server.url, hub.webhook_secret,
-                 str(payload_file), str(args.deliveries), str(args.senders), str(args.rate)],
+                senders_cmd(server.url, hub.webhook_secret, payload_file, args.deliveries, args.senders, args.rate),
                 check=True, capture_output=True, text=True, timeout=600,
             )
             acked_at = sampler.samples[-1][0] if sampler.samples else 0.0
