@@ -28,8 +28,7 @@ from rules import __version__
 from rules.catalogue import CATALOGUE
 from rules.config import CONFIG_PATH, ConfigError, RulesConfig
 from rules.docs import DOCS_URL, ENGINE_NOTICES, anchor_url, area, help_markdown, help_text, render
-from rules.engine import analyze
-from rules.fixes import fix_source
+from rules.engine import analyze, fix_source
 from rules.model import Finding, Report, Severity
 
 FORMATS = ("text", "json", "sarif", "github")

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 
 import libcst as cst
 
-from rules.engine import Context, child_nodes
+from rules.analysis.syntax import child_nodes
+from rules.rule import Context
 from rules.scope import Scope
 
 DATETIME = "datetime.datetime"

@@ -1,4 +1,8 @@
-"""The shape every rule has, and what a rule may ask of the engine while it runs."""
+"""The rule API: the shape every rule has, and what a rule may ask while the traversal runs.
+
+Rules import this module, never the engine: the engine builds a `Context`, hands it to each
+rule, walks the tree once, then reads the findings the rules reported into it.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,12 @@ import inspect
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import libcst as cst
 
 from rules.model import Severity
-
-if TYPE_CHECKING:
-    from rules.engine import Context
+from rules.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,111 @@ class FixSpec:
     replacements: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]
     safe: bool = True
     imports: tuple[tuple[str, str], ...] = ()  # ("datetime", "timezone") must be importable as written
+
+
+@dataclass
+class PendingFinding:
+    """A finding as a rule reports it: positions are resolved afterwards, only if needed."""
+
+    rule: Rule
+    node: cst.CSTNode
+    message: str
+    fix: FixSpec | None
+    severity: Severity
+
+
+class Context:
+    """What a rule may ask while the traversal runs."""
+
+    def __init__(self, module: cst.Module, scopes: dict[cst.CSTNode, Scope]) -> None:
+        self.module = module
+        self._scopes = scopes
+        self.scope: Scope = scopes[module]
+        self.ancestors: list[cst.CSTNode] = []  # root first; the current node is not in it
+        self.pending: list[PendingFinding] = []
+        self._aliases: dict[str, list[str]] | None = None
+
+    # -- tree ----------------------------------------------------------------------------
+    @property
+    def parent(self) -> cst.CSTNode | None:
+        return self.ancestors[-1] if self.ancestors else None
+
+    def parent_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The parent of `node`, which must be the current node or one of its ancestors."""
+        chain = self.ancestors
+        for i in range(len(chain) - 1, -1, -1):
+            if chain[i] is node:
+                return chain[i - 1] if i else None
+        return chain[-1] if chain else None
+
+    def enclosing_function(self) -> cst.FunctionDef | cst.Lambda | None:
+        for node in reversed(self.ancestors):
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                return node
+        return None
+
+    # -- names ---------------------------------------------------------------------------
+    def qualified_name(self, node: cst.CSTNode) -> str | None:
+        """`datetime.datetime.now` for `dt.datetime.now` under `import datetime as dt`, etc.
+
+        None when the leftmost name is not bound to an import (a local, a parameter, a
+        rebinding) or the expression is not a dotted name.
+        """
+        attrs: list[str] = []
+        while isinstance(node, cst.Attribute):
+            attrs.append(node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None
+        base = self.scope.resolve(node.value)
+        if base is None:
+            return None
+        if attrs:
+            return base + "." + ".".join(reversed(attrs))
+        return base
+
+    def _module_aliases(self) -> dict[str, list[str]]:
+        """Module -> the top-level names bound only to it (`import datetime as dt`), built
+        once per file: fixes ask for every finding."""
+        if self._aliases is None:
+            self._aliases = {}
+            for alias, values in self._scopes[self.module].bindings.items():
+                first = values[0]
+                if first is not None and all(v == first for v in values):
+                    self._aliases.setdefault(first, []).append(alias)
+        return self._aliases
+
+    def scope_of(self, node: cst.CSTNode) -> Scope | None:
+        return self._scopes.get(node)
+
+    def name_for(self, qualified: str) -> tuple[cst.BaseExpression, tuple[tuple[str, str], ...]]:
+        """An expression that denotes `qualified` here, following the file's import style.
+
+        Returns the expression and the imports the fix must add. `datetime.timezone` becomes
+        `dt.timezone` under `import datetime as dt`, `timezone` when something is already
+        imported `from datetime`, else `timezone` plus a new `from datetime import timezone`.
+        """
+        module, _, name = qualified.rpartition(".")
+        if self.scope.resolve(name) == qualified:
+            return cst.Name(name), ()
+        for alias in self._module_aliases().get(module, ()):
+            if self.scope.resolve(alias) == module:
+                return cst.Attribute(cst.Name(alias), cst.Name(name)), ()
+        if self.scope.resolve(name) is None or name in self.scope.bindings:
+            # the short name means something else here: spell the module out
+            return cst.Attribute(cst.Name(module), cst.Name(name)), (("", module),)
+        return cst.Name(name), ((module, name),)
+
+    # -- results -------------------------------------------------------------------------
+    def report(
+        self,
+        rule: Rule,
+        node: cst.CSTNode,
+        message: str,
+        fix: FixSpec | None,
+        severity: Severity | None = None,
+    ) -> None:
+        self.pending.append(PendingFinding(rule, node, message, fix, severity or rule.severity))
 
 
 class Rule:

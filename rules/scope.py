@@ -18,6 +18,10 @@ import libcst as cst
 # A binding is the qualified name it imports (`datetime.datetime`), or None for any other
 # binding (assignment, parameter, def, class...), which shadows an import of the same name.
 Binding = str | None
+# Expressions with a scope of their own, and the definitions whose body runs elsewhere (later,
+# or once per call) than where it is written.
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
 @dataclass(eq=False)
@@ -70,14 +74,20 @@ def _module(scope: Scope) -> Scope:
     return scope
 
 
-def _bind_target(scope: Scope, target: cst.BaseExpression) -> None:
+def target_names(target: cst.BaseExpression) -> list[str]:
+    """The plain names an assignment or loop target binds (`a, (b, *c)` -> a, b, c)."""
     if isinstance(target, cst.Name):
-        scope.bind(target.value, None)
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            _bind_target(scope, element.value)
-    elif isinstance(target, cst.StarredElement):
-        _bind_target(scope, target.value)
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for element in target.elements for n in target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []
+
+
+def bind_target(scope: Scope, target: cst.BaseExpression) -> None:
+    for name in target_names(target):
+        scope.bind(name, None)
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -88,12 +98,16 @@ def _dotted(node: cst.BaseExpression) -> str:
     return ""
 
 
-def _bind_params(scope: Scope, params: cst.Parameters) -> None:
-    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-        scope.bind(param.name.value, None)
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            scope.bind(star.name.value, None)
+def param_names(params: cst.Parameters) -> list[str]:
+    """Every name a parameter list binds, `*args` and `**kwargs` included."""
+    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    names += [p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+    return names
+
+
+def bind_params(scope: Scope, params: cst.Parameters) -> None:
+    for name in param_names(params):
+        scope.bind(name, None)
 
 
 def _bind_small(scope: Scope, stmt: cst.BaseSmallStatement) -> None:
@@ -122,15 +136,15 @@ def _bind_small(scope: Scope, stmt: cst.BaseSmallStatement) -> None:
                 scope.bind(name.value, f"{module}.{imported}")
     elif isinstance(stmt, cst.Assign):
         for target in stmt.targets:
-            _bind_target(scope, target.target)
+            bind_target(scope, target.target)
     elif isinstance(stmt, (cst.AnnAssign, cst.AugAssign)):
-        _bind_target(scope, stmt.target)
+        bind_target(scope, stmt.target)
     elif isinstance(stmt, cst.Global):
         scope.globals.update(n.name.value for n in stmt.names)
     elif isinstance(stmt, cst.Nonlocal):
         scope.nonlocals.update(n.name.value for n in stmt.names)
     elif isinstance(stmt, cst.Del):
-        _bind_target(scope, stmt.target)
+        bind_target(scope, stmt.target)
 
 
 def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
@@ -148,53 +162,50 @@ def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
             for small in node.body:
                 _bind_small(scope, small)
             continue
+        if isinstance(node, cst.BaseSmallStatement):  # from a one-line suite: `if x: y = 1`
+            _bind_small(scope, node)
+            continue
         if isinstance(node, cst.FunctionDef):
             scope.bind(node.name.value, None)
             inner = Scope("function", scope)
-            _bind_params(inner, node.params)
+            bind_params(inner, node.params)
             scopes[node] = inner
-            stack.extend((inner, s) for s in reversed(_block(node.body)))
+            stack.extend((inner, s) for s in reversed(suite_statements(node.body)))
             continue
         if isinstance(node, cst.ClassDef):
             scope.bind(node.name.value, None)
             inner = Scope("class", scope)
             scopes[node] = inner
-            stack.extend((inner, s) for s in reversed(_block(node.body)))
+            stack.extend((inner, s) for s in reversed(suite_statements(node.body)))
             continue
         if isinstance(node, (cst.For,)):
-            _bind_target(scope, node.target)
+            bind_target(scope, node.target)
         elif isinstance(node, cst.With):
             for item in node.items:
                 if item.asname is not None:
-                    _bind_target(scope, item.asname.name)
+                    bind_target(scope, item.asname.name)
         elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
             if node.name is not None:
-                _bind_target(scope, node.name.name)
-        # Compound statements: descend into every block they hold, in source order.
+                bind_target(scope, node.name.name)
+        # Compound statements: descend into every block they hold, in source order. Handlers,
+        # `case`s and `elif`s are entered as nodes of their own.
         children: list[cst.CSTNode] = []
         for attr in ("body", "handlers", "orelse", "finalbody", "cases"):
             value = getattr(node, attr, None)
-            if value is None:
-                continue
             if isinstance(value, (list, tuple)):
-                for item in value:
-                    children.extend(_block(item) if not isinstance(item, cst.BaseStatement) else [item])
+                children.extend(value)
             elif isinstance(value, cst.BaseSuite):
-                children.extend(_block(value))
-            elif isinstance(value, (cst.Else, cst.Finally, cst.If)):
-                children.append(value) if isinstance(value, cst.If) else children.extend(_block(value.body))
+                children.extend(suite_statements(value))
+            elif isinstance(value, cst.If):
+                children.append(value)
+            elif isinstance(value, (cst.Else, cst.Finally)):
+                children.extend(suite_statements(value.body))
         stack.extend((scope, c) for c in reversed(children))
     return scopes
 
 
-def _block(node: cst.CSTNode) -> list[cst.CSTNode]:
-    if isinstance(node, (cst.IndentedBlock,)):
-        return list(node.body)
-    if isinstance(node, cst.SimpleStatementSuite):
-        return [cst.SimpleStatementLine(body=node.body)]
-    if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler, cst.MatchCase)):
-        return [node]
-    body = getattr(node, "body", None)
-    if isinstance(body, cst.BaseSuite):
-        return _block(body)
+def suite_statements(suite: cst.BaseSuite) -> list[cst.CSTNode]:
+    """The statements of a block, simple statements of a one-line suite included."""
+    if isinstance(suite, (cst.SimpleStatementSuite, cst.IndentedBlock)):
+        return list(suite.body)
     return []

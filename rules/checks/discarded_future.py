@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     KnownBindings,
     TracksBindings,
@@ -20,7 +19,7 @@ from rules.helpers import (
     target_names,
 )
 from rules.model import Severity
-from rules.rule import Example, Rule
+from rules.rule import Context, Example, Rule
 from rules.scope import Scope
 
 _TASK_FUNCTIONS = {

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     LocalFlow,
     argument,
@@ -16,7 +15,7 @@ from rules.helpers import (
     unit_of,
 )
 from rules.model import Severity
-from rules.rule import Example, Rule
+from rules.rule import Context, Example, Rule
 
 # Clocks that count from an arbitrary origin (boot, process start): good for durations only.
 MONOTONIC = frozenset(

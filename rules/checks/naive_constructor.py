@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     DATETIME,
     NaiveUses,
@@ -13,7 +12,7 @@ from rules.helpers import (
     names_importing,
 )
 from rules.model import Severity
-from rules.rule import Example, Rule
+from rules.rule import Context, Example, Rule
 
 
 def _widening(call: cst.Call) -> bool:

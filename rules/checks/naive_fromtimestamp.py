@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     DATETIME,
     NaiveUses,
@@ -13,7 +12,7 @@ from rules.helpers import (
     utc_expression,
 )
 from rules.model import Severity
-from rules.rule import Example, FixSpec, Rule
+from rules.rule import Context, Example, FixSpec, Rule
 
 _NAME = f"{DATETIME}.fromtimestamp"
 

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import DATETIME, NaiveUses, argument, made_aware, string_value
 from rules.model import Severity
-from rules.rule import Example, Rule
+from rules.rule import Context, Example, Rule
 
 _NAME = f"{DATETIME}.strptime"
 

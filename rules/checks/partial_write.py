@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     KnownBindings,
     TracksBindings,
@@ -15,7 +14,7 @@ from rules.helpers import (
     shadowed_here,
 )
 from rules.model import Severity
-from rules.rule import Example, FixSpec, Rule
+from rules.rule import Context, Example, FixSpec, Rule
 from rules.scope import Scope
 
 _STREAM = "stream-socket"  # a connected stream (TCP, TLS, Unix stream) socket

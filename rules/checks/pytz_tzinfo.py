@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     DATETIME,
     argument,
@@ -13,7 +12,7 @@ from rules.helpers import (
     string_value,
 )
 from rules.model import Severity
-from rules.rule import Example, FixSpec, Rule
+from rules.rule import Context, Example, FixSpec, Rule
 from rules.scope import Scope
 
 _TIMEZONE = "pytz.timezone"

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     argument,
     catches_broadly,
@@ -17,7 +16,7 @@ from rules.helpers import (
     write_open_mode,
 )
 from rules.model import Severity
-from rules.rule import Rule
+from rules.rule import Context, Rule
 
 _LOCAL_COPIES = frozenset(
     {f"shutil.{name}" for name in ("copy", "copy2", "copyfile", "copytree", "move")}

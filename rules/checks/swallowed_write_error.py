@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     argument,
     catches_broadly,
@@ -19,7 +18,7 @@ from rules.helpers import (
     suite_statements,
 )
 from rules.model import Severity
-from rules.rule import Rule
+from rules.rule import Context, Rule
 
 # A call of one of these methods writes, whatever it is called on.
 _WRITE_METHODS = frozenset({

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     KnownBindings,
     TracksBindings,
@@ -24,7 +23,7 @@ from rules.helpers import (
     value_use,
 )
 from rules.model import Severity
-from rules.rule import Example, FixSpec, Rule
+from rules.rule import Context, Example, FixSpec, Rule
 from rules.scope import Scope
 
 _METHODS = ("post", "put", "patch", "delete")

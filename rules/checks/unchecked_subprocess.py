@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import (
     add_keyword,
     assigned_from,
@@ -16,7 +15,7 @@ from rules.helpers import (
     value_use,
 )
 from rules.model import Severity
-from rules.rule import Example, FixSpec, Rule
+from rules.rule import Context, Example, FixSpec, Rule
 
 _FUNCTIONS = {"subprocess.run", "subprocess.call"}
 # What a result offers besides its exit status; reading only these never notices a failure.

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context, child_nodes
+from rules.analysis.syntax import child_nodes
 from rules.helpers import iter_nodes, opened_path, write_open_mode
 from rules.model import Severity
-from rules.rule import Rule
+from rules.rule import Context, Rule
 
 # Functions that use a file object they are given and keep no reference to it: a handle passed
 # to them is still this function's to close.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context, child_nodes
+from rules.analysis.syntax import child_nodes
 from rules.helpers import (
     DATETIME,
     LocalFlow,
@@ -21,7 +21,7 @@ from rules.helpers import (
     utc_expression,
 )
 from rules.model import Severity
-from rules.rule import Example, FixSpec, Rule
+from rules.rule import Context, Example, FixSpec, Rule
 
 _METHODS = ("utcnow", "utcfromtimestamp")
 _W = Severity.WARNING  # the examples of the benign shapes

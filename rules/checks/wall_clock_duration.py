@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.engine import Context
 from rules.helpers import iter_nodes, local_flow, unit_of
 from rules.model import Severity
-from rules.rule import Example, FixSpec, Rule
+from rules.rule import Context, Example, FixSpec, Rule
 
 # A wall-clock reading and the monotonic call that measures the same thing.
 _READINGS = {"time.time": "monotonic", "time.time_ns": "monotonic_ns"}

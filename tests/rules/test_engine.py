@@ -11,10 +11,11 @@ import pytest
 from libcst.metadata import MetadataWrapper, QualifiedNameProvider, QualifiedNameSource
 
 from rules import RulesConfig, Severity, analyze
-from rules.engine import Context, _walk
-from rules.fixes import apply_edits, fix_source, remap_lines
+from rules.engine import fix_source
+from rules.engine.edits import apply_edits, remap_lines
+from rules.engine.walk import walk
 from rules.model import Edit
-from rules.rule import Rule
+from rules.rule import Context, Rule
 from rules.scope import collect_scopes
 
 NAIVE = "from datetime import datetime\n"
@@ -46,7 +47,7 @@ def _resolve_both(source: str) -> list[tuple[str | None, set[tuple[str, Qualifie
     module = cst.parse_module(source)
     ctx = Context(module, collect_scopes(module))
     probe = _Probe(ctx)
-    _walk(ctx, module, [probe], math.inf)
+    walk(ctx, module, [probe], math.inf)
     # the same tree (no copy), so that node identities match
     theirs = MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
     out = []

@@ -6,7 +6,7 @@ import libcst as cst
 import pytest
 
 from rules import CATALOGUE, Example, analyze
-from rules.fixes import fix_source
+from rules.engine import fix_source
 
 VALID = [
     pytest.param(rule, code, id=f"{rule.code}-valid-{i}")

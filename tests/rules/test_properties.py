@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rules import RulesConfig, analyze
-from rules.fixes import fix_source
+from rules.engine import fix_source
 
 BOUNDED = settings(
     max_examples=30,

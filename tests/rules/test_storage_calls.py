@@ -9,7 +9,7 @@ from __future__ import annotations
 import textwrap
 
 from rules import Severity, analyze
-from rules.fixes import fix_source
+from rules.engine import fix_source
 
 
 def findings(code: str, rule: str) -> list[tuple[int, Severity]]:

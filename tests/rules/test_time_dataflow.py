@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 
 from rules import analyze
-from rules.fixes import fix_source
+from rules.engine import fix_source
 from rules.helpers import local_flow
 
 

@@ -16,7 +16,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from rules import analyze
-from rules.fixes import fix_source
+from rules.engine import fix_source
 from rules.model import Severity
 
 TIME_CODES = ("RG102", "RG103", "RG104", "RG105", "RG106", "RG110")

@@ -1,0 +1,1 @@
+"""What several rules ask about the code: syntax, data flow, and time and storage knowledge."""
