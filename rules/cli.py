@@ -381,7 +381,7 @@ def run(args: argparse.Namespace, err: TextIO) -> Outcome:
             raise
         except Exception as exc:
             raise RuntimeError(f"while checking {target.display}") from exc
-        kept = tuple(f for f in report.findings if _shown_code(f.code, config))
+        kept = tuple(f for f in report.findings if _selected(f, config))
         if args.format == "sarif" and kept:
             decoded = _decode(data)
             if decoded is not None:
@@ -390,11 +390,11 @@ def run(args: argparse.Namespace, err: TextIO) -> Outcome:
     return outcome
 
 
-def _shown_code(code: str, config: RulesConfig) -> bool:
+def _selected(finding: Finding, config: RulesConfig) -> bool:
     """Engine notices are always shown unless explicitly ignored; rules obey select too."""
-    if code.startswith("RG0"):
-        return not any(code.startswith(p) for p in config.ignore)
-    return config.enabled(code)
+    if finding.severity is Severity.NOTICE:
+        return not any(finding.code.startswith(p) for p in config.ignore)
+    return config.enabled(finding.code)
 
 
 def _fix(

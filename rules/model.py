@@ -80,7 +80,7 @@ class Report:
     @property
     def analyzed(self) -> bool:
         """False when an engine notice says the file was not analysed."""
-        return not any(f.code.startswith("RG0") for f in self.findings)
+        return not any(f.severity is Severity.NOTICE for f in self.findings)
 
     @property
     def blocking(self) -> tuple[Finding, ...]:

@@ -113,6 +113,19 @@ class Context:
     def scope_of(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)
 
+    def names_importing(self, *qualified: str) -> frozenset[str]:
+        """Every bare name that some scope of this file binds by importing one of `qualified`.
+
+        A call through any other bare name cannot be one of them, so a rule can skip resolving it.
+        """
+        wanted = frozenset(qualified)
+        return frozenset(
+            name
+            for scope in self._scopes.values()
+            for name, values in scope.bindings.items()
+            if any(value in wanted for value in values)
+        )
+
     def name_for(self, qualified: str) -> tuple[cst.BaseExpression, tuple[tuple[str, str], ...]]:
         """An expression that denotes `qualified` here, following the file's import style.
 

@@ -4,23 +4,23 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.helpers import (
+from rules.analysis.flow import (
     KnownBindings,
     TracksBindings,
-    argument,
     attribute_bindings,
-    is_discarded,
-    iter_local_nodes,
-    iter_nodes,
-    names_importing_any,
     self_attribute,
     shadowed_here,
-    suite_statements,
-    target_names,
+)
+from rules.analysis.syntax import (
+    LOG_METHODS,
+    argument,
+    callee_name,
+    is_discarded,
+    iter_nodes,
 )
 from rules.model import Severity
 from rules.rule import Context, Example, Rule
-from rules.scope import Scope
+from rules.scope import Scope, suite_statements, target_names
 
 _TASK_FUNCTIONS = {
     "asyncio.create_task", "asyncio.ensure_future", "asyncio.tasks.create_task",
@@ -51,10 +51,7 @@ _CATCH_ALL = {"builtins.Exception", "builtins.BaseException"}
 _OPTIONAL = {"typing.Optional", "typing_extensions.Optional"}
 # Calls in an `except` block that only tell a human (a log line, a print): not a report
 # the program acts on.
-_LOG_METHODS = frozenset({
-    "debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",
-    "print_exc", "print_exception",
-})
+_LOG_METHODS = LOG_METHODS | {"print_exc", "print_exception"}
 
 
 @dataclass
@@ -205,7 +202,7 @@ class DiscardedFuture(TracksBindings, Rule):
         if not isinstance(value, cst.Call):
             return None
         func = value.func
-        short = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        short = callee_name(value)
         if short in _CONSTRUCTOR_NAMES:
             name = self.ctx.qualified_name(func)
             if name in _LOOP_GETTERS:
@@ -283,7 +280,7 @@ class DiscardedFuture(TracksBindings, Rule):
 
     def _function_aliases(self) -> frozenset[str]:
         if self._function_names is None:
-            self._function_names = names_importing_any(self.ctx, _TASK_FUNCTIONS)
+            self._function_names = self.ctx.names_importing(*_TASK_FUNCTIONS)
         return self._function_names
 
     def _submit(self, node: cst.Call, receiver: cst.BaseExpression) -> None:
@@ -472,7 +469,7 @@ def _single_value(function: cst.FunctionDef, name: str) -> cst.BaseExpression | 
     ):
         return None
     value: cst.BaseExpression | None = None
-    for node in iter_local_nodes(function.body):
+    for node in iter_nodes(function.body, local=True):
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 if isinstance(target.target, cst.Name) and target.target.value == name:
@@ -501,7 +498,7 @@ def _awaited_future(ctx: Context, function: cst.FunctionDef, name: str) -> bool:
         or ctx.qualified_name(func) in _FUTURE_FACTORIES
     ):
         return False
-    for node in iter_local_nodes(function.body):
+    for node in iter_nodes(function.body, local=True):
         if isinstance(node, cst.Await):
             inner = node.expression
             if isinstance(inner, cst.Name) and inner.value == name:
@@ -543,7 +540,7 @@ def _reporting_handler(ctx: Context, handler: cst.ExceptHandler) -> bool:
         if not any(ctx.qualified_name(c) in _CATCH_ALL for c in classes):
             return False
     reports = False
-    for node in iter_local_nodes(handler.body):
+    for node in iter_nodes(handler.body, local=True):
         if isinstance(node, cst.Raise):
             return False  # the failure goes on into the dropped task
         if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and not _is_log_call(ctx, node.value):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import iter_nodes
+from rules.analysis.syntax import iter_nodes
 from rules.model import Severity
 from rules.rule import Example, FixSpec, Rule
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import DATE
+from rules.analysis.time import DATE
 from rules.model import Severity
 from rules.rule import Rule
 

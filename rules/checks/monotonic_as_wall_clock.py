@@ -2,20 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import (
-    LocalFlow,
-    argument,
-    is_none,
-    local_flow,
-    realtime_name,
-    settle_kinds,
-    storage_name,
-    string_value,
-    target_names,
-    unit_of,
-)
+from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
+from rules.analysis.syntax import argument, is_none, string_value
+from rules.analysis.time import realtime_name, storage_name
 from rules.model import Severity
 from rules.rule import Context, Example, Rule
+from rules.scope import target_names
 
 # Clocks that count from an arbitrary origin (boot, process start): good for durations only.
 MONOTONIC = frozenset(

@@ -2,15 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import (
-    DATETIME,
-    NaiveUses,
-    argument,
-    attaches_zone,
-    is_none,
-    made_aware,
-    names_importing,
-)
+from rules.analysis.naive_uses import NaiveUses
+from rules.analysis.syntax import argument, is_none
+from rules.analysis.time import DATETIME, made_aware
 from rules.model import Severity
 from rules.rule import Context, Example, Rule
 
@@ -42,6 +36,30 @@ def _fixed(call: cst.Call) -> bool:
     return bool(call.args) and all(
         not arg.star and isinstance(arg.value, cst.Integer) for arg in call.args
     )
+
+
+def _attaches_zone(ctx: Context, node: cst.CSTNode) -> bool:
+    """`node` (the current node) is passed straight to a call that attaches a zone to a naive
+    value: pytz's `tz.localize(<node>)` or Django's `make_aware(<node>, ...)`.
+
+    pytz zones are objects, so `localize` is recognised as a method name; `make_aware` is
+    recognised under any spelling (`timezone.make_aware`, a project's own helper of that name).
+    """
+    chain = ctx.ancestors
+    if len(chain) < 2:
+        return False
+    arg, call = chain[-1], chain[-2]
+    if not (isinstance(arg, cst.Arg) and arg.value is node and isinstance(call, cst.Call)):
+        return False
+    if arg.keyword is None:
+        if arg.star or call.args[0] is not arg:
+            return False
+    elif arg.keyword.value not in ("dt", "value"):
+        return False
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in ("localize", "make_aware")
+    return isinstance(func, cst.Name) and func.value == "make_aware"
 
 
 class NaiveConstructor(Rule):
@@ -184,7 +202,7 @@ class NaiveConstructor(Rule):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self._aliases = names_importing(ctx, DATETIME)
+        self._aliases = ctx.names_importing(DATETIME)
         self._uses = NaiveUses(ctx, returned=False, timestamp=True, local=False)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -201,7 +219,7 @@ class NaiveConstructor(Rule):
         tz = argument(node, 7, "tzinfo")
         if tz is not None and not is_none(tz.value):
             return
-        if made_aware(self.ctx, node) or attaches_zone(self.ctx, node):
+        if made_aware(self.ctx, node) or _attaches_zone(self.ctx, node):
             return
         how = "with `tzinfo=None`" if tz is not None else "without `tzinfo`"
         what = f"`datetime(...)` {how} is naive (no instant, each reader assumes a zone)"

@@ -2,15 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import (
-    DATETIME,
-    NaiveUses,
-    argument,
-    chained_methods,
-    is_none,
-    naive_value_relied_on,
-    utc_expression,
-)
+from rules.analysis.naive_uses import NaiveUses
+from rules.analysis.syntax import argument, chained_methods, is_none
+from rules.analysis.time import DATETIME, naive_value_relied_on, utc_expression
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 

@@ -2,15 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import (
-    DATETIME,
-    NaiveUses,
-    argument,
-    chained_call,
-    is_none,
-    naive_value_relied_on,
-    utc_expression,
-)
+from rules.analysis.naive_uses import NaiveUses
+from rules.analysis.syntax import argument, chained_methods, is_none
+from rules.analysis.time import DATETIME, naive_value_relied_on, utc_expression
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 
@@ -163,8 +157,8 @@ class NaiveNow(Rule):
         tz = argument(node, 0, "tz") if func.attr.value == "now" else None
         if tz is not None and not is_none(tz.value):
             return
-        chained = chained_call(self.ctx, node)
-        if chained and chained[0] == "astimezone":
+        first = next(chained_methods(self.ctx, node), None)
+        if first is not None and first[0] == "astimezone":
             return
         utc, imports = utc_expression(self.ctx)
         if func.attr.value == "today":

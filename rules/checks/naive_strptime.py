@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import DATETIME, NaiveUses, argument, made_aware, string_value
+from rules.analysis.naive_uses import NaiveUses
+from rules.analysis.syntax import argument, string_value
+from rules.analysis.time import DATETIME, made_aware
 from rules.model import Severity
 from rules.rule import Context, Example, Rule
 

@@ -4,15 +4,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.helpers import (
-    KnownBindings,
-    TracksBindings,
-    argument,
-    is_discarded,
-    literal_value,
-    names_importing_any,
-    shadowed_here,
-)
+from rules.analysis.flow import KnownBindings, TracksBindings, shadowed_here
+from rules.analysis.syntax import argument, callee_name, is_discarded, literal_value
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 from rules.scope import Scope
@@ -128,7 +121,7 @@ class PartialWrite(TracksBindings, Rule):
         if not isinstance(value, cst.Call):
             return None
         func = value.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        name = callee_name(value)
         if name == "wrap_socket":  # an SSLContext's method, or the old `ssl.wrap_socket`
             if isinstance(func, cst.Attribute) or self.ctx.qualified_name(func) == "ssl.wrap_socket":
                 return _STREAM
@@ -191,7 +184,7 @@ class PartialWrite(TracksBindings, Rule):
 
     def _os_write_aliases(self) -> frozenset[str]:
         if self._write_names is None:
-            self._write_names = names_importing_any(self.ctx, _OS_WRITE)
+            self._write_names = self.ctx.names_importing(*_OS_WRITE)
         return self._write_names
 
     def _os_write(self, node: cst.Call) -> None:

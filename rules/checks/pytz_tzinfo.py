@@ -4,13 +4,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.helpers import (
-    DATETIME,
-    argument,
-    binding_scope,
-    names_importing,
-    string_value,
-)
+from rules.analysis.syntax import argument, string_value
+from rules.analysis.time import DATETIME
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 from rules.scope import Scope
@@ -130,8 +125,8 @@ class PytzTzinfo(Rule):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self._datetime_names = names_importing(ctx, DATETIME)
-        self._timezone_names = names_importing(ctx, _TIMEZONE)
+        self._datetime_names = ctx.names_importing(DATETIME)
+        self._timezone_names = ctx.names_importing(_TIMEZONE)
         self._zones: set[tuple[int, str]] = set()  # (id of the binding scope, name)
         self._uses: list[_Use] = []
 
@@ -157,7 +152,7 @@ class PytzTzinfo(Rule):
             self._record(node.target.value)
 
     def _record(self, name: str) -> None:
-        scope = binding_scope(self.ctx.scope, name)
+        scope = self.ctx.scope.lookup(name)
         if scope is not None:
             self._zones.add((id(scope), name))
 
@@ -179,7 +174,7 @@ class PytzTzinfo(Rule):
         if self._is_lmt_zone(tz.value):
             self._flag(node, tz, constructor)
         elif isinstance(tz.value, cst.Name):
-            scope = binding_scope(self.ctx.scope, tz.value.value)
+            scope = self.ctx.scope.lookup(tz.value.value)
             if scope is not None:
                 self._uses.append(_Use(node, tz, constructor, scope, tz.value.value))
 

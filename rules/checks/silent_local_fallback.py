@@ -2,21 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import (
-    argument,
-    catches_broadly,
-    failure_follows,
-    handler_label,
-    is_none,
-    is_std_stream,
-    iter_local_nodes,
-    iter_nodes,
-    names_used_outside,
-    opened_path,
-    write_open_mode,
-)
+from rules.analysis.storage import catches_broadly, failure_follows, handler_label
+from rules.analysis.syntax import argument, callee_name, is_none, iter_nodes
+from rules.analysis.uses import names_used_outside
+from rules.analysis.writes import is_std_stream, opened_path, write_open_mode
 from rules.model import Severity
 from rules.rule import Context, Rule
+from rules.scope import NESTED_SCOPES
 
 _LOCAL_COPIES = frozenset(
     {f"shutil.{name}" for name in ("copy", "copy2", "copyfile", "copytree", "move")}
@@ -175,7 +167,7 @@ class SilentLocalFallback(Rule):
         writes: list[tuple[str, cst.BaseExpression | None]] = []
         assigned: set[str] = set()
         silent_returns = False
-        for inner in iter_local_nodes(handler.body):
+        for inner in iter_nodes(handler.body, local=True):
             if isinstance(inner, cst.Return) and (inner.value is None or is_none(inner.value)):
                 silent_returns = True
             elif isinstance(inner, (cst.Raise, cst.Return)):
@@ -209,7 +201,7 @@ class SilentLocalFallback(Rule):
             owner: cst.CSTNode = self.ctx.enclosing_function() or self.ctx.module
             if names_used_outside(owner, handler, assigned):
                 return None
-        tried = list(iter_local_nodes(node.body))
+        tried = list(iter_nodes(node.body, local=True))
         for label, dest in writes:
             if dest is None or not any(
                 type(n) is type(dest) and n.deep_equals(dest) for n in tried
@@ -246,7 +238,7 @@ class SilentLocalFallback(Rule):
         }
         bound: dict[str, list[cst.BaseExpression]] = {}
         found: str | None = None
-        for node in iter_local_nodes(helper.body):
+        for node in iter_nodes(helper.body, local=True):
             if isinstance(node, cst.Raise):
                 return None
             if isinstance(node, cst.Assign):
@@ -276,13 +268,13 @@ class SilentLocalFallback(Rule):
         if not isinstance(function, cst.FunctionDef):
             return False
         stack: list[cst.CSTNode] = [function.body]
-        while stack:  # iter_local_nodes, but skipping the handler's subtree
+        while stack:  # iter_nodes(local=True), but skipping the handler's subtree
             node = stack.pop()
             if node is handler:
                 continue
             if isinstance(node, cst.Return) and node.value is not None and not is_none(node.value):
                 return True
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            if isinstance(node, NESTED_SCOPES):
                 continue
             stack.extend(node.children)
         return False
@@ -300,12 +292,7 @@ class SilentLocalFallback(Rule):
 
     def _local_write(self, call: cst.Call) -> tuple[str, cst.BaseExpression | None] | None:
         func = call.func
-        if isinstance(func, cst.Name):
-            last = func.value
-        elif isinstance(func, cst.Attribute):
-            last = func.attr.value
-        else:
-            return None
+        last = callee_name(call)
         if last not in _CANDIDATES and not (isinstance(func, cst.Name) and last.endswith("open")):
             return None
         if last.endswith("open"):

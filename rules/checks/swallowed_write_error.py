@@ -4,21 +4,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from rules.helpers import (
-    argument,
-    catches_broadly,
-    failure_follows,
-    handler_label,
-    is_std_stream,
-    iter_local_nodes,
-    iter_nodes,
-    literal_value,
-    makes_datagram_socket,
-    names_used_outside,
-    suite_statements,
-)
+from rules.analysis.storage import catches_broadly, failure_follows, handler_label
+from rules.analysis.syntax import LOG_METHODS, argument, iter_nodes, literal_value
+from rules.analysis.uses import names_used_outside
+from rules.analysis.writes import is_std_stream
 from rules.model import Severity
 from rules.rule import Context, Rule
+from rules.scope import NESTED_SCOPES, suite_statements
 
 # A call of one of these methods writes, whatever it is called on.
 _WRITE_METHODS = frozenset({
@@ -70,9 +62,6 @@ _DATA_CHANGES = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "REP
 _FETCHES = frozenset({
     "fetchall", "fetchone", "fetchmany", "all", "first", "one", "one_or_none", "scalar",
     "scalars", "scalar_one", "scalar_one_or_none", "mappings", "tuples",
-})
-_LOG_LEVELS = frozenset({
-    "debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log",
 })
 _CLEANUP = frozenset({"rollback", "close"})
 _PRINTERS = frozenset({
@@ -285,7 +274,7 @@ class SwallowedWriteError(Rule):
         for node in reversed(self.ctx.ancestors):
             if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally)):
                 return True
-            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            if isinstance(node, NESTED_SCOPES):
                 return False
         return False
 
@@ -350,8 +339,8 @@ class SwallowedWriteError(Rule):
             return True
         name = self.ctx.qualified_name(func)
         if name is not None:
-            return name in _PRINTERS or (name.startswith("logging.") and attr in _LOG_LEVELS)
-        return attr in _LOG_LEVELS and self._is_logger(func.value)
+            return name in _PRINTERS or (name.startswith("logging.") and attr in LOG_METHODS)
+        return attr in LOG_METHODS and self._is_logger(func.value)
 
     def _is_logger(self, receiver: cst.BaseExpression) -> bool:
         if isinstance(receiver, cst.Call):
@@ -377,7 +366,7 @@ class SwallowedWriteError(Rule):
 
     # -- the try body --------------------------------------------------------------------
     def _first_write(self, body: cst.BaseSuite) -> cst.Call | None:
-        for node in iter_local_nodes(body):  # pre-order: `x.fetchall()` before its `x`
+        for node in iter_nodes(body, local=True):  # pre-order: `x.fetchall()` before its `x`
             if type(node) is cst.Call:
                 func = node.func
                 if isinstance(func, cst.Attribute) and func.attr.value in _FETCHES:
@@ -557,7 +546,7 @@ class SwallowedWriteError(Rule):
         the module, or on `self` in the class."""
         if not isinstance(receiver, (cst.Name, cst.Attribute)):
             return False
-        return any(makes_datagram_socket(self.ctx, v) for v in self._values(receiver))
+        return any(_makes_datagram_socket(self.ctx, v) for v in self._values(receiver))
 
     def _event_signal(self, receiver: cst.BaseExpression, name: str | None) -> bool:
         """`post_save.send(...)`, `self._signal.send(...)`: an in-process event dispatch
@@ -612,11 +601,11 @@ class SwallowedWriteError(Rule):
         if isinstance(owner, cst.Module):
             # the top level only: what a module-level name holds when functions run
             tops = [s for s in owner.body if isinstance(s, (cst.SimpleStatementLine, cst.With))]
-            walk = (n for top in tops for n in iter_local_nodes(top))
+            walk = (n for top in tops for n in iter_nodes(top, local=True))
         elif isinstance(owner, cst.ClassDef):
             walk = iter_nodes(owner.body)
         elif isinstance(owner, (cst.FunctionDef, cst.Lambda)):
-            walk = iter_local_nodes(owner.body)
+            walk = iter_nodes(owner.body, local=True)
         else:
             return found
         for node in walk:
@@ -704,3 +693,19 @@ def _sql_kind(value: cst.BaseExpression) -> str | None:
         changes = {w.strip("(),;").upper() for w in text.split()} & _DATA_CHANGES
         return "write" if changes else "read"
     return "read" if verb in _READ_SQL else "write"
+
+
+def _makes_datagram_socket(ctx: Context, value: cst.BaseExpression) -> bool:
+    """`socket.socket(family, socket.SOCK_DGRAM | ...)` (or `type=`): a datagram socket, whose
+    sends are fire-and-forget by design (a datagram goes whole or not at all, and a successful
+    send does not mean it arrived), unlike a stream's."""
+    if not isinstance(value, cst.Call) or ctx.qualified_name(value.func) != "socket.socket":
+        return False
+    kind = argument(value, 1, "type")
+    if kind is None:
+        return False
+    return any(
+        isinstance(node, (cst.Name, cst.Attribute))
+        and ctx.qualified_name(node) == "socket.SOCK_DGRAM"
+        for node in iter_nodes(kind.value)
+    )

@@ -4,22 +4,20 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.helpers import (
+from rules.analysis.flow import (
     KnownBindings,
     TracksBindings,
-    argument,
-    assigned_from,
     attribute_bindings,
-    examined,
-    in_condition,
-    is_none,
-    iter_nodes,
-    literal_value,
-    names_importing_any,
-    reads_only_attributes,
-    references,
     self_attribute,
     shadowed_here,
+)
+from rules.analysis.syntax import argument, callee_name, is_none, iter_nodes, literal_value
+from rules.analysis.uses import (
+    assigned_from,
+    examined,
+    in_condition,
+    reads_only_attributes,
+    references,
     value_use,
 )
 from rules.model import Severity
@@ -170,7 +168,7 @@ class UncheckedHttpWrite(TracksBindings, Rule):
         if not isinstance(value, cst.Call):
             return None
         func = value.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        name = callee_name(value)
         if name not in _CLIENT_NAMES or self.ctx.qualified_name(func) not in _CLIENTS:
             return None
         if any(arg.star == "**" or (arg.keyword and arg.keyword.value in ("hooks", "event_hooks")) for arg in value.args):
@@ -252,7 +250,7 @@ class UncheckedHttpWrite(TracksBindings, Rule):
 
     def _function_aliases(self) -> frozenset[str]:
         if self._function_names is None:
-            self._function_names = names_importing_any(self.ctx, _FUNCTIONS)
+            self._function_names = self.ctx.names_importing(*_FUNCTIONS)
         return self._function_names
 
     def finish(self) -> None:

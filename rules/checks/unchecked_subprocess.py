@@ -4,12 +4,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules.helpers import (
-    add_keyword,
+from rules.analysis.uses import (
     assigned_from,
     examined,
     in_condition,
-    names_importing_any,
     reads_only_attributes,
     references,
     value_use,
@@ -30,6 +28,30 @@ class _Assigned:
     body: cst.FunctionDef | None
     fix: FixSpec
     output: bool  # the name holds the output (`out = run(...).stdout`), not the result
+
+
+def _add_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """`call` with `keyword=value` appended, following its layout (one line, or one argument
+    per line with a trailing comma)."""
+    new = cst.Arg(value=value, keyword=cst.Name(keyword), equal=cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[new])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):  # trailing comma: the new argument goes on its own line
+        between = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else call.whitespace_before_args
+        if not isinstance(between, cst.ParenthesizedWhitespace):
+            between = cst.SimpleWhitespace(" ")
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=between))
+        args.append(new.with_changes(comma=last.comma))
+    else:  # the space before `)` stays before `)`
+        args[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+        )
+        args.append(new.with_changes(whitespace_after_arg=last.whitespace_after_arg))
+    return call.with_changes(args=args)
 
 
 class UncheckedSubprocess(Rule):
@@ -176,12 +198,12 @@ class UncheckedSubprocess(Rule):
 
     def _function_aliases(self) -> frozenset[str]:
         if self._function_names is None:
-            self._function_names = names_importing_any(self.ctx, _FUNCTIONS)
+            self._function_names = self.ctx.names_importing(*_FUNCTIONS)
         return self._function_names
 
     def _fix(self, node: cst.Call, function: str) -> FixSpec:
         if function == "run":
-            new = add_keyword(node, "check", cst.Name("True"))
+            new = _add_keyword(node, "check", cst.Name("True"))
             return FixSpec("Raise when the command fails (check=True)", ((node, new),), safe=False)
         func = node.func
         imports: tuple[tuple[str, str], ...] = ()

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.syntax import child_nodes
-from rules.helpers import iter_nodes, opened_path, write_open_mode
+from rules.analysis.syntax import child_nodes, iter_nodes
+from rules.analysis.writes import opened_path, write_open_mode
 from rules.model import Severity
 from rules.rule import Context, Rule
+from rules.scope import NESTED_SCOPES
 
 # Functions that use a file object they are given and keep no reference to it: a handle passed
 # to them is still this function's to close.
@@ -14,7 +15,6 @@ _CONSUMERS = frozenset({
     "os.fsync", "yaml.dump", "yaml.safe_dump", "traceback.print_exc",
     "traceback.print_exception", "traceback.print_stack",
 })
-_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _STATEMENTS = (cst.BaseSmallStatement, cst.BaseCompoundStatement, cst.SimpleStatementLine)
 
 
@@ -157,7 +157,7 @@ class UnclosedWriteHandle(Rule):
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(body, None)]
         while stack:
             node, parent = stack.pop()
-            if isinstance(node, _SCOPES):
+            if isinstance(node, NESTED_SCOPES):
                 escaped.update(n.value for n in iter_nodes(node) if isinstance(n, cst.Name))
                 continue
             if isinstance(node, cst.Name):

@@ -2,22 +2,22 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.syntax import child_nodes
-from rules.helpers import (
-    DATETIME,
-    LocalFlow,
+from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
+from rules.analysis.syntax import (
     argument,
+    callee_name,
     chained_methods,
+    child_nodes,
     is_none,
     iter_nodes,
-    local_flow,
+    string_value,
+)
+from rules.analysis.time import (
+    DATETIME,
     made_aware,
     naive_value_relied_on,
     realtime_name,
-    settle_kinds,
     storage_name,
-    string_value,
-    unit_of,
     utc_expression,
 )
 from rules.model import Severity
@@ -52,8 +52,7 @@ def _other_zone(node: cst.BaseExpression) -> bool:
     (`tzlocal()`, `get_localzone()`). A variable or an offset object is not judged."""
     if not isinstance(node, cst.Call):
         return False
-    func = node.func
-    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    last = callee_name(node)
     if last in ("tzlocal", "get_localzone"):
         return True
     if last not in ("ZoneInfo", "timezone", "gettz") or not node.args:
@@ -316,16 +315,10 @@ class UtcNaive(Rule):
         self._add(_Candidate(node, method, fix, called=False))
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if type(func) is cst.Attribute:  # exact types: cheaper than isinstance on libcst's ABCs
-            last = func.attr.value
-        elif type(func) is cst.Name:
-            last = func.value
-        else:
-            return
+        last = callee_name(node)
         if last not in _RESOLVED:
             return
-        qualified = self.ctx.qualified_name(func)
+        qualified = self.ctx.qualified_name(node.func)
         if qualified is None:
             return
         self._calls[node] = qualified
@@ -695,9 +688,7 @@ def _aware_column_type(node: cst.BaseExpression) -> bool:
     """`DateTime(timezone=True)` (SQLAlchemy, any spelling)."""
     if not isinstance(node, cst.Call):
         return False
-    func = node.func
-    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-    if last not in ("DateTime", "TIMESTAMP"):
+    if callee_name(node) not in ("DateTime", "TIMESTAMP"):
         return False
     tz = argument(node, 0, "timezone")
     return tz is not None and isinstance(tz.value, cst.Name) and tz.value.value == "True"

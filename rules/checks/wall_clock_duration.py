@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.helpers import iter_nodes, local_flow, unit_of
+from rules.analysis.flow import local_flow, unit_of
+from rules.analysis.syntax import iter_nodes
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 

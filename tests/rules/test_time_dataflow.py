@@ -9,7 +9,7 @@ import pytest
 
 from rules import analyze
 from rules.engine import fix_source
-from rules.helpers import local_flow
+from rules.analysis.flow import local_flow
 
 
 def findings(code: str, rule: str, **kwargs):
