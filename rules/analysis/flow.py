@@ -8,7 +8,7 @@ the traversal itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import libcst as cst
 
@@ -56,31 +56,6 @@ class LocalFlow:
 
 
 _OWN, _LAMBDA, _INNER = 0, 1, 2
-
-
-def settle_kinds(
-    flow: LocalFlow, kind_of: Callable[[cst.BaseExpression, dict[str, str]], str | None]
-) -> dict[str, str]:
-    """The kind of each local name all of whose assignments agree on one kind.
-
-    Iterated a few rounds so that `deadline = start + 5` learns from `start = clock()`;
-    `kind_of(value, known)` classifies an assigned value given the names settled so far.
-    """
-    names: dict[str, str] = {}
-    for _ in range(4):
-        changed = False
-        for name, values in flow.assigned.items():
-            kinds = {kind_of(v, names) if v is not None else None for v in values}
-            kind = kinds.pop() if len(kinds) == 1 else None
-            if kind is None:
-                if names.pop(name, None) is not None:
-                    changed = True
-            elif names.get(name) != kind:
-                names[name] = kind
-                changed = True
-        if not changed:
-            break
-    return names
 
 
 def local_flow(unit: cst.CSTNode, *, nested_bodies: bool = True) -> LocalFlow:
@@ -210,6 +185,68 @@ def local_flow(unit: cst.CSTNode, *, nested_bodies: bool = True) -> LocalFlow:
         else:
             stack.extend((child, mode) for child in reversed(child_nodes(node)))
     return flow
+
+
+# -- one kind of value followed through local names and `+`/`-` -----------------------------
+# The rules that tell clocks or datetime conventions apart (RG102, RG107, RG108) classify the
+# values a call makes; these two functions carry that kind through the unit's names and
+# through arithmetic with an amount of time. What counts as an amount is each rule's own.
+
+
+def settle_kinds(
+    flow: LocalFlow,
+    kind_of: Callable[[cst.BaseExpression, dict[str, str]], str | None],
+    *,
+    names: Collection[str] | None = None,
+    rounds: int | None = 4,
+) -> dict[str, str]:
+    """The kind of each local name all of whose assignments agree on one kind.
+
+    `kind_of(value, settled)` classifies an assigned value given the names settled so far.
+    The passes repeat so that `deadline = start + 5` learns from `start = clock()`: at most
+    `rounds` of them, or until nothing changes (`rounds=None`, for a `kind_of` under which
+    a settled name stays settled). `names` limits the names considered (default: all).
+    """
+    settled: dict[str, str] = {}
+    assigned = flow.assigned if names is None else {
+        name: values for name, values in flow.assigned.items() if name in names
+    }
+    passes = 0
+    while rounds is None or passes < rounds:
+        passes += 1
+        changed = False
+        for name, values in assigned.items():
+            kinds = {kind_of(v, settled) if v is not None else None for v in values}
+            kind = kinds.pop() if len(kinds) == 1 else None
+            if kind is None:
+                if settled.pop(name, None) is not None:
+                    changed = True
+            elif settled.get(name) != kind:
+                settled[name] = kind
+                changed = True
+        if not changed:
+            break
+    return settled
+
+
+def shifted_kind(
+    operator: cst.BaseBinaryOp,
+    left: str | None,
+    right: str | None,
+    *,
+    left_amount: bool,
+    right_amount: bool,
+) -> str | None:
+    """The kind of `left <operator> right`, given the kinds of its operands: a point moved by
+    an amount keeps the point's kind (`point + amount`, `amount + point`, `point - amount`);
+    any other combination has none. `left_amount` / `right_amount` say whether that operand
+    is an amount of time, by the caller's own test."""
+    if left is not None and right_amount and isinstance(operator, (cst.Add, cst.Subtract)):
+        return left
+    if right is not None and left_amount and isinstance(operator, cst.Add):
+        return right
+    return None
+
 
 # -- names all of whose bindings give one kind of value ------------------------------------
 

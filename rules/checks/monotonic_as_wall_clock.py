@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
+from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, shifted_kind, unit_of
 from rules.analysis.syntax import argument, is_none, string_value
 from rules.analysis.time import realtime_name, storage_name
 from rules.model import Severity
@@ -347,15 +347,16 @@ class MonotonicAsWallClock(Rule):
             if isinstance(op, cst.Add):
                 if left == _OFFSET and right in MONOTONIC or right == _OFFSET and left in MONOTONIC:
                     return _WALL
-                if left is None or right is None:
-                    return left or right  # a point plus a duration is a point of the same clock
-                return None
+                # a point plus a duration is a point of the same clock
+                return shifted_kind(op, left, right, left_amount=left is None, right_amount=right is None)
             if isinstance(op, cst.Subtract):
                 if left == _WALL and right in MONOTONIC and self._offset_idiom(node):
                     return _OFFSET
-                if right is None and left in _POINTS and _constant(node.right):
-                    return left
-                return None
+                # only a constant taken off a point is surely a duration (`now - 30`)
+                return shifted_kind(
+                    op, left, right, left_amount=False,
+                    right_amount=right is None and left in _POINTS and _constant(node.right),
+                )
             if isinstance(op, (cst.Multiply, cst.Divide, cst.FloorDivide)):
                 if right is None and _constant(node.right):
                     return left  # unit conversion: `time.monotonic() * 1000`

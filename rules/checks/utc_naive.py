@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
+from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, shifted_kind, unit_of
 from rules.analysis.syntax import (
     argument,
     callee_name,
@@ -433,13 +433,13 @@ class UtcNaive(Rule):
                     return self._kind(func.value, names, depth + 1)
                 return None if is_none(tz.value) else _AWARE
             return None
-        if isinstance(node, cst.BinaryOperation):
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
             left = self._kind(node.left, names, depth + 1)
             right = self._kind(node.right, names, depth + 1)
-            if isinstance(node.operator, cst.Add):
-                return left or right if left is None or right is None else None
-            if isinstance(node.operator, cst.Subtract) and right is None:
-                return left  # a point minus a duration
+            # a value of no known convention next to a point is a duration
+            return shifted_kind(
+                node.operator, left, right, left_amount=left is None, right_amount=right is None
+            )
         return None
 
     def _follow(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.flow import local_flow, unit_of
+from rules.analysis.flow import local_flow, settle_kinds, shifted_kind, unit_of
 from rules.analysis.syntax import iter_nodes
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
@@ -199,19 +199,13 @@ class WallClockDuration(Rule):
                 ):
                     clocky.add(name)
                     grown = True
-        readings: dict[str, str] = {}  # local name -> the clock every assignment reads
-        grown = True
-        while grown:
-            grown = False
-            for name in (candidates & clocky) - readings.keys():
-                clocks = {
-                    self._reading(v, readings, clocky, 0) if v is not None else None
-                    for v in flow.assigned[name]
-                }
-                clock = clocks.pop() if len(clocks) == 1 else None
-                if clock is not None:
-                    readings[name] = clock
-                    grown = True
+        # local name -> the clock every assignment reads; a reading, once known, stays one
+        readings = settle_kinds(
+            flow,
+            lambda value, settled: self._reading(value, settled, clocky, 0),
+            names=candidates & clocky,
+            rounds=None,
+        )
         if not readings:
             return
         groups = _Groups()
@@ -302,13 +296,14 @@ class WallClockDuration(Rule):
         if isinstance(node, cst.Name):
             return readings.get(node.value)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
-            left = self._reading(node.left, readings, clocky, depth + 1)
-            if left is not None:
-                return left if self._clock_free(node.right, clocky) else None
-            if isinstance(node.operator, cst.Add):
-                right = self._reading(node.right, readings, clocky, depth + 1)
-                if right is not None and self._clock_free(node.left, clocky):
-                    return right
+            # the amount of a shift must not involve the clock itself
+            return shifted_kind(
+                node.operator,
+                self._reading(node.left, readings, clocky, depth + 1),
+                self._reading(node.right, readings, clocky, depth + 1),
+                left_amount=self._clock_free(node.left, clocky),
+                right_amount=self._clock_free(node.right, clocky),
+            )
         return None
 
     def _clock_free(self, node: cst.BaseExpression, clocky: set[str]) -> bool:
