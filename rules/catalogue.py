@@ -1,6 +1,7 @@
 """Every rule, in code order: the registry the engine, the CLI, the docs and the bot share.
 
-A rule is registered by being a `Rule` subclass in a module of `rules/checks/`.
+A rule is registered by being a `Rule` subclass in a module of `rules/checks/` (any family
+folder); the modules are imported in name order, so the catalogue is the same on every run.
 """
 
 from __future__ import annotations
@@ -8,14 +9,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from rules import checks
+import rules.checks
 from rules.rule import Rule
 
 
 def _discover() -> tuple[type[Rule], ...]:
     found: dict[str, type[Rule]] = {}
-    for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{checks.__name__}.{info.name}")
+    package = rules.checks
+    modules = pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+    for info in sorted(modules, key=lambda m: m.name):
+        module = importlib.import_module(info.name)
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Rule) and value.__module__ == module.__name__:
                 if value.code in found:
