@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import hashlib
 import io
-import json
 import os
 import re
 import subprocess
@@ -19,25 +17,21 @@ import sys
 import tokenize
 import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
-from urllib.parse import quote
+from typing import TextIO
 
 from rules import __version__
-from rules.catalogue import CATALOGUE
 from rules.config import CONFIG_PATH, ConfigError, RulesConfig
-from rules.docs import DOCS_URL, ENGINE_NOTICES, anchor_url, area, help_markdown, help_text, render
+from rules.docs import render
 from rules.engine import analyze, fix_source
 from rules.model import Finding, Report, Severity
+from rules.output import FORMATS, Outcome, Target, write_output
 
-FORMATS = ("text", "json", "sarif", "github")
 # Never descended into when walking a directory (a file named explicitly is still read).
 SKIP_DIRS = frozenset(
     {".git", ".hg", ".svn", ".venv", ".tox", ".nox", "__pycache__", ".mypy_cache",
      ".ruff_cache", ".pytest_cache", "node_modules"}
 )
-SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _CODE = re.compile(r"RG[0-9]{0,3}")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _HUNK = re.compile(r"@@ -[0-9]+(?:,[0-9]+)? \+([0-9]+)(?:,([0-9]+))? @@")
@@ -78,40 +72,6 @@ rules.severity, paths.include, paths.exclude); a missing file means the defaults
 
 class UsageError(Exception):
     """A problem with the command line or the environment: exit status 2."""
-
-
-@dataclass(frozen=True)
-class Target:
-    display: str  # the path as shown in the output and passed to the engine
-    path: Path  # absolute, resolved
-
-    def uri(self, root: Path) -> str:
-        """Repository-relative (what code scanning and annotations expect), else absolute."""
-        try:
-            return quote(self.path.relative_to(root).as_posix())
-        except ValueError:
-            return self.path.as_uri()
-
-    def relative(self, root: Path) -> str:
-        try:
-            return self.path.relative_to(root).as_posix()
-        except ValueError:
-            return self.display
-
-
-@dataclass
-class Outcome:
-    root: Path
-    config: RulesConfig
-    targets: list[Target] = field(default_factory=list)
-    reports: list[tuple[Target, Report]] = field(default_factory=list)
-    fixed: int = 0
-    failed: bool = False  # a file could not be read
-    # source lines of the files with findings, kept only for SARIF fingerprints
-    lines: dict[Path, list[str]] = field(default_factory=dict)
-
-    def findings(self) -> list[tuple[Target, Finding]]:
-        return [(t, f) for t, r in self.reports for f in r.findings]
 
 
 # -- command line ----------------------------------------------------------------------------
@@ -413,245 +373,3 @@ def _fix(
     new = fixed.encode(encoding)
     target.path.write_bytes(new)
     return new, applied
-
-
-# -- output ----------------------------------------------------------------------------------
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('x') else 's'}"
-
-
-def _listed(finding: Finding, show_suppressed: bool) -> bool:
-    return show_suppressed or not finding.suppressed
-
-
-def counts(outcome: Outcome) -> dict[str, int]:
-    findings = [f for _, f in outcome.findings()]
-    active = [f for f in findings if not f.suppressed]
-    return {
-        "files": len(outcome.reports),
-        "findings": len(findings),
-        "error": sum(f.severity is Severity.ERROR for f in active),
-        "warning": sum(f.severity is Severity.WARNING for f in active),
-        "notice": sum(f.severity is Severity.NOTICE for f in active),
-        "suppressed": len(findings) - len(active),
-        "fixable": sum(f.fix is not None and f.fix.safe for f in active),
-        "unsafe_fixable": sum(f.fix is not None and not f.fix.safe for f in active),
-        "fixed": outcome.fixed,
-    }
-
-
-def write_output(args: argparse.Namespace, outcome: Outcome, out: TextIO) -> None:
-    if args.format == "json":
-        out.write(json.dumps(to_json(outcome), indent=2) + "\n")
-    elif args.format == "sarif":
-        out.write(json.dumps(to_sarif(outcome), indent=2) + "\n")
-    elif args.format == "github":
-        for target, finding in outcome.findings():
-            if _listed(finding, args.show_suppressed):
-                out.write(github_command(target, finding, outcome.root) + "\n")
-    else:
-        for _, finding in outcome.findings():
-            if _listed(finding, args.show_suppressed):
-                out.write(text_line(finding) + "\n")
-        out.write(summary(outcome, args.show_suppressed) + "\n")
-
-
-def text_line(finding: Finding) -> str:
-    tail = " (suppressed)" if finding.suppressed else ""
-    return (
-        f"{finding.path}:{finding.line}:{finding.column}: {finding.code} [{finding.severity.value}] "
-        f"{finding.message}{tail}"
-    )
-
-
-def summary(outcome: Outcome, show_suppressed: bool) -> str:
-    c = counts(outcome)
-    found = [
-        _plural(c[kind], kind) for kind in ("error", "warning", "notice") if c[kind]
-    ]
-    line = f"{_plural(c['files'], 'file')} checked: " + (", ".join(found) if found else "no findings")
-    extra = []
-    if c["suppressed"]:
-        extra.append(f"{c['suppressed']} suppressed" + ("" if show_suppressed else " (--show-suppressed lists them)"))
-    if c["fixable"]:
-        extra.append(f"{c['fixable']} fixable with --fix")
-    if c["unsafe_fixable"]:
-        extra.append(f"{c['unsafe_fixable']} with --unsafe-fixes")
-    if c["fixed"]:
-        extra.append(f"{_plural(c['fixed'], 'fix')} applied")
-    return line + (f"; {'; '.join(extra)}." if extra else ".")
-
-
-def to_json(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "version": __version__,
-        "findings": [f.to_dict() for _, f in outcome.findings()],
-        "counts": counts(outcome),
-        "blocking": any(f.blocking for _, f in outcome.findings()),
-    }
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def github_command(target: Target, finding: Finding, root: Path) -> str:
-    """A workflow command that GitHub Actions turns into an annotation on the file."""
-    level = {Severity.ERROR: "error", Severity.WARNING: "warning"}.get(finding.severity, "notice")
-    title = f"{finding.code} {finding.slug}"
-    if finding.suppressed:
-        level, title = "notice", title + " (suppressed)"
-    props = [("file", target.relative(root)), ("line", str(finding.line))]
-    if _has_span(finding):
-        props += [
-            ("col", str(finding.column)),
-            ("endLine", str(finding.end_line)),
-            ("endColumn", str(finding.end_column)),
-        ]
-    props.append(("title", title))
-    rendered = ",".join(f"{k}={_escape_property(v)}" for k, v in props)
-    return f"::{level} {rendered}::{_escape_data(finding.message)}"
-
-
-def _has_span(finding: Finding) -> bool:
-    return (finding.end_line, finding.end_column) > (finding.line, finding.column)
-
-
-# -- SARIF -----------------------------------------------------------------------------------
-
-_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
-
-
-def _rule_descriptors(config: RulesConfig) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for rule in CATALOGUE:
-        if not config.enabled(rule.code):
-            continue
-        sections = rule.sections()
-        level = _SARIF_LEVEL[config.severity_of(rule.code, rule.severity)]
-        out.append(
-            {
-                "id": rule.code,
-                "name": rule.slug,
-                "shortDescription": {"text": rule.summary()},
-                "fullDescription": {"text": sections.get("What it flags") or rule.summary()},
-                "help": {"text": help_text(rule), "markdown": help_markdown(rule)},
-                "helpUri": anchor_url(rule.docs_anchor()),
-                "defaultConfiguration": {"level": level},
-                "properties": {"tags": ["reviewgate", area(rule.code)], "precision": "high"},
-            }
-        )
-    for notice in ENGINE_NOTICES:
-        out.append(
-            {
-                "id": notice.code,
-                "name": notice.slug,
-                "shortDescription": {"text": notice.summary},
-                "fullDescription": {"text": notice.text},
-                "help": {"text": notice.text, "markdown": notice.text},
-                "helpUri": anchor_url(notice.docs_anchor()),
-                "defaultConfiguration": {"level": "note"},
-                "properties": {"tags": ["reviewgate", "engine"]},
-            }
-        )
-    return out
-
-
-def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
-    region = {"startLine": line, "startColumn": column}
-    if (end_line, end_column) >= (line, column):
-        region.update(endLine=end_line, endColumn=end_column)
-    return region
-
-
-def _sarif_result(target: Target, finding: Finding, root: Path, index: dict[str, int]) -> dict[str, Any]:
-    uri = target.uri(root)
-    if _has_span(finding):
-        region = _region(finding.line, finding.column, finding.end_line, finding.end_column)
-    else:
-        region = {"startLine": finding.line}
-    result: dict[str, Any] = {
-        "ruleId": finding.code,
-        "level": _SARIF_LEVEL[finding.severity],
-        "message": {"text": finding.message},
-        "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}
-        ],
-    }
-    if finding.code in index:
-        result["ruleIndex"] = index[finding.code]
-    if finding.suppressed:
-        result["suppressions"] = [{"kind": "inSource"}]
-    if finding.fix is not None:
-        result["fixes"] = [
-            {
-                "description": {
-                    "text": finding.fix.description + ("" if finding.fix.safe else " (unsafe)")
-                },
-                "artifactChanges": [
-                    {
-                        "artifactLocation": {"uri": uri},
-                        "replacements": [
-                            {
-                                "deletedRegion": _region(e.line, e.column, e.end_line, e.end_column),
-                                "insertedContent": {"text": e.text},
-                            }
-                            for e in finding.fix.edits
-                        ],
-                    }
-                ],
-            }
-        ]
-    return result
-
-
-def _fingerprints(outcome: Outcome) -> list[str]:
-    """A key per result that survives edits elsewhere in the file: the rule, the flagged
-    line's text (whitespace-normalised) and its rank among identical lines. Code scanning
-    pairs it with the path, so that an alert keeps its identity from one upload to the next.
-    """
-    seen: dict[tuple[Path, str, str], int] = {}
-    out = []
-    for target, finding in outcome.findings():
-        lines = outcome.lines.get(target.path, [])
-        text = " ".join(lines[finding.line - 1].split()) if finding.line <= len(lines) else ""
-        key = (target.path, finding.code, text)
-        seen[key] = seen.get(key, 0) + 1
-        digest = hashlib.sha256(f"{finding.code}\0{text}\0{seen[key]}".encode()).hexdigest()
-        out.append(digest[:32])
-    return out
-
-
-def to_sarif(outcome: Outcome) -> dict[str, Any]:
-    rules = _rule_descriptors(outcome.config)
-    index = {r["id"]: i for i, r in enumerate(rules)}
-    results = [_sarif_result(t, f, outcome.root, index) for t, f in outcome.findings()]
-    for result, fingerprint in zip(results, _fingerprints(outcome), strict=True):
-        result["partialFingerprints"] = {"reviewgate/v1": fingerprint}
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "reviewgate",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "informationUri": DOCS_URL,
-                        "rules": rules,
-                    }
-                },
-                # the engine counts columns in characters (code points), not UTF-16 units
-                "columnKind": "unicodeCodePoints",
-                "results": results,
-            }
-        ],
-    }
-

@@ -102,6 +102,7 @@ def naive_value_relied_on(
         compared = cache[body] = _compared_names(body)
     return not names.isdisjoint(compared)
 
+
 def _words(name: str) -> list[str]:
     return [w for w in name.lower().split("_") if w]
 

@@ -20,6 +20,7 @@ from rules.analysis.uses import (
     references,
     value_use,
 )
+from rules.analysis.writes import HTTP_CLIENTS
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 from rules.scope import Scope
@@ -27,11 +28,7 @@ from rules.scope import Scope
 _METHODS = ("post", "put", "patch", "delete")
 _MODULES = ("requests", "requests.api", "httpx")
 _FUNCTIONS = {f"{module}.{method}" for module in _MODULES for method in (*_METHODS, "request")}
-_CLIENTS = {
-    "requests.Session", "requests.session", "requests.sessions.Session",
-    "requests.sessions.session", "httpx.Client", "httpx.AsyncClient",
-}
-_CLIENT_NAMES = {name.rpartition(".")[2] for name in _CLIENTS}
+_CLIENT_NAMES = {name.rpartition(".")[2] for name in HTTP_CLIENTS}
 _CLIENT = "http-client"
 # Reading these says nothing about whether the write succeeded; any other use of the
 # response (a status attribute, `if r:`, returning or passing it on) counts as a check.
@@ -169,14 +166,14 @@ class UncheckedHttpWrite(TracksBindings, Rule):
             return None
         func = value.func
         name = callee_name(value)
-        if name not in _CLIENT_NAMES or self.ctx.qualified_name(func) not in _CLIENTS:
+        if name not in _CLIENT_NAMES or self.ctx.qualified_name(func) not in HTTP_CLIENTS:
             return None
         if any(arg.star == "**" or (arg.keyword and arg.keyword.value in ("hooks", "event_hooks")) for arg in value.args):
             return None  # a response hook may raise for status on every call
         return _CLIENT
 
     def annotation_kind(self, annotation: cst.BaseExpression) -> str | None:
-        if isinstance(annotation, (cst.Name, cst.Attribute)) and self.ctx.qualified_name(annotation) in _CLIENTS:
+        if isinstance(annotation, (cst.Name, cst.Attribute)) and self.ctx.qualified_name(annotation) in HTTP_CLIENTS:
             return _CLIENT
         return None
 

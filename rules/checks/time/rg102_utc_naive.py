@@ -2,14 +2,23 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, shifted_kind, unit_of
+from rules.analysis.conventions import (
+    AWARE,
+    COLUMN_DEFAULTS,
+    NAIVE_LOCAL,
+    NAIVE_UTC,
+    NAIVE_UTC_CALLS,
+    Conventions,
+    aware_column_type,
+    other_zone,
+)
+from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
 from rules.analysis.syntax import (
     argument,
     callee_name,
     chained_methods,
     child_nodes,
     is_none,
-    iter_nodes,
     string_value,
 )
 from rules.analysis.time import (
@@ -25,40 +34,10 @@ from rules.rule import Context, Example, FixSpec, Rule
 
 _METHODS = ("utcnow", "utcfromtimestamp")
 _W = Severity.WARNING  # the examples of the benign shapes
-_NAIVE_UTC = frozenset(f"{DATETIME}.{m}" for m in _METHODS)
-
-# -- what happens to the naive UTC value: the classification behind the severity ------------
-
-_UTC, _LOCAL, _AWARE = "naive UTC", "naive local", "aware"
-# Method and function names worth resolving during the traversal (cheap syntactic filter).
-_RESOLVED = frozenset(
-    {"utcnow", "utcfromtimestamp", "now", "today", "fromtimestamp", "mktime", "make_aware",
-     "localtime"}
-)
-_NOW, _TODAY, _FROMTIMESTAMP = f"{DATETIME}.now", f"{DATETIME}.today", f"{DATETIME}.fromtimestamp"
-_AWARE_CALLS = frozenset(
-    {"django.utils.timezone.now", "django.utils.timezone.make_aware",
-     "django.utils.timezone.localtime"}
-)
 _ORDERING = (
     cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual,
 )
 _MAX_FOLLOW = 8  # names followed from one call: `now = utcnow()`, `deadline = now + ttl`, ...
-
-
-def _other_zone(node: cst.BaseExpression) -> bool:
-    """The zone is visibly not UTC: a named zone (`ZoneInfo("Europe/Paris")`,
-    `pytz.timezone(name)`, `gettz(...)`) other than UTC, or the server's own
-    (`tzlocal()`, `get_localzone()`). A variable or an offset object is not judged."""
-    if not isinstance(node, cst.Call):
-        return False
-    last = callee_name(node)
-    if last in ("tzlocal", "get_localzone"):
-        return True
-    if last not in ("ZoneInfo", "timezone", "gettz") or not node.args:
-        return False
-    text = string_value(node.args[0].value)
-    return text is not None and text.upper() not in ("UTC", "GMT", "ETC/UTC", "Z", "UCT")
 
 
 def _same_instant(candidate: cst.Call, other: cst.BaseExpression) -> bool:
@@ -289,7 +268,7 @@ class UtcNaive(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._compared: dict[cst.CSTNode, frozenset[str]] = {}
-        self._calls: dict[cst.Call, str] = {}
+        self._conventions = Conventions(ctx)
         self._pending: dict[cst.CSTNode, list[_Candidate]] = {}
         self._stores: dict[_Candidate, list[str]] = {}
 
@@ -315,15 +294,8 @@ class UtcNaive(Rule):
         self._add(_Candidate(node, method, fix, called=False))
 
     def visit_Call(self, node: cst.Call) -> None:
-        last = callee_name(node)
-        if last not in _RESOLVED:
-            return
-        qualified = self.ctx.qualified_name(node.func)
-        if qualified is None:
-            return
-        self._calls[node] = qualified
-        if qualified in _NAIVE_UTC:
-            self._candidate(node, last)
+        if self._conventions.record(node) in NAIVE_UTC_CALLS:
+            self._candidate(node, callee_name(node))
 
     def _candidate(self, node: cst.Call, method: str) -> None:
         func = node.func
@@ -373,7 +345,7 @@ class UtcNaive(Rule):
         if self.ctx.module in self._pending:
             self._decide(self.ctx.module)
         if self._stores:
-            confirmed = self._confirmed_stores({n for names in self._stores.values() for n in names})
+            confirmed = self._conventions.stored_with_others({n for names in self._stores.values() for n in names})
             for candidate, names in self._stores.items():
                 found = next((n for n in names if n in confirmed), None)
                 self._emit(
@@ -400,47 +372,7 @@ class UtcNaive(Rule):
 
     def _name_kinds(self, flow: LocalFlow) -> dict[str, str]:
         """The convention of each local name all of whose assignments agree on one."""
-        return settle_kinds(flow, lambda value, known: self._kind(value, known, 0))
-
-    def _kind(self, node: cst.BaseExpression, names: dict[str, str], depth: int) -> str | None:
-        """`_UTC`, `_LOCAL`, `_AWARE`, or None when the convention cannot be told."""
-        if depth > 20:
-            return None
-        if isinstance(node, cst.Name):
-            return names.get(node.value)
-        if isinstance(node, cst.Call):
-            called = self._calls.get(node)
-            if called is not None:
-                if called in _NAIVE_UTC:
-                    return _UTC
-                if called in (_NOW, _FROMTIMESTAMP):
-                    tz = argument(node, 0 if called == _NOW else 1, "tz")
-                    return _LOCAL if tz is None or is_none(tz.value) else _AWARE
-                if called == _TODAY:
-                    return _LOCAL
-                return _AWARE if called in _AWARE_CALLS else None
-            func = node.func
-            if isinstance(func, cst.Name):
-                return _AWARE if func.value == "make_aware" else None
-            if not isinstance(func, cst.Attribute):
-                return None
-            method = func.attr.value
-            if method in ("make_aware", "localize", "astimezone"):
-                return _AWARE
-            if method == "replace" and not any(a.star for a in node.args):
-                tz = argument(node, 7, "tzinfo")
-                if tz is None:
-                    return self._kind(func.value, names, depth + 1)
-                return None if is_none(tz.value) else _AWARE
-            return None
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
-            left = self._kind(node.left, names, depth + 1)
-            right = self._kind(node.right, names, depth + 1)
-            # a value of no known convention next to a point is a duration
-            return shifted_kind(
-                node.operator, left, right, left_amount=left is None, right_amount=right is None
-            )
-        return None
+        return settle_kinds(flow, lambda value, known: self._conventions.of(value, known))
 
     def _follow(
         self,
@@ -475,7 +407,7 @@ class UtcNaive(Rule):
                     if tz is None or is_none(tz.value):
                         current = call
                         continue
-                    if _other_zone(tz.value):
+                    if other_zone(tz.value):
                         return "`.replace(tzinfo=...)` labels its UTC fields with another zone"
                     return None
                 if method == "strftime" and call.args:
@@ -486,14 +418,14 @@ class UtcNaive(Rule):
                 if method == "timetuple":
                     arg = parents.get(call)
                     outer = parents.get(arg) if arg is not None else None
-                    if isinstance(outer, cst.Call) and self._calls.get(outer) == "time.mktime":
+                    if isinstance(outer, cst.Call) and self._conventions.calls.get(outer) == "time.mktime":
                         return "`time.mktime()` reads its fields as server-local time"
                 return None
             if isinstance(parent, cst.BinaryOperation):
                 other = parent.right if parent.left is current else parent.left
-                kind = self._kind(other, names, 0)
-                if kind in (_LOCAL, _AWARE) and isinstance(parent.operator, cst.Subtract):
-                    if kind == _LOCAL and current is node and isinstance(node, cst.Call) \
+                kind = self._conventions.of(other, names)
+                if kind in (NAIVE_LOCAL, AWARE) and isinstance(parent.operator, cst.Subtract):
+                    if kind == NAIVE_LOCAL and current is node and isinstance(node, cst.Call) \
                             and _same_instant(node, other):
                         return None
                     return f"it is subtracted with {_a(kind)} value"
@@ -512,8 +444,8 @@ class UtcNaive(Rule):
                     return None
                 for operand in (comparison.left, *(c.comparator for c in comparison.comparisons)):
                     if operand is not current:
-                        kind = self._kind(operand, names, 0)
-                        if kind in (_LOCAL, _AWARE):
+                        kind = self._conventions.of(operand, names)
+                        if kind in (NAIVE_LOCAL, AWARE):
                             return f"it is compared with {_a(kind)} value"
                 return None
             if isinstance(parent, cst.IfExp) and parent.test is not current:
@@ -529,7 +461,7 @@ class UtcNaive(Rule):
                 for target in targets:
                     if isinstance(target, cst.Name):
                         name = target.value
-                        if names.get(name) != _UTC or name in seen or budget <= 0:
+                        if names.get(name) != NAIVE_UTC or name in seen or budget <= 0:
                             continue
                         seen.add(name)
                         for load in flow.loads.get(name, ()):
@@ -548,7 +480,7 @@ class UtcNaive(Rule):
                 container = parents.get(parent)
                 if key is not None and realtime_name(key) and isinstance(container, cst.Dict):
                     others = [e.value for e in container.elements if e is not parent]
-                    if self._mixed(others, names):
+                    if self._conventions.mixed(others, names):
                         return f"it is stored as `{key}` next to values of another convention"
                     stores.append(key)
                 return None
@@ -568,19 +500,19 @@ class UtcNaive(Rule):
             func = call.func
             if (
                 isinstance(func, cst.Attribute) and func.attr.value == "localize"
-                and call.args[0] is arg and _other_zone(func.value)
+                and call.args[0] is arg and other_zone(func.value)
             ):
                 return "`.localize()` labels its UTC fields with another zone"
             return None
         keyword = arg.keyword.value
         others = [a.value for a in call.args if a is not arg]
-        if keyword in _COLUMN_DEFAULTS and any(_aware_column_type(o) for o in others):
+        if keyword in COLUMN_DEFAULTS and any(aware_column_type(o) for o in others):
             return "it is the default of a column declared `DateTime(timezone=True)`"
         if realtime_name(keyword):
-            if self._mixed(others, names):
+            if self._conventions.mixed(others, names):
                 return f"it is stored as `{keyword}` next to values of another convention"
             stores.append(keyword)
-        elif keyword in _COLUMN_DEFAULTS:
+        elif keyword in COLUMN_DEFAULTS:
             target = _assigned_name(call, parents)  # `created_at = Column(default=...)`
             if target is not None and realtime_name(target):
                 stores.append(target)
@@ -594,53 +526,6 @@ class UtcNaive(Rule):
         if not isinstance(arg, cst.Arg):
             return None
         return self._argument(arg, parents, {}, stores)
-
-    def _mixed(self, values: list[cst.BaseExpression], names: dict[str, str]) -> bool:
-        return any(self._kind(v, names, 0) in (_LOCAL, _AWARE) for v in values)
-
-    def _confirmed_stores(self, wanted: set[str]) -> dict[str, str]:
-        """For the real-time names naive UTC values are stored under: which ones this file
-        also compares with, subtracts from, or assigns, an aware or local value."""
-        found: dict[str, str] = {}
-        for node in iter_nodes(self.ctx.module):
-            if isinstance(node, cst.Comparison):
-                operands = [node.left, *(c.comparator for c in node.comparisons)]
-                self._mixed_operands(operands, wanted, found, "compares with")
-            elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract):
-                self._mixed_operands([node.left, node.right], wanted, found, "subtracts from")
-            elif isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
-                targets = (
-                    [t.target for t in node.targets] if isinstance(node, cst.Assign)
-                    else [node.target]
-                )
-                for target in targets:
-                    self._mixed_store(_slot_name(target), node.value, wanted, found)
-            elif isinstance(node, cst.Arg) and node.keyword is not None:
-                self._mixed_store(node.keyword.value, node.value, wanted, found)
-            elif isinstance(node, cst.DictElement):
-                self._mixed_store(string_value(node.key), node.value, wanted, found)
-        return found
-
-    def _mixed_operands(
-        self, operands: list[cst.BaseExpression], wanted: set[str], found: dict[str, str], verb: str
-    ) -> None:
-        slots = [n for n in map(_slot_name, operands) if n in wanted]
-        if slots:
-            kinds = [self._kind(o, {}, 0) for o in operands]
-            mixed = next((k for k in kinds if k in (_LOCAL, _AWARE)), None)
-            if mixed is not None:
-                for slot in slots:
-                    assert slot is not None
-                    found.setdefault(slot, f"{verb} {mixed} values")
-
-    def _mixed_store(
-        self, name: str | None, value: cst.BaseExpression, wanted: set[str], found: dict[str, str]
-    ) -> None:
-        if name in wanted:
-            kind = self._kind(value, {}, 0)
-            if kind in (_LOCAL, _AWARE):
-                assert name is not None
-                found.setdefault(name, f"also gives {kind} values")
 
     def _emit(self, candidate: _Candidate, reason: str | None) -> None:
         method, instead = candidate.method, _instead(candidate.method)
@@ -681,19 +566,6 @@ def _instead(method: str) -> str:
     return "datetime.now(timezone.utc)" if method == "utcnow" else "datetime.fromtimestamp(x, timezone.utc)"
 
 
-_COLUMN_DEFAULTS = frozenset({"default", "onupdate", "insert_default", "default_factory"})
-
-
-def _aware_column_type(node: cst.BaseExpression) -> bool:
-    """`DateTime(timezone=True)` (SQLAlchemy, any spelling)."""
-    if not isinstance(node, cst.Call):
-        return False
-    if callee_name(node) not in ("DateTime", "TIMESTAMP"):
-        return False
-    tz = argument(node, 0, "timezone")
-    return tz is not None and isinstance(tz.value, cst.Name) and tz.value.value == "True"
-
-
 def _assigned_name(call: cst.Call, parents: dict[cst.CSTNode, cst.CSTNode]) -> str | None:
     statement = parents.get(call)
     if isinstance(statement, cst.Assign) and statement.value is call and len(statement.targets) == 1:
@@ -704,12 +576,3 @@ def _assigned_name(call: cst.Call, parents: dict[cst.CSTNode, cst.CSTNode]) -> s
     return None
 
 
-def _slot_name(node: cst.BaseExpression) -> str | None:
-    """`created_at` for `x.created_at` and `x["created_at"]`."""
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
-        index = node.slice[0].slice
-        if isinstance(index, cst.Index):
-            return string_value(index.value)
-    return None
