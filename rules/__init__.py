@@ -5,6 +5,7 @@ Knows Python, knows nothing of GitHub. The public API is `analyze` and the catal
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from rules.rule import Example, Rule
 __version__ = "0.1.0"
 
 
+@functools.cache
 def _rules_version() -> str:
     """Changes whenever any rule's code changes: part of the bot's findings cache key."""
     digest = hashlib.sha256(__version__.encode())
@@ -25,7 +27,12 @@ def _rules_version() -> str:
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
-RULES_VERSION = _rules_version()
+def __getattr__(name: str) -> str:
+    # RULES_VERSION reads every source file of the package: computed on first use, not at import
+    if name == "RULES_VERSION":
+        return _rules_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BY_CODE", "CATALOGUE", "CONFIG_PATH", "ConfigError", "Edit", "Example", "Finding", "Fix",

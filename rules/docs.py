@@ -8,6 +8,7 @@ The SARIF output reuses the same text for its rule help.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rules.catalogue import CATALOGUE
 from rules.model import Severity
@@ -73,6 +74,12 @@ def help_markdown(rule: type[Rule]) -> str:
     return "\n\n".join(parts)
 
 
+def details_heading(rule: type[Rule]) -> str:
+    """The heading of a rule's precise heuristics in docs/rules.md; its anchor is
+    `rg201-in-detail` (docs/precision.md links there)."""
+    return f"{rule.code} in detail"
+
+
 def help_text(rule: type[Rule]) -> str:
     sections = rule.sections()
     return "\n\n".join(f"{t}:\n{sections[t]}" for t in SECTIONS if sections.get(t))
@@ -121,7 +128,7 @@ def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
         "Codes: `RG0xx` engine notices, `RG1xx` time, `RG2xx` storage. An `error` finding "
         "blocks a merge, a `warning` annotates it. The severity column is a rule's own; several "
         "rules report an occurrence as a `warning` where they can tell it is the benign shape "
-        "(their sections say when). `rules.severity` in `.github/reviewgate.yml` overrides both.",
+        "(each rule says when, and its \"in detail\" part precisely). `rules.severity` in `.github/reviewgate.yml` overrides both.",
         "",
         "A finding is silenced on its line (or from a comment alone on the line above) with "
         "`# reviewgate: ignore[RG101]` (several codes comma-separated), `# noqa: RG101`, or "
@@ -142,6 +149,8 @@ def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
             "",
             help_markdown(rule),
         ]
+        if rule.details():
+            out += ["", f"### {details_heading(rule)}", "", rule.details()]
     out += ["", "## Engine notices"]
     for notice in ENGINE_NOTICES:
         out += ["", f"### {notice.code} {notice.slug}", "", notice.summary, "", notice.text]
@@ -150,8 +159,6 @@ def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
 
 def main() -> None:
     """`python -m rules.docs`: regenerate docs/rules.md and README.md's catalogue table."""
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1]
     (root / DOCS_PATH).write_text(render(), encoding="utf-8")
     readme = root / "README.md"

@@ -160,12 +160,18 @@ class Rule:
     """One check. Subclasses define `visit_<Node>` / `leave_<Node>` methods taking the node.
 
     A fresh instance is made for every file, so per-file state may live on `self`.
+
+    The docstring is what a user reads (`/gate explain`, SARIF help): a summary line, then
+    "What it flags:", "Why it is risky:" and "How to fix:", a few lines each. `DETAILS`
+    holds the precise heuristics (what counts, what is deliberately left alone, how the
+    severity is chosen), which the rule catalogue in docs/rules.md adds under each rule.
     """
 
     code: ClassVar[str]
     slug: ClassVar[str]
     severity: ClassVar[Severity]
     ruff_codes: ClassVar[tuple[str, ...]] = ()  # ruff's codes for the same check (noqa aliases)
+    DETAILS: ClassVar[str] = ""  # Markdown
     VALID: ClassVar[Sequence[str]] = ()
     INVALID: ClassVar[Sequence[Example | str]] = ()
 
@@ -208,6 +214,11 @@ class Rule:
             elif current:
                 out[current] += line + "\n"
         return {k: v.strip() for k, v in out.items()}
+
+    @classmethod
+    def details(cls) -> str:
+        """`DETAILS` without its indentation; "" when the sections say it all."""
+        return inspect.cleandoc(cls.DETAILS) if cls.DETAILS.strip() else ""
 
     @classmethod
     def docs_anchor(cls) -> str:

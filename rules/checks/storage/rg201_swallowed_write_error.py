@@ -25,6 +25,26 @@ class SwallowedWriteError(Rule):
     """An `except` that catches the failure of a write and tells nobody.
 
     What it flags:
+    An `except` clause whose `try` body writes (a commit, a file or socket write, an HTTP
+    `post`, an upload...) and whose handler, catching broadly (bare, `Exception`, `OSError`,
+    a storage library's base error), does nothing but pass, log, print or clean up.
+
+    Why it is risky:
+    The write failed, the program carries on as if the data were stored, and the user is never
+    told. A log line reaches an operator at best, long after the data is gone. Bad:
+    `try: session.commit()` / `except SQLAlchemyError: log.warning("commit failed")`.
+
+    How to fix:
+    Let the error propagate (clean up, then `raise`), or return a failure the caller has to
+    handle, or record it where the caller looks. Good:
+    `try: session.commit()` / `except SQLAlchemyError: session.rollback(); raise`.
+    """
+
+    code = "RG201"
+    slug = "swallowed-write-error"
+    severity = Severity.ERROR
+
+    DETAILS = """
     An `except` clause (reported on its line) whose `try` body writes and whose handler
     swallows the failure.
 
@@ -93,21 +113,7 @@ class SwallowedWriteError(Rule):
     that re-derives its writes from the store) or the data is gone (a batch taken off a
     queue) cannot be told from the shape. Where the next tick really redoes the write, say so
     in a `# reviewgate: ignore[RG201] <reason>` on the `except` line.
-
-    Why it is risky:
-    The write failed, the program carries on as if the data were stored, and the user is never
-    told. A log line reaches an operator at best, long after the data is gone. Bad:
-    `try: session.commit()` / `except SQLAlchemyError: log.warning("commit failed")`.
-
-    How to fix:
-    Let the error propagate (clean up, then `raise`), or return a failure the caller has to
-    handle, or record it where the caller looks. Good:
-    `try: session.commit()` / `except SQLAlchemyError: session.rollback(); raise`.
     """
-
-    code = "RG201"
-    slug = "swallowed-write-error"
-    severity = Severity.ERROR
 
     VALID = [
         # in-process event dispatch is not a write

@@ -58,6 +58,26 @@ class UncheckedHttpWrite(TracksBindings, Rule):
     """An HTTP write whose response status nobody looks at.
 
     What it flags:
+    `post`, `put`, `patch` and `delete` of `requests` / `httpx` (the module functions and
+    the methods of their client objects) whose response status is never looked at: the
+    response is discarded, only its body is read, or it is kept in a name that is never
+    checked, returned or passed on.
+
+    Why it is risky:
+    Neither library raises on a 4xx or 5xx answer: the call returns normally and the write
+    that the server refused is forgotten. Bad: `requests.post(url, json=record)`.
+
+    How to fix:
+    Check the response: `requests.post(url, json=record).raise_for_status()`, or keep it and
+    test `response.status_code`, or return it to a caller that does. Good:
+    `response = session.put(url, data=blob); response.raise_for_status()`.
+    """
+
+    code = "RG202"
+    slug = "unchecked-http-write"
+    severity = Severity.ERROR
+
+    DETAILS = """
     `post`, `put`, `patch` and `delete` of `requests` / `httpx`, and `request("POST", ...)`
     with one of those methods as a literal: the module functions, and the methods of
     `Session` / `Client` / `AsyncClient` objects bound in the same function or module (by
@@ -75,20 +95,7 @@ class UncheckedHttpWrite(TracksBindings, Rule):
     attribute the class also assigns something else, or never assigns; a parameter
     without annotation) and a method that is not a literal (`request(method, url)`) are
     skipped.
-
-    Why it is risky:
-    Neither library raises on a 4xx or 5xx answer: the call returns normally and the write
-    that the server refused is forgotten. Bad: `requests.post(url, json=record)`.
-
-    How to fix:
-    Check the response: `requests.post(url, json=record).raise_for_status()`, or keep it and
-    test `response.status_code`, or return it to a caller that does. Good:
-    `response = session.put(url, data=blob); response.raise_for_status()`.
     """
-
-    code = "RG202"
-    slug = "unchecked-http-write"
-    severity = Severity.ERROR
 
     VALID = [
         "import requests\ndef f(u, d):\n    r = requests.post(u, json=d)\n    r.raise_for_status()\n    return r.json()\n",

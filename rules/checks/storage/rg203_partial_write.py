@@ -34,15 +34,8 @@ class PartialWrite(TracksBindings, Rule):
     """A write that may be partial, whose byte count is thrown away.
 
     What it flags:
-    `os.write(fd, data)` and a socket's `.send(data)` / `.sendto(data, address)` used as a
-    statement of their own. A receiver is a socket when the same function or module binds it
-    from `socket.socket(...)`, `socket.create_connection(...)`, the first item of
-    `.accept()`, an `ssl` `wrap_socket(...)`, or annotates it as `socket.socket` /
-    `ssl.SSLSocket`; `.send` on anything else is not flagged. For precision, datagram
-    sockets (`SOCK_DGRAM`, `SOCK_RAW`: one datagram per call, never partial), sockets whose
-    type is a variable, `.sendto` on a socket not known to be a stream, and `os.write` of a
-    bytes or `str` literal of at most 512 bytes (a wake-up token on a self-pipe: atomic on
-    pipes, and a `str` raises `TypeError` rather than writing part of it) are not flagged.
+    `os.write(fd, data)` and a stream socket's `.send(data)` / `.sendto(data, address)` used
+    as a statement of their own, so the count of bytes actually written is thrown away.
 
     Why it is risky:
     These calls return how many bytes were actually written, which may be fewer than asked
@@ -58,6 +51,18 @@ class PartialWrite(TracksBindings, Rule):
     code = "RG203"
     slug = "partial-write"
     severity = Severity.ERROR
+
+    DETAILS = """
+    `os.write(fd, data)` and a socket's `.send(data)` / `.sendto(data, address)` used as a
+    statement of their own. A receiver is a socket when the same function or module binds it
+    from `socket.socket(...)`, `socket.create_connection(...)`, the first item of
+    `.accept()`, an `ssl` `wrap_socket(...)`, or annotates it as `socket.socket` /
+    `ssl.SSLSocket`; `.send` on anything else is not flagged. For precision, datagram
+    sockets (`SOCK_DGRAM`, `SOCK_RAW`: one datagram per call, never partial), sockets whose
+    type is a variable, `.sendto` on a socket not known to be a stream, and `os.write` of a
+    bytes or `str` literal of at most 512 bytes (a wake-up token on a self-pipe: atomic on
+    pipes, and a `str` raises `TypeError` rather than writing part of it) are not flagged.
+    """
 
     VALID = [
         "import os\ndef f(fd, b):\n    n = os.write(fd, b)\n    return n\n",

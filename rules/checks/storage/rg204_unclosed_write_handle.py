@@ -22,19 +22,9 @@ class UnclosedWriteHandle(Rule):
     """A file opened for writing that is not closed on every path.
 
     What it flags:
-    `open(...)`, `io.open(...)` and `Path(...).open(...)` with a literal writing mode (`w`,
-    `a`, `x` or `+`), reported on the `open` call, when the handle is used and dropped in one
-    expression (`open(p, "w").write(x)`, `json.dump(obj, open(p, "w"))`), or assigned to a
-    local name that the function (or module) never closes: no `with` on it and no `.close()`
-    anywhere in the same function (a `finally` or a plain call; the rule does not follow paths).
-
-    Not flagged, because whoever holds the handle next is responsible for it: a handle returned
-    or yielded, stored on an attribute or in a container, assigned to another name, passed to a
-    call that may keep it (`csv.writer(fh)`, `TextIOWrapper(fh)`), declared `global`, or used
-    in a nested function. Handles passed to `print(file=)`, `json.dump`, `pickle.dump`,
-    `shutil.copyfileobj`, `os.fsync` stay the caller's to close. A bare `open(p, "w")`
-    statement (truncating a file) writes no data and is not flagged, nor is `os.devnull`,
-    a mode that is not a literal, or a class attribute.
+    `open(...)` (also `io.open`, `Path.open`) with a writing mode whose handle is used and
+    dropped in one expression (`open(p, "w").write(x)`), or kept in a local name that the
+    function never closes.
 
     Why it is risky:
     Written data sits in a buffer until the file is closed. Without a close the flush happens
@@ -52,6 +42,22 @@ class UnclosedWriteHandle(Rule):
     slug = "unclosed-write-handle"
     severity = Severity.ERROR
     ruff_codes = ("SIM115",)
+
+    DETAILS = """
+    `open(...)`, `io.open(...)` and `Path(...).open(...)` with a literal writing mode (`w`,
+    `a`, `x` or `+`), reported on the `open` call, when the handle is used and dropped in one
+    expression (`open(p, "w").write(x)`, `json.dump(obj, open(p, "w"))`), or assigned to a
+    local name that the function (or module) never closes: no `with` on it and no `.close()`
+    anywhere in the same function (a `finally` or a plain call; the rule does not follow paths).
+
+    Not flagged, because whoever holds the handle next is responsible for it: a handle returned
+    or yielded, stored on an attribute or in a container, assigned to another name, passed to a
+    call that may keep it (`csv.writer(fh)`, `TextIOWrapper(fh)`), declared `global`, or used
+    in a nested function. Handles passed to `print(file=)`, `json.dump`, `pickle.dump`,
+    `shutil.copyfileobj`, `os.fsync` stay the caller's to close. A bare `open(p, "w")`
+    statement (truncating a file) writes no data and is not flagged, nor is `os.devnull`,
+    a mode that is not a literal, or a class attribute.
+    """
 
     VALID = [
         "def f(p, data):\n    with open(p, 'w') as fh:\n        fh.write(data)\n",

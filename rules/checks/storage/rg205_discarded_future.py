@@ -72,6 +72,28 @@ class DiscardedFuture(TracksBindings, Rule):
     """A future or task thrown away as soon as it is made.
 
     What it flags:
+    `executor.submit(...)`, `loop.run_in_executor(...)`, `asyncio.create_task(...)`,
+    `asyncio.ensure_future(...)` or `loop.create_task(...)` as a statement of its own: the
+    future or task is dropped as soon as it is made. A warning when the task's coroutine
+    reports its own errors.
+
+    Why it is risky:
+    The exception raised by the work is stored in the dropped future: nobody sees it, so a
+    failed write looks like a successful one. An unreferenced asyncio task may even be
+    garbage-collected before it finishes. Bad: `executor.submit(upload, blob)`.
+
+    How to fix:
+    Keep the future and look at its result (`future.result()`, `await task`,
+    `concurrent.futures.wait` then `.result()`), or run tasks in an `asyncio.TaskGroup`.
+    Good: `futures.append(executor.submit(upload, blob))` and later
+    `for f in futures: f.result()`.
+    """
+
+    code = "RG205"
+    slug = "discarded-future"
+    severity = Severity.ERROR
+
+    DETAILS = """
     `<executor>.submit(fn, ...)`, `<loop>.run_in_executor(...)`, `asyncio.create_task(...)`,
     `asyncio.ensure_future(...)` or `<loop>.create_task(coro)` as a whole expression
     statement, or as the element of a list or set comprehension that is one
@@ -100,24 +122,10 @@ class DiscardedFuture(TracksBindings, Rule):
     calls something other than a log or print function (`waiter.set_exception(exc)`,
     `self.call_exception_handler(context)`).
 
-    Why it is risky:
-    The exception raised by the work is stored in the dropped future: nobody sees it, so a
-    failed write looks like a successful one. An unreferenced asyncio task may even be
-    garbage-collected before it finishes. Bad: `executor.submit(upload, blob)`. When the
-    coroutine hands its failure on itself the failure is seen, and only that last risk
-    remains: hence a warning.
-
-    How to fix:
-    Keep the future and look at its result (`future.result()`, `await task`,
-    `concurrent.futures.wait` then `.result()`), or run tasks in an `asyncio.TaskGroup`. Good:
-    `futures.append(executor.submit(upload, blob))` and later `for f in futures: f.result()`.
-    For a task whose coroutine reports its errors itself, keep a reference
+    When the coroutine hands its failure on itself the failure is seen, and only the risk of
+    an unreferenced task remains: hence a warning. For such a task, keep a reference
     (`self._tasks.add(task)`, `task.add_done_callback(self._tasks.discard)`).
     """
-
-    code = "RG205"
-    slug = "discarded-future"
-    severity = Severity.ERROR
 
     VALID = [
         "import asyncio\nasync def f(c):\n    await asyncio.create_task(c())\n",

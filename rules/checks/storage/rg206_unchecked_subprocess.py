@@ -58,15 +58,8 @@ class UncheckedSubprocess(Rule):
     """A command whose exit status is never looked at.
 
     What it flags:
-    `subprocess.run(...)` without a `check=` argument, and `subprocess.call(...)`, when the
-    result is discarded, when only its output is read straight away
-    (`subprocess.run(...).stdout`), or when it is assigned to a name that is then never used
-    except for its `.stdout` / `.stderr` (line of the call). Output that is tested or
-    compared (`if "ok" in out:`), directly or through a name assigned from it, counts as a
-    check, since some commands report failure only there. A `run` with an explicit
-    `check=...` (even `False`: a decision) or `**kwargs` (which may carry it) is not
-    flagged; a result that is returned, passed on, tested or whose `returncode` is read
-    counts as checked, and `_ = subprocess.call(...)` as deliberately ignored.
+    `subprocess.run(...)` without a `check=` argument, and `subprocess.call(...)`, whose
+    result is discarded or whose exit status is never read (only its output).
 
     Why it is risky:
     A failing command does not raise: `run` and `call` return normally with a non-zero
@@ -84,6 +77,18 @@ class UncheckedSubprocess(Rule):
     slug = "unchecked-subprocess"
     severity = Severity.WARNING
     ruff_codes = ("PLW1510",)
+
+    DETAILS = """
+    `subprocess.run(...)` without a `check=` argument, and `subprocess.call(...)`, when the
+    result is discarded, when only its output is read straight away
+    (`subprocess.run(...).stdout`), or when it is assigned to a name that is then never used
+    except for its `.stdout` / `.stderr` (line of the call). Output that is tested or
+    compared (`if "ok" in out:`), directly or through a name assigned from it, counts as a
+    check, since some commands report failure only there. A `run` with an explicit
+    `check=...` (even `False`: a decision) or `**kwargs` (which may carry it) is not
+    flagged; a result that is returned, passed on, tested or whose `returncode` is read
+    counts as checked, and `_ = subprocess.call(...)` as deliberately ignored.
+    """
 
     VALID = [
         "import subprocess\nsubprocess.run(cmd, check=True)\n",

@@ -34,6 +34,29 @@ class SilentLocalFallback(Rule):
     """An `except` that quietly writes the data to local disk instead.
 
     What it flags:
+    An `except` clause that catches broadly (as for RG201) and writes the data to the local
+    filesystem instead (a file opened for writing, `shutil.copy`, `json.dump`, a temporary
+    file, or a helper of this module doing so), without raising, returning a failure,
+    exiting, warning or recording the failure for the caller.
+
+    Why it is risky:
+    The intended store failed, and the data went to a file on this machine that nobody reads,
+    while the program reports success. This is how records silently pile up in a local spool
+    until someone notices they are missing. Bad:
+    `try: s3.upload_file(path, bucket, key)` /
+    `except ClientError: shutil.copy(path, "/var/spool/pending")`.
+
+    How to fix:
+    Keep the fallback if it is wanted, but make the failure visible: re-raise after writing
+    the local copy, return a failure the caller must handle, or record it where the caller
+    looks. Good: `except ClientError: shutil.copy(path, spool); raise`.
+    """
+
+    code = "RG207"
+    slug = "silent-local-fallback"
+    severity = Severity.ERROR
+
+    DETAILS = """
     An `except` clause (reported on its line) with a broad catch (as for RG201: bare,
     `Exception`, `OSError` and its aliases, `TimeoutError`, or a base or transport error of a
     storage, HTTP or database library, resolved through imports) whose handler writes to the
@@ -59,23 +82,7 @@ class SilentLocalFallback(Rule):
     in nested functions; a helper whose destination comes from its parameters (the caller
     picks the place, which may be the intended one by other means); helpers further than one
     call away.
-
-    Why it is risky:
-    The intended store failed, and the data went to a file on this machine that nobody reads,
-    while the program reports success. This is how records silently pile up in a local spool
-    until someone notices they are missing. Bad:
-    `try: s3.upload_file(path, bucket, key)` /
-    `except ClientError: shutil.copy(path, "/var/spool/pending")`.
-
-    How to fix:
-    Keep the fallback if it is wanted, but make the failure visible: re-raise after writing
-    the local copy, return a failure the caller must handle, or record it where the caller
-    looks. Good: `except ClientError: shutil.copy(path, spool); raise`.
     """
-
-    code = "RG207"
-    slug = "silent-local-fallback"
-    severity = Severity.ERROR
 
     VALID = [
         "import shutil\nfrom botocore.exceptions import ClientError\n"

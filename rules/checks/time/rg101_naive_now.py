@@ -16,21 +16,9 @@ class NaiveNow(Rule):
 
     What it flags:
     `datetime.now()` and `datetime.today()` without a time zone (also `now(tz=None)`),
-    however `datetime` was imported. A call directly followed by `.astimezone()` is aware
-    and not flagged. Every other call is reported (as ruff's DTZ005/DTZ002 do); the finding
-    is an error where the value is used as an instant: compared with or subtracted from
-    something other than another naive reading (`record.created_at`, a parameter); stored
-    under a key, attribute or keyword named like a point in time (`created_at=`,
-    `row["at"]`); passed to a call where it is made, or later to one that stores or sends
-    (`execute`, `save`, `hset`...); returned; labelled with `.replace(tzinfo=...)` (the local
-    fields then name a wrong instant); or kept where its use cannot be seen (a module-level
-    name). It is a warning where the server's zone cannot change an answer: formatted,
-    printed or logged; only its calendar fields read; only compared with or subtracted from
-    another naive reading, possibly moved by a `timedelta` (an elapsed time or an in-memory
-    deadline, where only a DST change matters: RG108's concern); the explicit local-time
-    branch of a helper that otherwise returns aware values; test code (`test*` functions,
-    `Test*` classes). A name or `self.<attr>` holding the value is followed through the
-    function or the class; a value the rule cannot follow keeps the error.
+    however `datetime` was imported. An error where the value is used as an instant:
+    compared with a stored time, stored, sent, returned. A warning where the server's zone
+    cannot change the answer: logged or formatted, only compared with another naive reading.
 
     Why it is risky:
     A naive value is whatever the server's clock reads in the server's zone. Compared with
@@ -48,6 +36,25 @@ class NaiveNow(Rule):
     slug = "naive-now"
     severity = Severity.ERROR
     ruff_codes = ("DTZ005", "DTZ002")
+
+    DETAILS = """
+    `datetime.now()` and `datetime.today()` without a time zone (also `now(tz=None)`),
+    however `datetime` was imported. A call directly followed by `.astimezone()` is aware
+    and not flagged. Every other call is reported (as ruff's DTZ005/DTZ002 do); the finding
+    is an error where the value is used as an instant: compared with or subtracted from
+    something other than another naive reading (`record.created_at`, a parameter); stored
+    under a key, attribute or keyword named like a point in time (`created_at=`,
+    `row["at"]`); passed to a call where it is made, or later to one that stores or sends
+    (`execute`, `save`, `hset`...); returned; labelled with `.replace(tzinfo=...)` (the local
+    fields then name a wrong instant); or kept where its use cannot be seen (a module-level
+    name). It is a warning where the server's zone cannot change an answer: formatted,
+    printed or logged; only its calendar fields read; only compared with or subtracted from
+    another naive reading, possibly moved by a `timedelta` (an elapsed time or an in-memory
+    deadline, where only a DST change matters: RG108's concern); the explicit local-time
+    branch of a helper that otherwise returns aware values; test code (`test*` functions,
+    `Test*` classes). A name or `self.<attr>` holding the value is followed through the
+    function or the class; a value the rule cannot follow keeps the error.
+    """
 
     VALID = [
         "from datetime import datetime, timezone\ndatetime.now(timezone.utc)\n",

@@ -77,6 +77,31 @@ class UtcNaive(Rule):
     """A naive datetime that only looks like UTC: `utcnow()` / `utcfromtimestamp()`.
 
     What it flags:
+    `datetime.utcnow()` and `datetime.utcfromtimestamp(x)`, deprecated since Python 3.12,
+    called or passed uncalled as a default. An error where this code reads the value as
+    server-local time or mixes it with local or aware values (`.timestamp()`,
+    `.astimezone()`, a comparison with `datetime.now()`); a warning elsewhere.
+
+    Why it is risky:
+    The value carries UTC wall-clock fields but no zone, so `.timestamp()`, `.astimezone()`
+    and `time.mktime()` take it for server-local time, and mixing it with local or aware
+    values compares different clocks (or raises `TypeError`). Bad:
+    `expires = datetime.utcnow() + ttl` then `expires.timestamp()` is off by the server's
+    offset.
+
+    How to fix:
+    Ask for an aware UTC value: `datetime.now(timezone.utc)` and
+    `datetime.fromtimestamp(x, timezone.utc)`. Good:
+    `expires = datetime.now(timezone.utc) + ttl`. The fix is marked unsafe where the value
+    is compared, subtracted or formatted nearby, since naive and aware values do not mix.
+    """
+
+    code = "RG102"
+    slug = "utc-naive"
+    severity = Severity.ERROR
+    ruff_codes = ("DTZ003", "DTZ004")
+
+    DETAILS = """
     `datetime.utcnow()` and `datetime.utcfromtimestamp(x)`, however `datetime` was imported,
     and the methods passed uncalled as an argument, to be called later
     (`Column(DateTime, default=datetime.utcnow)`, `field(default_factory=datetime.utcnow)`).
@@ -103,29 +128,15 @@ class UtcNaive(Rule):
     returned, or formatted with `.isoformat()` (whether the reader of an offset-less string
     assumes UTC cannot be seen here).
 
-    Why it is risky:
-    The value carries UTC wall-clock fields but no zone, so `.timestamp()`, `.astimezone()`
-    and `time.mktime()` take it for server-local time, and mixing it with local or aware
-    values compares different clocks (or raises `TypeError`). Bad:
-    `expires = datetime.utcnow() + ttl` then `expires.timestamp()` is off by the
-    server's offset; `if datetime.now(timezone.utc) - token.created_at > ttl:` fails for the
+    For example, `if datetime.now(timezone.utc) - token.created_at > ttl:` fails for the
     tokens stored with `created_at=datetime.utcnow()`. Where nothing in sight reads the
     fields as local time, the value is right and the call only deprecated: a warning, since
     the next reader of the naive value may still take it for local time.
 
-    How to fix:
-    Ask for an aware UTC value: `datetime.now(timezone.utc)` and
-    `datetime.fromtimestamp(x, timezone.utc)`. Good: `expires = datetime.now(timezone.utc) + ttl`.
-    The fix is marked unsafe where the value is compared, subtracted or formatted nearby,
-    since naive and aware values do not mix. For an error, also check the other side of the
-    comparison or the reader of the stored field; for a warning, the same rewrite only
-    removes the deprecated call (make the values it meets aware too).
+    For an error, also check the other side of the comparison or the reader of the stored
+    field; for a warning, the rewrite to `datetime.now(timezone.utc)` only removes the
+    deprecated call (make the values it meets aware too).
     """
-
-    code = "RG102"
-    slug = "utc-naive"
-    severity = Severity.ERROR
-    ruff_codes = ("DTZ003", "DTZ004")
 
     VALID = [
         "from datetime import datetime, timezone\ndatetime.now(timezone.utc)\n",

@@ -21,24 +21,11 @@ class NaiveFromtimestamp(Rule):
     """A timestamp turned into a naive server-local datetime.
 
     What it flags:
-    `datetime.fromtimestamp(x)` without a time zone (also `tz=None`), however `datetime`
-    was imported. A call directly followed by `.astimezone(...)` (possibly after
-    `.replace()` calls that keep the zone out) converts the right instant and is not flagged;
-    `.replace(tzinfo=...)` is flagged, since it labels the server-local fields with another
-    zone. A call whose
-    arguments include `*args` is flagged (the zone is practically never passed that way);
-    one with `**kwargs` is not, since it may carry `tz`.
-    Every such call is reported (as ruff's DTZ006 does); the finding is an error where the
-    value is used as an instant: compared with or subtracted from something other than
-    another naive value (`record.created_at`, a parameter); stored under a key, attribute or
-    keyword named like a point in time; passed to a call where it is made, or later to one
-    that stores or sends; returned; labelled with `.replace(tzinfo=...)`; or kept where its
-    use cannot be seen. It is a warning in test code and where the
-    server's zone cannot change an answer: formatted, printed or logged; only its calendar
-    fields read; only compared with or subtracted from another naive value (the duration
-    between two conversions); tested for equality (change detection against the previous
-    reading of the same file); given a zone afterwards (`make_aware(...)`); and a constant
-    argument, `fromtimestamp(0)`, which is a "never" sentinel a few hours cannot move.
+    `datetime.fromtimestamp(x)` without a time zone (also `tz=None`), however `datetime` was
+    imported. An error where the value is used as an instant (compared with a stored time,
+    stored, sent, returned, relabelled with `.replace(tzinfo=...)`); a warning where the
+    server's zone cannot change the answer (logged, formatted, compared with another such
+    value).
 
     Why it is risky:
     A Unix timestamp is an absolute instant; without `tz` it is converted to the server's
@@ -57,6 +44,27 @@ class NaiveFromtimestamp(Rule):
     slug = "naive-fromtimestamp"
     severity = Severity.ERROR
     ruff_codes = ("DTZ006",)
+
+    DETAILS = """
+    `datetime.fromtimestamp(x)` without a time zone (also `tz=None`), however `datetime`
+    was imported. A call directly followed by `.astimezone(...)` (possibly after
+    `.replace()` calls that keep the zone out) converts the right instant and is not flagged;
+    `.replace(tzinfo=...)` is flagged, since it labels the server-local fields with another
+    zone. A call whose
+    arguments include `*args` is flagged (the zone is practically never passed that way);
+    one with `**kwargs` is not, since it may carry `tz`.
+    Every such call is reported (as ruff's DTZ006 does); the finding is an error where the
+    value is used as an instant: compared with or subtracted from something other than
+    another naive value (`record.created_at`, a parameter); stored under a key, attribute or
+    keyword named like a point in time; passed to a call where it is made, or later to one
+    that stores or sends; returned; labelled with `.replace(tzinfo=...)`; or kept where its
+    use cannot be seen. It is a warning in test code and where the
+    server's zone cannot change an answer: formatted, printed or logged; only its calendar
+    fields read; only compared with or subtracted from another naive value (the duration
+    between two conversions); tested for equality (change detection against the previous
+    reading of the same file); given a zone afterwards (`make_aware(...)`); and a constant
+    argument, `fromtimestamp(0)`, which is a "never" sentinel a few hours cannot move.
+    """
 
     VALID = [
         "from datetime import datetime, timezone\ndatetime.fromtimestamp(0, timezone.utc)\n",

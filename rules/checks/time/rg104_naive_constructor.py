@@ -66,6 +66,28 @@ class NaiveConstructor(Rule):
     """A datetime built without a time zone.
 
     What it flags:
+    `datetime(...)` without `tzinfo` (or with `tzinfo=None`), unless a zone is attached
+    right away (`.replace(tzinfo=...)`, `.astimezone()`, `tz.localize(...)`,
+    `make_aware(...)`). An error where the value is used as an instant (compared with stored
+    times, stored, read with `.timestamp()`); a warning for calendar arithmetic, fixed
+    reference dates and values given a zone later.
+
+    Why it is risky:
+    A naive value has no instant: each reader assumes its own zone, arithmetic across a DST
+    change is off by an hour, and comparing it with an aware value raises. Bad:
+    `cutoff = datetime(2024, 1, 1)` compared with `record.created_at` (aware UTC).
+
+    How to fix:
+    Say which zone the fields are in: `datetime(2024, 1, 1, tzinfo=timezone.utc)` or
+    `tzinfo=ZoneInfo("Europe/Paris")`. Good: `cutoff = datetime(2024, 1, 1, tzinfo=timezone.utc)`.
+    """
+
+    code = "RG104"
+    slug = "naive-constructor"
+    severity = Severity.ERROR
+    ruff_codes = ("DTZ001",)
+
+    DETAILS = """
     `datetime(...)` without `tzinfo` (as a keyword or the 8th positional argument), or with
     `tzinfo=None`, however `datetime` was imported. Not flagged when the zone is attached
     right away: the call is directly followed by `.replace(tzinfo=<not None>)` or
@@ -91,21 +113,7 @@ class NaiveConstructor(Rule):
     `utcfromtimestamp()` gives); a fixed date kept in a module-level constant; formatted or logged; compared
     only with other naive values; returned (a parser's or converter's result is as naive
     as its input: the caller's use decides).
-
-    Why it is risky:
-    A naive value has no instant: each reader assumes its own zone, arithmetic across a DST
-    change is off by an hour, and comparing it with an aware value raises. Bad:
-    `cutoff = datetime(2024, 1, 1)` compared with `record.created_at` (aware UTC).
-
-    How to fix:
-    Say which zone the fields are in: `datetime(2024, 1, 1, tzinfo=timezone.utc)` or
-    `tzinfo=ZoneInfo("Europe/Paris")`. Good: `cutoff = datetime(2024, 1, 1, tzinfo=timezone.utc)`.
     """
-
-    code = "RG104"
-    slug = "naive-constructor"
-    severity = Severity.ERROR
-    ruff_codes = ("DTZ001",)
 
     VALID = [
         "from datetime import datetime, timezone\ndatetime(2024, 1, 1, tzinfo=timezone.utc)\n",

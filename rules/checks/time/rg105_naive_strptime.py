@@ -64,6 +64,27 @@ class NaiveStrptime(Rule):
     """A datetime parsed from text without a UTC offset.
 
     What it flags:
+    `datetime.strptime(s, fmt)` with a literal format without `%z`, unless a zone is
+    attached right away. An error where the value is used as an instant; a warning for a
+    date-only or time-only format, for text labelled UTC (`...Z`, `UTC`, `%Z`), and where
+    the zone cannot change the answer.
+
+    Why it is risky:
+    Text without an offset gives a naive value whose zone is only assumed; compared with an
+    aware value it raises, and stored next to UTC values it is silently shifted. Bad:
+    `datetime.strptime(header, "%Y-%m-%d %H:%M:%S")`.
+
+    How to fix:
+    Parse the offset (`"%Y-%m-%dT%H:%M:%S%z"`), or state the zone the text is in. Good:
+    `datetime.strptime(header, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)`.
+    """
+
+    code = "RG105"
+    slug = "naive-strptime"
+    severity = Severity.ERROR
+    ruff_codes = ("DTZ007",)
+
+    DETAILS = """
     `datetime.strptime(s, fmt)` where `fmt` is a literal without the `%z` directive, unless
     the result is directly given a zone with `.replace(tzinfo=<not None>)` or
     `.astimezone(...)` (other `.replace()` calls may come between). A format that is not a literal (a variable, a concatenation, an
@@ -82,21 +103,7 @@ class NaiveStrptime(Rule):
     value like `utcnow()`; a value given a zone later in the function
     (`default_timezone.convert(parsed)`); formatted or logged; compared only with other naive
     values; returned (a parser's result is as naive as its text: the caller's use decides).
-
-    Why it is risky:
-    Text without an offset gives a naive value whose zone is only assumed; compared with an
-    aware value it raises, and stored next to UTC values it is silently shifted. Bad:
-    `datetime.strptime(header, "%Y-%m-%d %H:%M:%S")`.
-
-    How to fix:
-    Parse the offset (`"%Y-%m-%dT%H:%M:%S%z"`), or state the zone the text is in. Good:
-    `datetime.strptime(header, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)`.
     """
-
-    code = "RG105"
-    slug = "naive-strptime"
-    severity = Severity.ERROR
-    ruff_codes = ("DTZ007",)
 
     VALID = [
         "from datetime import datetime\ndatetime.strptime(s, '%Y-%m-%dT%H:%M:%S%z')\n",

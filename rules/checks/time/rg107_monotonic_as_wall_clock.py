@@ -79,6 +79,30 @@ class MonotonicAsWallClock(Rule):
     """A monotonic-clock reading used as a point in real time.
 
     What it flags:
+    A reading of `time.monotonic()`, `perf_counter()`, `process_time()` or `thread_time()`
+    (and their `_ns` forms), directly or through a local name, that is compared or combined
+    with a wall-clock time, stored under a name meaning a point in real time (`created_at`,
+    `expires`, `ts`...), or passed to `datetime.fromtimestamp()`, `time.localtime()` and the
+    like.
+
+    Why it is risky:
+    A monotonic clock counts seconds from an arbitrary origin, usually the machine's boot,
+    not from the epoch. Stored as a creation time, compared with a stored timestamp or
+    turned into a date, it makes every record look decades old (or brand new), and decisions
+    based on age go silently wrong. Bad: `record["created_at"] = time.monotonic()`.
+
+    How to fix:
+    Use the wall clock for points in real time (`time.time()`, or better
+    `datetime.now(timezone.utc)`), and keep the monotonic clock for measuring durations
+    between two monotonic readings. Good: `record["created_at"] = time.time()`;
+    `elapsed = time.monotonic() - start`.
+    """
+
+    code = "RG107"
+    slug = "monotonic-as-wall-clock"
+    severity = Severity.ERROR
+
+    DETAILS = """
     A value of `time.monotonic()`, `perf_counter()`, `process_time()` or `thread_time()`
     (and their `_ns` forms), used directly or through a local name of the same function, that
     (a) is compared with, or added to or subtracted from, a wall-clock value: `time.time()`, a
@@ -107,26 +131,11 @@ class MonotonicAsWallClock(Rule):
     is not followed. `time.time() - time.monotonic()` (both read right there) is the offset
     between the two clocks, the sanctioned way to convert, and is not flagged.
 
-    Why it is risky:
-    A monotonic clock counts seconds from an arbitrary origin, usually the machine's boot, not
-    from the epoch. Stored as a creation time, compared with a stored timestamp or turned into
-    a date, it makes every record look decades old (or brand new), and decisions based on age
-    go silently wrong: the incident class of "computer time" used as real-world time.
-    Bad: `record["created_at"] = time.monotonic()`, `if time.monotonic() > row.expires_at:`.
     A profiling clock under a trace event's `ts` is read against the same clock by the trace
     viewer, so that shape is only a warning: it is wrong only if the value leaves the trace.
-
-    How to fix:
-    Use the wall clock for points in real time (`time.time()`, or better
-    `datetime.now(timezone.utc)`), and keep the monotonic clock for measuring durations
-    between two monotonic readings. Good: `record["created_at"] = time.time()`;
-    `elapsed = time.monotonic() - start`. For the warning on a trace key, nothing to do when
-    the dict is a trace event; a record stored or sent elsewhere needs `time.time()`.
+    For that warning there is nothing to do when the dict is a trace event; a record stored
+    or sent elsewhere needs `time.time()`.
     """
-
-    code = "RG107"
-    slug = "monotonic-as-wall-clock"
-    severity = Severity.ERROR
 
     VALID = [
         "import time\nstart = time.monotonic()\nwork()\nelapsed = time.monotonic() - start\n",

@@ -44,6 +44,29 @@ class WallClockDuration(Rule):
     What it flags:
     `time.time()` (or `time.time_ns()`) read into a local name and later used, in the same
     function, only to measure a duration or a deadline: `start = time.time()` ...
+    `time.time() - start`. Readings that may also serve as points in time (stored, returned,
+    passed on) are left alone.
+
+    Why it is risky:
+    The wall clock is set by NTP, by an administrator and by virtual-machine migrations; it
+    can jump backwards or forwards by seconds or hours. A duration measured across a jump is
+    negative or wildly wrong, so timeouts fire at once or never, and rate limits and retry
+    back-offs misbehave. Bad: `start = time.time()` ... `if time.time() - start > timeout:`.
+
+    How to fix:
+    Use `time.monotonic()` for both readings: it never goes backwards and is meant for
+    intervals. Good: `start = time.monotonic()` ...
+    `if time.monotonic() - start > timeout:`. The fix replaces every reading of the
+    measurement at once.
+    """
+
+    code = "RG108"
+    slug = "wall-clock-duration"
+    severity = Severity.WARNING
+
+    DETAILS = """
+    `time.time()` (or `time.time_ns()`) read into a local name and later used, in the same
+    function, only to measure a duration or a deadline: `start = time.time()` ...
     `time.time() - start`, or `deadline = time.time() + n` ... `time.time() < deadline`.
     The finding is on the first such measurement. To stay precise it is raised only when the
     readings are not stored: if any of the names involved is passed to a call, returned,
@@ -55,23 +78,9 @@ class WallClockDuration(Rule):
     not checked. A reading kept on `self` (`self.start = time.time()`) is stored, so not
     flagged.
 
-    Why it is risky:
-    The wall clock is set by NTP, by an administrator and by virtual-machine migrations; it
-    can jump backwards or forwards by seconds or hours. A duration measured across a jump is
-    negative or wildly wrong, so timeouts fire at once or never, and rate limits and retry
-    back-offs misbehave. Bad: `start = time.time()` ... `if time.time() - start > timeout:`.
-
-    How to fix:
-    Use `time.monotonic()` for both readings: it never goes backwards and is meant for
-    intervals. Good: `start = time.monotonic()` ... `if time.monotonic() - start > timeout:`.
-    The fix replaces every reading of the measurement at once and is offered as safe: the
-    rule only fires when all the readings are local and used only against each other, so the
-    two clocks' different origins cannot leak out.
+    The fix is offered as safe: the rule only fires when all the readings are local and used
+    only against each other, so the two clocks' different origins cannot leak out.
     """
-
-    code = "RG108"
-    slug = "wall-clock-duration"
-    severity = Severity.WARNING
 
     VALID = [
         "import time\ndef f():\n    start = time.monotonic()\n    work()\n"

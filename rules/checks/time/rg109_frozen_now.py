@@ -78,6 +78,29 @@ class FrozenNow(Rule):
     """The current time read once, when a definition runs, instead of at each use.
 
     What it flags:
+    A clock call (`datetime.now()`, `date.today()`, `time.time()`, Django's
+    `timezone.now()`...) evaluated once, when a definition runs: in a default argument
+    value, in a class attribute, or as the value default of a dataclass, attrs, pydantic,
+    SQLAlchemy or Django field.
+
+    Why it is risky:
+    A default value is computed once, when the `def` or the class body runs (usually at
+    import), and then shared: every call, instance or row gets the time the process
+    started, and records look older and older. Bad:
+    `created_at: datetime = field(default=datetime.now(timezone.utc))`.
+
+    How to fix:
+    Pass a callable that is called for each value: `default_factory=` (dataclasses,
+    pydantic), `factory=` (attrs), a callable `default=` (SQLAlchemy, Django); for a
+    function argument default to `None` and read the clock in the body. Good:
+    `created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))`.
+    """
+
+    code = "RG109"
+    slug = "frozen-now"
+    severity = Severity.ERROR
+
+    DETAILS = """
     A clock call (`datetime.now()`, `datetime.utcnow()`, `datetime.today()`, `date.today()`,
     `time.time()`, `time.monotonic()` and the other `time` clocks, Django's `timezone.now()`)
     evaluated at definition time: in a default argument value; in a class attribute; or as
@@ -95,25 +118,10 @@ class FrozenNow(Rule):
     with whatever the methods do later.
     Unresolvable `db.Column(...)` (Flask-SQLAlchemy) counts as SQLAlchemy's `Column`.
 
-    Why it is risky:
-    A default value is computed once, when the `def` or the class body runs (usually at
-    import), and then shared: every call, instance or row gets the time the process
-    started, and records look older and older. Bad:
-    `created_at: datetime = field(default=datetime.now(timezone.utc))`.
-
-    How to fix:
-    Pass a callable that is called for each value: `default_factory=` (dataclasses,
-    pydantic), `factory=` (attrs), a callable `default=` (SQLAlchemy, Django); for a
-    function argument default to `None` and read the clock in the body. Good:
-    `created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))`.
     The fix (for field constructors and dataclass or pydantic fields whose value refers only
     to imported names) is offered as unsafe: each instance then gets its own time, which is
     the point, but it changes values that tests may compare.
     """
-
-    code = "RG109"
-    slug = "frozen-now"
-    severity = Severity.ERROR
 
     VALID = [
         "from datetime import datetime, timezone\ndef f(when=None):\n"

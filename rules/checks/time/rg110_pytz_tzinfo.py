@@ -37,12 +37,9 @@ class PytzTzinfo(Rule):
     """A pytz zone attached with `tzinfo=`, which picks the zone's oldest offset (LMT).
 
     What it flags:
-    `tzinfo=pytz.timezone(...)` (keyword or 8th positional argument) passed to the
-    `datetime(...)` constructor or to `.replace(...)`, also through a name bound once to
-    `pytz.timezone(...)` in the same module (`EASTERN = pytz.timezone("US/Eastern")`).
-    Zones with a single offset (`"UTC"`, `"GMT"`, `"Etc/..."`) are fine and not flagged; so
-    are `pytz.utc` and zones from `zoneinfo` or `dateutil`. A zone reached through an
-    attribute (`self.tz`) is not followed.
+    `tzinfo=pytz.timezone(...)` passed to `datetime(...)` or `.replace(...)`, also through a
+    name bound once to `pytz.timezone(...)`. Zones with a single offset (`"UTC"`,
+    `"Etc/..."`), `pytz.utc` and `zoneinfo` zones are fine.
 
     Why it is risky:
     pytz zones need `localize()` to choose the offset in force at a date; given as `tzinfo`
@@ -52,13 +49,24 @@ class PytzTzinfo(Rule):
     How to fix:
     Use `tz.localize(naive)` with pytz, or `zoneinfo.ZoneInfo`, which works with `tzinfo=`.
     Good: `datetime(2024, 1, 1, tzinfo=ZoneInfo("America/New_York"))` or
-    `eastern.localize(datetime(2024, 1, 1))`. The offered fix rewrites to `localize` and is
-    unsafe: it changes the offsets the code produces (to the right ones).
+    `eastern.localize(datetime(2024, 1, 1))`.
     """
 
     code = "RG110"
     slug = "pytz-tzinfo"
     severity = Severity.ERROR
+
+    DETAILS = """
+    `tzinfo=pytz.timezone(...)` (keyword or 8th positional argument) passed to the
+    `datetime(...)` constructor or to `.replace(...)`, also through a name bound once to
+    `pytz.timezone(...)` in the same module (`EASTERN = pytz.timezone("US/Eastern")`).
+    Zones with a single offset (`"UTC"`, `"GMT"`, `"Etc/..."`) are fine and not flagged; so
+    are `pytz.utc` and zones from `zoneinfo` or `dateutil`. A zone reached through an
+    attribute (`self.tz`) is not followed.
+
+    The offered fix rewrites to `localize` and is unsafe: it changes the offsets the code
+    produces (to the right ones).
+    """
 
     VALID = [
         "import pytz\nfrom datetime import datetime\n"
