@@ -1,6 +1,13 @@
 """Reviewgate's analysis engine: risky time and storage patterns in Python source.
 
 Knows Python, knows nothing of GitHub. The public API is `analyze` and the catalogue.
+
+Layout: `model.py` (findings, reports) and `rule.py` (the rule API: `Rule`, `Context`,
+`FixSpec`) are what rules and callers see; `engine/` parses, walks the tree once for all
+rules and turns fixes into text edits; `scope.py` resolves names to imports; `analysis/`
+answers the questions several rules ask; `checks/<family>/rgNNN_<slug>.py` are the rules,
+which `catalogue.py` finds; `config.py`, `suppress.py`, `cli.py`, `output.py` and `docs.py`
+are the configuration, the in-code suppressions, the command line and the documentation.
 """
 
 from __future__ import annotations

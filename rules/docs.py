@@ -128,7 +128,8 @@ def render(rules: tuple[type[Rule], ...] = CATALOGUE) -> str:
         "Codes: `RG0xx` engine notices, `RG1xx` time, `RG2xx` storage. An `error` finding "
         "blocks a merge, a `warning` annotates it. The severity column is a rule's own; several "
         "rules report an occurrence as a `warning` where they can tell it is the benign shape "
-        "(each rule says when, and its \"in detail\" part precisely). `rules.severity` in `.github/reviewgate.yml` overrides both.",
+        "(each rule says when, and its \"in detail\" part precisely). `rules.severity` in "
+        "`.github/reviewgate.yml` overrides both.",
         "",
         "A finding is silenced on its line (or from a comment alone on the line above) with "
         "`# reviewgate: ignore[RG101]` (several codes comma-separated), `# noqa: RG101`, or "

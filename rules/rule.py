@@ -65,14 +65,6 @@ class Context:
     def parent(self) -> cst.CSTNode | None:
         return self.ancestors[-1] if self.ancestors else None
 
-    def parent_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        """The parent of `node`, which must be the current node or one of its ancestors."""
-        chain = self.ancestors
-        for i in range(len(chain) - 1, -1, -1):
-            if chain[i] is node:
-                return chain[i - 1] if i else None
-        return chain[-1] if chain else None
-
     def enclosing_function(self) -> cst.FunctionDef | cst.Lambda | None:
         for node in reversed(self.ancestors):
             if isinstance(node, (cst.FunctionDef, cst.Lambda)):
