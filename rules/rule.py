@@ -115,7 +115,7 @@ class Context:
             name
             for scope in self._scopes.values()
             for name, values in scope.bindings.items()
-            if any(value in wanted for value in values)
+            if not wanted.isdisjoint(values)
         )
 
     def name_for(self, qualified: str) -> tuple[cst.BaseExpression, tuple[tuple[str, str], ...]]:

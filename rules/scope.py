@@ -86,6 +86,9 @@ def target_names(target: cst.BaseExpression) -> list[str]:
 
 
 def bind_target(scope: Scope, target: cst.BaseExpression) -> None:
+    if type(target) is cst.Name:  # the common case, without building a list
+        scope.bind(target.value, None)
+        return
     for name in target_names(target):
         scope.bind(name, None)
 
@@ -162,9 +165,6 @@ def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
             for small in node.body:
                 _bind_small(scope, small)
             continue
-        if isinstance(node, cst.BaseSmallStatement):  # from a one-line suite: `if x: y = 1`
-            _bind_small(scope, node)
-            continue
         if isinstance(node, cst.FunctionDef):
             scope.bind(node.name.value, None)
             inner = Scope("function", scope)
@@ -177,6 +177,9 @@ def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
             inner = Scope("class", scope)
             scopes[node] = inner
             stack.extend((inner, s) for s in reversed(suite_statements(node.body)))
+            continue
+        if isinstance(node, cst.BaseSmallStatement):  # from a one-line suite: `if x: y = 1`
+            _bind_small(scope, node)
             continue
         if isinstance(node, (cst.For,)):
             bind_target(scope, node.target)
@@ -192,6 +195,8 @@ def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
         children: list[cst.CSTNode] = []
         for attr in ("body", "handlers", "orelse", "finalbody", "cases"):
             value = getattr(node, attr, None)
+            if value is None:
+                continue
             if isinstance(value, (list, tuple)):
                 children.extend(value)
             elif isinstance(value, cst.BaseSuite):
