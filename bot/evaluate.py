@@ -43,6 +43,7 @@ from bot.gate import (
 from bot.publish import CheckRunPublisher, publish_comment
 from bot.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
 from bot.runtime import Runtime
+from rules.config import MAX_CONFIG_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,10 @@ def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str 
         content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
         if isinstance(content, list):  # a directory with the file's name
             raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
+        if content.size > MAX_CONFIG_BYTES:  # refused before it is decoded or parsed
+            raise rules.ConfigError(
+                rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
+            )
         return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
     except UnknownObjectException:
         return DEFAULT_CONFIG, None
