@@ -110,7 +110,12 @@ def main() -> None:
     if owed_jobs:
         logging.getLogger("reviewgate").info("re-enqueued %d command jobs owed from before a restart", owed_jobs)
     try:
-        serve(app, host=settings.host, port=settings.port, threads=settings.threads)
+        serve(
+            app, host=settings.host, port=settings.port, threads=settings.threads,
+            # waitress reads a whole body (spooling it to disk) before the app sees it; this
+            # refuses a larger one as soon as its size is known. Its check is `>=`.
+            max_request_body_size=settings.max_body_bytes + 1,
+        )
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)
