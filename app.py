@@ -8,6 +8,7 @@ works on the same settings.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 def main() -> None:
     from waitress import serve
 
+    # Whatever the server creates (SQLite journals, anything added later) is owner-only.
+    os.umask(0o077)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
