@@ -2,8 +2,10 @@
 
 Jobs are idempotent and coalesced (see `PullState`): a job is queued only when none is
 waiting, and takes every event recorded by the time it starts, so a burst of events gives
-one evaluation of the latest head. A job whose head sha is no longer the PR's head does
-nothing: the event for the new head brings its own job.
+one evaluation of the latest head. The head evaluated is the one GitHub reports when the
+job starts, whatever head the events named: an event may be old (GitHub redelivers past
+events on request, and deliveries can arrive out of order), and coalescing keeps only the
+head of the latest one to arrive, so trusting it could cost the real head its evaluation.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from bot.gate import (
 from bot.publish import CheckRunPublisher, publish_comment
 from bot.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
 from bot.runtime import Runtime
+from rules.config import MAX_CONFIG_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,9 @@ class Job:
     repo: str
     number: int
     installation_id: int
-    head_sha: str | None  # the head the event was about; None = whatever the head is now
+    # The head the latest event named, a hint only: what is evaluated is GitHub's head. It
+    # is used when GitHub cannot be asked, to report the failure on a commit.
+    head_sha: str | None
     seq: int
     trigger: str
 
@@ -127,10 +132,6 @@ def run(rt: Runtime, queued: Job, *, last_attempt: bool) -> str:
         except UnknownObjectException:
             _release(rt, job, done=True)
             return "gone"
-        if job.head_sha and head != job.head_sha:
-            # The PR moved on since the latest event we have; the push's own event follows.
-            _release(rt, job, done=True)
-            return "stale"
         if pull.state != "open":
             _release(rt, job, done=True)
             return "closed"
@@ -195,6 +196,10 @@ def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str 
         content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
         if isinstance(content, list):  # a directory with the file's name
             raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
+        if content.size > MAX_CONFIG_BYTES:  # refused before it is decoded or parsed
+            raise rules.ConfigError(
+                rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
+            )
         return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
     except UnknownObjectException:
         return DEFAULT_CONFIG, None

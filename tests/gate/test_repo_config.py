@@ -196,3 +196,56 @@ def test_every_documented_key_is_accepted_and_every_key_documented() -> None:
             section, _, name = key.partition(".")
             data = {section: {name: value}} if name else {section: value}
         parse_repo_config(yaml.safe_dump(data))  # raises ConfigError for an unknown key
+
+
+def _owners(n: int, **fields: str) -> str:
+    extra = "".join(f"    {k}: {v}\n" for k, v in fields.items())
+    return "owners:\n" + "".join(f"  - paths: [d{i}/]\n    users: [u{i}]\n{extra}" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        (_owners(201), 402, "`owners` has more than 200 entries"),
+        (
+            "owners:\n  - paths: [" + ", ".join(f"p{i}/" for i in range(51)) + "]\n    users: [u]\n",
+            2, "`owners.paths` has more than 50 entries",
+        ),
+        (
+            "owners:\n  - paths: [a/]\n    users:\n" + "".join(f"      - u{i}\n" for i in range(51)),
+            54, "`owners.users` has more than 50 entries",
+        ),
+        (
+            "owners:\n  - paths: [a/]\n    teams: [" + ", ".join(f"o/t{i}" for i in range(51)) + "]\n",
+            3, "`owners.teams` has more than 50 entries",
+        ),
+        (
+            "findings:\n  risk_owners:\n" + "".join(f"    - r{i}\n" for i in range(51)),
+            53, "`findings.risk_owners` has more than 50 entries",
+        ),
+        (
+            # 50 teams are fine; the 51st different one, wherever it is named, is not.
+            "owners:\n" + "".join(f"  - paths: [a/]\n    teams: [o/t{i}, o/T{i}]\n" for i in range(50))
+            + "findings:\n  risk_owners: [someone, o/t0, o/extra]\n",
+            103, "more than 50 different teams are named",
+        ),
+    ],
+)
+def test_lists_are_bounded_and_the_refusal_names_the_line(text: str, line: int, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_repo_config(text)
+    assert (caught.value.line, caught.value.problem) == (line, problem)
+
+
+def test_lists_at_their_limits_are_accepted() -> None:
+    config = parse_repo_config(_owners(200))
+    assert len(config.owners) == 200
+    wide = (
+        "owners:\n  - paths: [" + ", ".join(f"p{i}/" for i in range(50)) + "]\n"
+        "    users: [" + ", ".join(f"u{i}" for i in range(50)) + "]\n"
+        "    teams: [" + ", ".join(f"o/t{i}" for i in range(50)) + "]\n"
+        "findings:\n  risk_owners: [" + ", ".join(f"r{i}" for i in range(49)) + ", o/t0]\n"
+    )
+    config = parse_repo_config(wide)
+    assert len(config.teams) == 50
+    assert len(config.findings.risk_owners) == 50
