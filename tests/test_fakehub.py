@@ -26,7 +26,6 @@ from github.PullRequest import ReviewComment
 from tests.fakehub import FakeHub, FileChange, blob_sha, openapi
 
 pytest_plugins = ["tests.fakehub.pytest_plugin"]
-pytestmark = pytest.mark.skipif(not openapi.available(), reason=openapi.MISSING_REASON)
 
 REPO = "octo/demo"
 OLD = "import datetime\n\n\ndef stamp():\n    return 1\n"

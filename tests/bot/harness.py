@@ -40,9 +40,7 @@ from tests.fakehub import FakeHub  # noqa: E402
 # tests/gate_e2e. With this configuration a PR without findings passes on its own.
 NO_APPROVALS = "approvals:\n  required: 0\n"
 
-WEBHOOKS = Path(__file__).resolve().parents[3] / "shared" / "github" / "webhooks"
-if not WEBHOOKS.is_dir():
-    WEBHOOKS = Path("/work/shared/github/webhooks")
+WEBHOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "webhooks"
 
 
 @cache
