@@ -163,6 +163,23 @@ class WaiverRecord(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class HeadPush(Base):
+    """Who brought a head commit onto a pull request: the `sender` of the `pull_request`
+    delivery (`synchronize` for a push, `opened` / `reopened` for the first head).
+
+    A head pushed again by someone else (a force-push back to it) gets a row per pusher, and
+    none of them may approve it (unless `approvals.last_pusher_counts`).
+    """
+
+    __tablename__ = "head_pushes"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pusher: Mapped[str] = mapped_column(String(100), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class HoldRecord(Base):
     """`/gate hold` on a pull request, until `/gate unhold` deletes it."""
 

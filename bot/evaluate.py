@@ -27,10 +27,12 @@ from urllib3.exceptions import MaxRetryError
 import rules
 from bot import report, suggestions
 from bot.analysis import Analyzer, ChangedFile, decode_blob, is_python
-from bot.db import Evaluation, HoldRecord, PullState, WaiverRecord, utcnow
+from bot.db import Evaluation, HeadPush, HoldRecord, PullState, WaiverRecord, utcnow
 from bot.diff import added_lines
 from bot.gate import (
     APPROVED,
+    MAX_LISTED_COMMITS,
+    CommitFact,
     Facts,
     FindingFact,
     Hold,
@@ -43,7 +45,13 @@ from bot.gate import (
     is_bot,
 )
 from bot.publish import CheckRunPublisher, publish_comment
-from bot.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
+from bot.repo_config import (
+    DEFAULT_CONFIG,
+    PERMISSIONS,
+    GateConfig,
+    has_permission,
+    parse_repo_config,
+)
 from bot.runtime import Runtime
 from rules.config import MAX_CONFIG_BYTES
 
@@ -289,6 +297,30 @@ def _reviews(pull: PullRequest) -> tuple[Review, ...]:
     return tuple(out)
 
 
+def _commits(pull: PullRequest, head: str) -> tuple[tuple[CommitFact, ...], bool]:
+    """The PR's commits, oldest first, up to `head`, and whether that is every one of them.
+
+    GitHub lists at most 250 commits of a pull request; over that, none are asked for, as the
+    unlisted ones could not be checked anyway (`decide` fails closed).
+    """
+    if pull.commits > MAX_LISTED_COMMITS:
+        return (), False
+    out = [
+        CommitFact(c.sha, c.author.login if c.author else None, c.committer.login if c.committer else None)
+        for c in pull.get_commits()  # PyGithub follows the pages; `author` is null for an unlinked email
+    ]
+    shas = [c.sha for c in out]
+    if head not in shas:  # pushed to since the PR was read: the event of that push re-evaluates
+        return tuple(out), False
+    return tuple(out[: shas.index(head) + 1]), True
+
+
+def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:
+    with rt.db.session() as session:
+        rows = session.query(HeadPush.pusher).filter_by(repo=repo_name, number=number, head_sha=head)
+        return tuple(sorted(pusher for (pusher,) in rows))
+
+
 def _stored_state(rt: Runtime, repo_name: str, number: int) -> tuple[tuple[Waiver, ...], Hold | None, dict[str, str]]:
     with rt.db.session() as session:
         waivers = tuple(
@@ -403,6 +435,11 @@ def assess(
     approvers = sorted({r.user for r in reviews if r.state == APPROVED and r.user in roles})
     teams = _team_members(repo, config.teams, approvers) if config.teams and approvers else {}
     waivers, hold, digests = _stored_state(rt, repo_name, number)
+    # Who pushed or committed what matters only to an approval that could count: without one,
+    # the commits are not listed (no extra request).
+    minimum = config.approvals.min_permission
+    judged = not config.approvals.last_pusher_counts and any(has_permission(roles[a], minimum) for a in approvers)
+    commits, commits_complete = _commits(pull, head) if judged else ((), True)
     facts = Facts(
         repo=repo_name,
         number=number,
@@ -421,6 +458,9 @@ def assess(
         config_error=gathered.config_error,
         config_changed_by_pr=config_changed,
         not_analyzed=tuple(not_analyzed),
+        head_pushers=_head_pushers(rt, repo_name, number, head),
+        commits=commits,
+        commits_complete=commits_complete,
     )
     verdict = decide(facts, config)
     return Assessment(

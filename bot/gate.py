@@ -28,6 +28,8 @@ FAILURE = "failure"
 MAX_LISTED_FINDINGS = 30
 # Unmet conditions named in the one-line title.
 MAX_TITLE_PARTS = 3
+# GitHub lists at most this many commits of a pull request.
+MAX_LISTED_COMMITS = 250
 
 _CATEGORIES = {"RG0": "engine", "RG1": "time", "RG2": "storage"}
 
@@ -71,6 +73,16 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class CommitFact:
+    """One commit of the pull request, with the GitHub accounts of its author and committer
+    (None when GitHub links the commit's email to no account)."""
+
+    sha: str
+    author: str | None = None
+    committer: str | None = None
+
+
+@dataclass(frozen=True)
 class Facts:
     repo: str
     number: int
@@ -90,6 +102,12 @@ class Facts:
     config_error: str | None = None  # "file:line: problem"
     config_changed_by_pr: bool = False
     not_analyzed: tuple[tuple[str, str], ...] = ()  # (path, reason)
+    # Who brought the head commit (the senders of its push deliveries); empty when unknown.
+    head_pushers: tuple[str, ...] = ()
+    # The PR's commits, oldest first, up to the head. Gathered whenever an approval could
+    # count; `commits_complete` is False when GitHub could not list them all (over 250).
+    commits: tuple[CommitFact, ...] = ()
+    commits_complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -187,10 +205,11 @@ class ReviewerState:
     excluded: str  # why this reviewer never counts ("" when eligible)
     fresh: bool  # an approval that covers the latest work
     note: str  # at which commit, and why it is fresh, carried over or stale
+    pushed: str = ""  # why this approval does not count: the reviewer pushed or committed after it
 
     @property
     def approves(self) -> bool:
-        return self.review.state == APPROVED and not self.excluded and self.fresh
+        return self.review.state == APPROVED and not self.excluded and self.fresh and not self.pushed
 
     @property
     def blocks(self) -> bool:
@@ -214,7 +233,8 @@ def reviewer_states(facts: Facts, config: GateConfig) -> tuple[ReviewerState, ..
         review = latest[key]
         excluded = _excluded(review, facts, config, permissions)
         fresh, note = _freshness(review, facts, config)
-        states.append(ReviewerState(review.user, review, excluded, fresh, note))
+        pushed = _own_push(review, facts, config) if review.state == APPROVED and not excluded else ""
+        states.append(ReviewerState(review.user, review, excluded, fresh, note, pushed))
     return tuple(states)
 
 
@@ -227,6 +247,62 @@ def _excluded(review: Review, facts: Facts, config: GateConfig, permissions: Map
     minimum = config.approvals.min_permission
     if not has_permission(permission, minimum):
         return f"has {permission} permission, {minimum} needed"
+    return ""
+
+
+# GitHub's account for commits made on github.com (web edits, "Update branch"): the person is
+# the commit's author, so the committer says nothing about who wrote it.
+WEB_FLOW = "web-flow"
+
+
+def _own_push(review: Review, facts: Facts, config: GateConfig) -> str:
+    """Why an approval does not count because its reviewer pushed or wrote unreviewed work.
+
+    Like GitHub's "require approval of the most recent reviewable push": the reviewer must not
+    have pushed the head, nor authored or committed the head or any commit after the one
+    they approved. When the approved commit is not among the PR's commits (a force-push
+    replaced it), every listed commit counts as after it. When GitHub could not list every
+    commit, the unlisted ones might be theirs: the approval does not count (fail closed).
+    """
+    if config.approvals.last_pusher_counts:
+        return ""
+    me = review.user.casefold()
+    who = f"@{review.user}"
+    if any(p.casefold() == me for p in facts.head_pushers):
+        return f"{who} pushed the latest commit"
+    shas = [c.sha for c in facts.commits]
+    after = facts.commits[shas.index(review.commit_id) + 1 :] if review.commit_id in shas else facts.commits
+    # The head itself too: approving it does not clear its own author or committer.
+    after += tuple(c for c in facts.commits if c.sha == facts.head_sha and c not in after)
+    gone = bool(review.commit_id) and review.commit_id not in shas
+    for commit in reversed(after):  # the newest first
+        role = _role(commit, me)
+        if not role:
+            continue
+        if commit.sha == facts.head_sha:
+            return f"{who} {role} the latest commit `{short(commit.sha)}`"
+        what = f"{role} {'commit ' if role == 'authored' else ''}`{short(commit.sha)}`"
+        if gone:
+            return (
+                f"{who} {what}, and the approved commit `{short(review.commit_id)}` is no longer in the "
+                "pull request"
+            )
+        return f"{who} {what} after approving"
+    if not facts.commits_complete:
+        return (
+            f"not every commit of the pull request could be listed (GitHub lists at most {MAX_LISTED_COMMITS}), "
+            f"so it cannot be shown that {who} authored or committed none after approving"
+        )
+    return ""
+
+
+def _role(commit: CommitFact, me: str) -> str:
+    """Whether the reviewer (casefolded login `me`) authored or committed the commit."""
+    if (commit.author or "").casefold() == me:
+        return "authored"
+    committer = (commit.committer or "").casefold()
+    if committer != WEB_FLOW and committer == me:
+        return "committed"
     return ""
 
 
@@ -439,9 +515,22 @@ def _approvals_part(
         f"{_plural(missing, 'reviewer')} with {config.approvals.min_permission} permission, other "
         f"than the author @{facts.author}, approve{'s' if missing == 1 else ''} `{head}`."
     )
-    stale = [s.login for s in states if s.review.state == APPROVED and not s.excluded and not s.fresh]
+    stale = [
+        s.login for s in states if s.review.state == APPROVED and not s.excluded and not s.fresh and not s.pushed
+    ]
     if stale:
         unblock += f" {_people(stale)} approved an earlier commit: approving again counts."
+    own = [s.login for s in states if s.review.state == APPROVED and not s.excluded and s.pushed]
+    if own:
+        unblock += (
+            f" Someone other than {_people(own)} must approve: an approval does not count from whoever "
+            "pushed the latest commit or authored or committed work after approving."
+        )
+        if not facts.commits_complete:
+            unblock += (
+                f" GitHub lists at most {MAX_LISTED_COMMITS} commits of a pull request: squash or split "
+                "this one so that every commit can be checked."
+            )
     phrase = f"needs {missing}{more} peer approval{'s' if missing != 1 else ''} on {head}"
     return _Part(Condition("approvals", False, text, unblock), phrase)
 
@@ -595,6 +684,8 @@ def _summary(
                 counts = "✗ dismissed"
             elif s.review.state == CHANGES_REQUESTED:
                 counts = f"✗ blocks until @{s.login} approves or the review is dismissed ({s.note})"
+            elif s.pushed:
+                counts = f"✗ not counted: {s.pushed}"
             else:
                 counts = f"{'✓' if s.fresh else '✗'} {s.note}"
             out.append(f"| @{s.login} | {state} | {_cell(counts)} |")
@@ -655,4 +746,5 @@ __all__ = [
     "APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "FAILURE", "SUCCESS", "Condition",
     "Facts", "FindingFact", "Hold", "Review", "ReviewerState", "Verdict", "Waiver", "decide",
     "file_digest", "fingerprint", "glob_match", "is_bot", "reviewer_states", "short",
+    "MAX_LISTED_COMMITS", "CommitFact",
 ]

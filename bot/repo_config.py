@@ -64,6 +64,8 @@ class ApprovalsConfig:
     required: int = 1
     dismiss_stale: bool = True
     min_permission: str = "write"
+    # Whether an approval counts from someone who pushed the head or committed after approving.
+    last_pusher_counts: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,19 +189,29 @@ def _user_or_team(name: str) -> str | None:
 
 
 def _approvals(doc: Document) -> ApprovalsConfig:
-    section = _section(doc, "approvals", ("required", "dismiss_stale", "min_permission"))
+    section = _section(doc, "approvals", ("required", "dismiss_stale", "min_permission", "last_pusher_counts"))
     default = ApprovalsConfig()
     required = _int(doc, ("approvals", "required"), section.get("required", default.required), 0)
     dismiss_stale = section.get("dismiss_stale", default.dismiss_stale)
     if not isinstance(dismiss_stale, bool):
         raise doc.error(("approvals", "dismiss_stale"), "`approvals.dismiss_stale` must be true or false")
+    last_pusher_counts = section.get("last_pusher_counts", default.last_pusher_counts)
+    if not isinstance(last_pusher_counts, bool):
+        raise doc.error(
+            ("approvals", "last_pusher_counts"), "`approvals.last_pusher_counts` must be true or false"
+        )
     min_permission = _choice(
         doc,
         ("approvals", "min_permission"),
         section.get("min_permission", default.min_permission),
         PERMISSIONS[1:],
     )
-    return ApprovalsConfig(required=required, dismiss_stale=dismiss_stale, min_permission=min_permission)
+    return ApprovalsConfig(
+        required=required,
+        dismiss_stale=dismiss_stale,
+        min_permission=min_permission,
+        last_pusher_counts=last_pusher_counts,
+    )
 
 
 def _owners(doc: Document) -> tuple[OwnersRule, ...]:

@@ -281,6 +281,26 @@ def test_files_are_paginated_and_cut_at_3000(fakehub: FakeHub) -> None:
     assert api(fakehub, "GET", f"/repos/{REPO}/pulls/1", token).json()["changed_files"] == 3005
 
 
+def test_pull_commits_name_their_author_and_committer_and_are_cut_at_250(fakehub: FakeHub) -> None:
+    fakehub.add_repo(REPO)
+    first = fakehub.add_pull(REPO, 1, author="alice", files=[FileChange("a.py", status="added", after="a = 0\n")]).head_sha
+    pushed = fakehub.push(REPO, 1, files=[FileChange("a.py", after="a = 1\n")], by="mallory")
+    web = fakehub.push(REPO, 1, files=[FileChange("a.py", after="a = 2\n")], by="bob", committer="web-flow")
+    token = token_for(fakehub)
+    listed = api(fakehub, "GET", f"/repos/{REPO}/pulls/1/commits", token).json()
+    assert [c["sha"] for c in listed] == [first, pushed, web]  # oldest first
+    assert [(c["author"]["login"], c["committer"]["login"]) for c in listed] == [
+        ("alice", "alice"), ("mallory", "mallory"), ("bob", "web-flow")
+    ]
+    assert listed[2]["commit"]["committer"]["name"] == "GitHub" and listed[2]["parents"][0]["sha"] == pushed
+    assert fakehub.pull(REPO, 1).pushers == {first: "alice", pushed: "mallory", web: "bob"}
+    for i in range(3, 260):
+        fakehub.push(REPO, 1, files=[FileChange("a.py", after=f"a = {i}\n")])
+    page = api(fakehub, "GET", f"/repos/{REPO}/pulls/1/commits", token, params={"per_page": 100, "page": 3})
+    assert len(page.json()) == 50 and 'rel="next"' not in page.headers["Link"]
+    assert api(fakehub, "GET", f"/repos/{REPO}/pulls/1", token).json()["commits"] == 260
+
+
 def test_vanished_and_closed_pulls(demo: FakeHub) -> None:
     token = token_for(demo)
     demo.add_pull(REPO, 8, files=[FileChange("a.py", status="added", after="a = 1\n")])

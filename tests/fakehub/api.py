@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 REACTIONS = {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"}
 LEVELS = {"notice", "warning", "failure"}
 MAX_ANNOTATIONS = 50
+MAX_PULL_COMMITS = 250  # "Lists a maximum of 250 commits for a pull request" (GitHub's REST docs)
 
 
 class ApiError(Exception):
@@ -477,6 +478,15 @@ def build_app(hub: FakeHub) -> Flask:
             pull_for(repo, number)
             files = hub.pull_files(repo.full_name, number)[:3000]
         items, headers = paginate(files)
+        return respond(items, 200, headers)
+
+    @route("/repos/<owner>/<name>/pulls/<int:number>/commits")
+    def list_pull_commits(owner: str, name: str, number: int) -> Response:
+        repo = repo_for(owner, name)
+        with hub.locked():
+            pull_for(repo, number)
+            commits = hub.pull_commits(repo.full_name, number)[:MAX_PULL_COMMITS]
+        items, headers = paginate(commits)
         return respond(items, 200, headers)
 
     @route("/repos/<owner>/<name>/pulls/<int:number>/reviews")

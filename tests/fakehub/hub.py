@@ -344,7 +344,7 @@ class FakeHub:
             self._users.add(author)
             self._pulls[(full_name, number)] = pr
             self._reviews[(full_name, number)] = []
-            self._new_head(repo, pr, dict(base_tree), files)
+            self._new_head(repo, pr, dict(base_tree), files, author, author, author)
             return pr
 
     def _ensure_before(
@@ -355,7 +355,16 @@ class FakeHub:
         elif path not in tree:
             raise ValueError(f"{status} file {path} needs before= (it is not on the base branch)")
 
-    def _new_head(self, repo: FakeRepo, pr: FakePull, tree: dict[str, str], files: Sequence[FileChange]) -> str:
+    def _new_head(
+        self,
+        repo: FakeRepo,
+        pr: FakePull,
+        tree: dict[str, str],
+        files: Sequence[FileChange],
+        pusher: str,
+        author: str | None,
+        committer: str | None,
+    ) -> str:
         for fc in files:
             if fc.status == "removed":
                 tree.pop(fc.path, None)
@@ -377,17 +386,48 @@ class FakeHub:
             else:
                 pr.huge.discard(fc.path)
         sha = self._commit(repo, tree, branch=pr.head_ref, parent=pr.head_sha)
+        repo.commit_people[sha] = (author, committer)
+        for login in (pusher, author, committer):
+            if login:
+                self._users.add(login)
         pr.head_sha = sha
         pr.commits.append(sha)
+        pr.pushers[sha] = pusher
         pr.updated_at = self._timestamp()
         return sha
 
-    def push(self, full_name: str, number: int, files: Sequence[FileChange] = ()) -> str:
-        """A new head commit on the pull request with these changes; returns its sha."""
+    def push(
+        self,
+        full_name: str,
+        number: int,
+        files: Sequence[FileChange] = (),
+        *,
+        by: str | None = None,
+        author: str | None = None,
+        committer: str | None = None,
+    ) -> str:
+        """A new head commit on the pull request with these changes; returns its sha.
+
+        ``by`` pushes it (default: the PR's author), and is its author and committer unless
+        ``author`` / ``committer`` say otherwise (``committer="web-flow"``: made on github.com).
+        """
         with self._lock:
             repo = self.repo(full_name)
             pr = self.pull(full_name, number)
-            return self._new_head(repo, pr, dict(repo.trees[pr.head_sha]), files)
+            pusher = by or pr.author
+            return self._new_head(
+                repo, pr, dict(repo.trees[pr.head_sha]), files, pusher, author or pusher, committer or pusher
+            )
+
+    def pull_commits(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """The pull request's commits as GitHub lists them, oldest first (not cut at 250)."""
+        with self._lock:
+            repo = self.repo(full_name)
+            pr = self.pull(full_name, number)
+            return [
+                self.shapes.pull_commit(repo, sha, repo.parents.get(sha, []), *repo.commit_people.get(sha, (None, None)))
+                for sha in pr.commits
+            ]
 
     def pull(self, full_name: str, number: int) -> FakePull:
         with self._lock:

@@ -115,6 +115,8 @@ class FakeRepo:
     blobs: dict[str, bytes] = field(default_factory=dict)
     parents: dict[str, list[str]] = field(default_factory=dict)
     collaborators: dict[str, str] = field(default_factory=dict)
+    # commit sha -> (author login, committer login), as GitHub links a commit's emails to accounts
+    commit_people: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @property
     def owner(self) -> str:
@@ -163,6 +165,7 @@ class FakePull:
     draft: bool = False
     merged: bool = False
     commits: list[str] = field(default_factory=list)
+    pushers: dict[str, str] = field(default_factory=dict)  # head sha -> who pushed it (the event's sender)
     head_repo: str | None = None  # a fork's full name; None: the branch is in the base repository
     renames: dict[str, str] = field(default_factory=dict)  # new path -> old path
     huge: set[str] = field(default_factory=set)

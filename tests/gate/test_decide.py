@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.gate import (
+    CommitFact,
     Facts,
     FindingFact,
     Hold,
@@ -25,6 +26,7 @@ from bot.repo_config import DEFAULT_CONFIG, parse_repo_config
 HEAD = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 OLD = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
 OLDER = "9999999999999999999999999999999999999999"
+FIRST = "1111111111111111111111111111111111111111"
 
 PERMISSIONS = {
     "alice": "write",  # the author
@@ -68,6 +70,18 @@ class Case:
 
 
 OWNERS = "owners:\n  - paths: ['app/storage/**']\n    users: [owen, olga]\n"
+
+
+def commits(*people: tuple[str | None, str | None]) -> dict[str, Any]:
+    """Facts of a PR whose commits FIRST, OLD, HEAD have these (author, committer) accounts."""
+    return {"commits": tuple(CommitFact(sha, a, c) for sha, (a, c) in zip((FIRST, OLD, HEAD), people, strict=True))}
+
+
+ALICE = ("alice", "alice")
+BY_ALICE = commits(ALICE, ALICE, ALICE)
+BOB_PUSHED = {**BY_ALICE, "head_pushers": ("bob",)}
+LAST_PUSHER_COUNTS = "approvals:\n  last_pusher_counts: true\n"
+ANY_COMMIT = "approvals:\n  dismiss_stale: false\n"
 OWNERS_TEAM = "owners:\n  - paths: ['app/storage/']\n    teams: [octo/storage]\n"
 STORAGE_CHANGE = {"changed_paths": ("app/storage/db.py", "README.md")}
 ESCALATE = "findings:\n  on_error: escalate\n"
@@ -145,6 +159,70 @@ CASES = [
          summary=("the reviewed commit is unknown",)),
     Case("a stale approval next to a fresh one", (rv("bob", commit=OLD), rv("carol", at=2)), ok=True,
          summary=("| @bob | approved | ✗ at `0f0f0f0`; stale",)),
+    # --- whoever pushed or committed last ------------------------------------------------------
+    Case("the pusher of the head cannot approve it", (rv("bob"),), facts=BOB_PUSHED, unmet=("approvals",),
+         title_is="Blocked: needs 1 peer approval on a1b2c3d",
+         summary=("| @bob | approved | ✗ not counted: @bob pushed the latest commit |",
+                  "Someone other than @bob must approve")),
+    Case("the pusher is recognised whatever the case", (rv("Bob"),), facts={**BY_ALICE, "head_pushers": ("bOB",)},
+         unmet=("approvals",), summary=("✗ not counted: @Bob pushed the latest commit",)),
+    Case("another reviewer's approval counts", (rv("bob"), rv("carol", at=2)), facts=BOB_PUSHED, ok=True,
+         title_is="Passed: approved by @carol on a1b2c3d"),
+    Case("everyone who pushed the head is excluded", (rv("bob"), rv("carol", at=2)),
+         facts={**BY_ALICE, "head_pushers": ("bob", "carol")}, unmet=("approvals",),
+         summary=("Someone other than @bob and @carol must approve",)),
+    Case("the pusher is known but the commits were not listed", (rv("bob"),), facts={"head_pushers": ("bob",)},
+         unmet=("approvals",)),
+    Case("the author of the head commit cannot approve it", (rv("bob"),), facts=commits(ALICE, ALICE, ("bob", "alice")),
+         unmet=("approvals",), summary=("✗ not counted: @bob authored the latest commit `a1b2c3d`",)),
+    Case("the committer of the head commit cannot approve it", (rv("bob"),),
+         facts=commits(ALICE, ALICE, ("alice", "BOB")), unmet=("approvals",),
+         summary=("✗ not counted: @bob committed the latest commit `a1b2c3d`",)),
+    Case("the web-flow committer names nobody", (rv("bob"),), facts=commits(ALICE, ALICE, ("alice", "web-flow")),
+         ok=True),
+    Case("a web edit is its author's commit", (rv("bob"),), facts=commits(ALICE, ALICE, ("bob", "web-flow")),
+         unmet=("approvals",), summary=("@bob authored the latest commit",)),
+    Case("commits linked to no account name nobody", (rv("bob"),), facts=commits(ALICE, (None, None), (None, None)),
+         ok=True),
+    Case("a commit authored after approving", (rv("bob", commit=FIRST),), config=ANY_COMMIT,
+         facts=commits(ALICE, ("bob", "alice"), ALICE), unmet=("approvals",),
+         summary=("| @bob | approved | ✗ not counted: @bob authored commit `0f0f0f0` after approving |",)),
+    Case("a commit committed after approving", (rv("bob", commit=FIRST),), config=ANY_COMMIT,
+         facts=commits(ALICE, ("alice", "bob"), ALICE), unmet=("approvals",),
+         summary=("✗ not counted: @bob committed `0f0f0f0` after approving",)),
+    Case("an approval after the reviewer's own commit counts", (rv("bob"),), facts=commits(("bob", "bob"), ALICE, ALICE),
+         ok=True),
+    Case("an approval of the reviewer's own commit counts once others built on it", (rv("bob", commit=OLD),),
+         config=ANY_COMMIT, facts=commits(ALICE, ("bob", "bob"), ALICE), ok=True),
+    Case("an approval whose commit was force-pushed away: every commit is after it", (rv("bob", commit=OLDER),),
+         facts={**commits(ALICE, ("bob", "bob"), ALICE), "digests": {OLDER: "d1"}, "head_digest": "d1"},
+         unmet=("approvals",),
+         summary=("@bob authored commit `0f0f0f0`, and the approved commit `9999999` is no longer in the pull request",)),
+    Case("an approval carried over past commits by others counts", (rv("bob", commit=OLDER),),
+         facts={**BY_ALICE, "digests": {OLDER: "d1"}, "head_digest": "d1"}, ok=True),
+    Case("an incomplete commit list fails closed", (rv("bob"),), facts={"commits_complete": False},
+         unmet=("approvals",),
+         summary=("it cannot be shown that @bob authored or committed none after approving",
+                  "squash or split this one")),
+    Case("an incomplete commit list still names what is known", (rv("bob"),),
+         facts={**BOB_PUSHED, "commits_complete": False}, unmet=("approvals",),
+         summary=("✗ not counted: @bob pushed the latest commit",)),
+    Case("last_pusher_counts lets the pusher approve", (rv("bob"),), config=LAST_PUSHER_COUNTS,
+         facts={**commits(ALICE, ALICE, ("bob", "bob")), "head_pushers": ("bob",)}, ok=True,
+         summary=("✓ at `a1b2c3d` (the latest commit)",)),
+    Case("last_pusher_counts does not need the commits", (rv("bob"),), config=LAST_PUSHER_COUNTS,
+         facts={"commits_complete": False}, ok=True),
+    Case("a bot's push does not affect a person's approval", (rv("bob"),),
+         facts={**commits(ALICE, ALICE, ("renovate[bot]", "renovate[bot]")), "head_pushers": ("renovate[bot]",)},
+         ok=True),
+    Case("a bot that pushed is reported as a bot", (rv("renovate[bot]"),),
+         facts={"head_pushers": ("renovate[bot]",)}, unmet=("approvals",), summary=("✗ not counted: a bot",)),
+    Case("the author who pushed is reported as the author", (rv("alice"),), facts={"head_pushers": ("alice",)},
+         unmet=("approvals",), summary=("✗ not counted: the PR author",)),
+    Case("changes requested by the pusher still block", (rv("bob", "CHANGES_REQUESTED"), rv("carol", at=2)),
+         facts=BOB_PUSHED, unmet=("changes_requested",)),
+    Case("a pusher's approval does not satisfy owners", (rv("owen"), rv("bob", at=2)), config=OWNERS,
+         facts={**STORAGE_CHANGE, **BY_ALICE, "head_pushers": ("owen",)}, unmet=("owners.0",)),
     # --- owners ------------------------------------------------------------------------------
     Case("an owner approves owned paths", (rv("owen"),), config=OWNERS, facts=STORAGE_CHANGE, ok=True,
          summary=("✓ 1 approval from the owners of `app/storage/**` (@owen or @olga) for 1 changed file",)),
@@ -303,6 +381,15 @@ def test_summary_lists_every_reviewer_with_the_commit_they_approved() -> None:
     assert "| @carol | approved | ✗ at `0f0f0f0`; stale: `0f0f0f0` was never evaluated" in summary
     assert "| @alice | approved | ✗ not counted: the PR author |" in summary
     assert "| @rita | approved | ✗ not counted: has read permission, write needed |" in summary
+
+
+def test_a_pusher_is_not_told_that_approving_again_counts() -> None:
+    verdict = _verdict(Case("x", (rv("bob", commit=OLD), rv("carol", commit=OLD, at=2)),
+                            facts={"head_pushers": ("bob",)}))
+    (approvals,) = [c for c in verdict.unmet if c.key == "approvals"]
+    assert "@carol approved an earlier commit: approving again counts." in approvals.unblock
+    assert "@bob approved" not in approvals.unblock
+    assert "Someone other than @bob must approve" in approvals.unblock
 
 
 def test_long_finding_lists_are_truncated_in_the_summary() -> None:

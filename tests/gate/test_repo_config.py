@@ -24,6 +24,7 @@ approvals:
   required: 2
   dismiss_stale: false
   min_permission: maintain
+  last_pusher_counts: true
 owners:
   - paths: ["app/storage/**", "migrations/"]
     users: ["@owen", olga]
@@ -52,7 +53,7 @@ suggestions: false
 def test_missing_file_means_defaults() -> None:
     assert parse_repo_config(None) is DEFAULT_CONFIG
     assert DEFAULT_CONFIG == GateConfig(
-        approvals=ApprovalsConfig(required=1, dismiss_stale=True, min_permission="write"),
+        approvals=ApprovalsConfig(required=1, dismiss_stale=True, min_permission="write", last_pusher_counts=False),
         owners=(),
         findings=FindingsConfig(on_error="block", escalate_by=1, risk_owners=()),
         rules=RulesConfig(),
@@ -68,7 +69,9 @@ def test_empty_file_or_sections_mean_defaults(text: str) -> None:
 
 def test_every_key() -> None:
     config = parse_repo_config(FULL)
-    assert config.approvals == ApprovalsConfig(required=2, dismiss_stale=False, min_permission="maintain")
+    assert config.approvals == ApprovalsConfig(
+        required=2, dismiss_stale=False, min_permission="maintain", last_pusher_counts=True
+    )
     assert config.owners == (
         OwnersRule(paths=("app/storage/**", "migrations/"), users=("owen", "olga"), teams=("octo/storage",),
                    count=2),
@@ -110,6 +113,8 @@ def test_comment_modes(text: str, comment: str) -> None:
         ("approvals:\n  required:\n", 2, "must be an integer"),
         ("approvals:\n  dismiss_stale: sometimes\n", 2, "`approvals.dismiss_stale` must be true or false"),
         ("approvals:\n  min_permission: owner\n", 2, "must be one of read, triage, write, maintain, admin"),
+        ("approvals:\n  last_pusher_counts: yes please\n", 2,
+         "`approvals.last_pusher_counts` must be true or false"),
         ("approvals: 2\n", 1, "`approvals` must be a mapping"),
         ("aproovals:\n  required: 2\n", 1, "unknown section `aproovals`"),
         ("comment: sticky\nsugestions: true\n", 2, "unknown section `sugestions`"),
@@ -178,6 +183,7 @@ def test_the_documented_example_is_valid() -> None:
 
 SAMPLES = {
     "approvals.required": 2, "approvals.dismiss_stale": False, "approvals.min_permission": "admin",
+    "approvals.last_pusher_counts": True,
     "owners": [], "owners[].paths": ["x/**"], "owners[].users": ["u"], "owners[].teams": ["o/t"],
     "owners[].count": 1, "findings.on_error": "warn", "findings.escalate_by": 2,
     "findings.risk_owners": ["r"], "rules.select": ["RG1"], "rules.ignore": ["RG2"],
