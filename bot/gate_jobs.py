@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from github import UnknownObjectException
+from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from sqlalchemy import Connection, insert, select
@@ -247,7 +248,7 @@ def run_commands(rt: Runtime, repo_name: str, installation_id: int, data: dict[s
     # The state change is committed: owe the evaluation before anything else can fail.
     if any(r.outcome == "accepted" and r.command.name in STATE_CHANGING for r in results):
         _queue_evaluation(rt, repo_name, number, installation_id, "issue_comment.command")
-    _acknowledge(repo, repo_name, number, comment_id, results, retried)
+    _acknowledge(repo, repo_name, number, comment_id, results, retried, rt.github.wrote)
     return ", ".join(f"{r.command.name or '?'}:{r.outcome}" for r in results) or "no commands"
 
 
@@ -321,7 +322,8 @@ def _post(repo: Repository, path: str, body: dict[str, Any]) -> Any:
 
 
 def _acknowledge(
-    repo: Repository, repo_name: str, number: int, comment_id: int, results: list[_Result], retried: bool
+    repo: Repository, repo_name: str, number: int, comment_id: int, results: list[_Result], retried: bool,
+    wrote: Callable[[IssueComment], bool],
 ) -> None:
     """React (GitHub keeps one reaction per kind, so reacting again is harmless) and reply once."""
     shown = [r for r in results if r.outcome != "ignored"]
@@ -339,9 +341,10 @@ def _acknowledge(
         return
     marker = REPLY_MARKER.format(comment_id=comment_id)
     if retried:
-        # An earlier attempt may have replied before it failed.
+        # An earlier attempt may have replied before it failed. Only a reply of the App's own
+        # counts: anyone can type the marker.
         issue = repo.get_issue(number)
-        if any(c.body and c.body.startswith(marker) for c in issue.get_comments()):
+        if any(c.body and c.body.startswith(marker) and wrote(c) for c in issue.get_comments()):
             return
     _post(repo, f"/issues/{number}/comments", {"body": "\n\n---\n\n".join([marker + "\n" + parts[0], *parts[1:]])})
 

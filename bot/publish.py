@@ -8,11 +8,12 @@ a different one gets a new run, which GitHub then shows as the commit's `reviewg
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from github import UnknownObjectException
+from github.IssueComment import IssueComment
 from github.Repository import Repository
 
 from bot import report
@@ -138,8 +139,13 @@ def publish_comment(
     outcome: report.Outcome,
     fingerprints: Iterable[str],
     docs_url: str,
+    *,
+    wrote: Callable[[IssueComment], bool],
 ) -> bool:
-    """Create or edit the one sticky comment; returns whether GitHub was written to."""
+    """Create or edit the one sticky comment; returns whether GitHub was written to.
+
+    `wrote` tells the App's own comments from others: the marker is found only in those.
+    """
     state = report.comment_state(outcome, fingerprints)
     key = (repo_name, number)
     with db.session() as session:
@@ -159,9 +165,10 @@ def publish_comment(
         except UnknownObjectException:
             log.info("sticky comment %s on %s#%s was deleted; posting a new one", known_id, repo_name, number)
     if comment_id is None:
-        # Found again by its marker, so a lost database row never leads to a second comment.
+        # Found again by its marker, so a lost database row never leads to a second comment;
+        # a copy of the marker in someone else's comment is their text, not our summary.
         for comment in issue.get_comments():
-            if comment.body and comment.body.startswith(report.STICKY_MARKER):
+            if comment.body and comment.body.startswith(report.STICKY_MARKER) and wrote(comment):
                 comment.edit(body)
                 comment_id = comment.id
                 break

@@ -568,7 +568,9 @@ def build_app(hub: FakeHub) -> Flask:
                 raise not_found()
             if not data.get("body"):
                 raise invalid("Validation Failed", errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
-            comment_id = hub._store_comment(repo.full_name, number, hub.shapes.bot_login(), "Bot", data["body"])
+            comment_id = hub._store_comment(
+                repo.full_name, number, hub.shapes.bot_login(), "Bot", data["body"], hub.app_id
+            )
             return respond(hub.shapes.comment(repo, hub._comments[comment_id]), 201)
 
     @route("/repos/<owner>/<name>/issues/comments/<int:comment_id>", ("GET", "PATCH", "DELETE"))
