@@ -16,7 +16,7 @@ from github import UnknownObjectException
 from github.IssueComment import IssueComment
 from github.Repository import Repository
 
-from bot import report
+from bot import render, report
 from bot.db import CheckRunRecord, Database, StickyComment, utcnow
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,9 @@ class CheckRunPublisher:
     ) -> None:
         run = self.repo.get_check_run(run_id)
         chunks = report.batches(annotations) or [[]]
+        # The title is plain text on GitHub's side; the summary is Markdown, already escaped.
+        title = render.plain(title, render.TITLE_LIMIT)
+        summary = render.bounded(summary, render.SUMMARY_LIMIT)
         for i, chunk in enumerate(chunks):
             output: dict[str, Any] = {"title": title, "summary": summary}
             if chunk:
@@ -115,9 +118,9 @@ class CheckRunPublisher:
 
     def fail(self, reason: str) -> None:
         """The check must not stay green or pending when the bot could not decide."""
-        title = f"could not evaluate: {reason}"[:1000]
+        title = f"could not evaluate: {reason}"
         summary = (
-            f"Reviewgate could not evaluate commit `{self.head_sha[:7]}`: {reason}\n\n"
+            f"Reviewgate could not evaluate commit `{self.head_sha[:7]}`: {render.text(reason)}\n\n"
             "The check stays failed until an evaluation succeeds. "
             "Use GitHub's *Re-run* on this check to try again."
         )
