@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import rules
+from bot import render
 from bot.gate import is_bot
 from bot.repo_config import has_permission
 
@@ -100,7 +101,7 @@ def _command(raw: str, rest: str) -> Command:
     if name in ("", "help"):
         return Command("help", (), raw)
     if name not in KNOWN:
-        return Command(name, tuple(tail.split()), raw, f"`{PREFIX} {name}` is not a command.")
+        return Command(name, tuple(tail.split()), raw, f"{render.code(f'{PREFIX} {name}')} is not a command.")
     if name in ("explain", "waive", "unwaive"):
         code, _, reason = tail.partition(" ")
         code, reason = code.strip().upper(), " ".join(reason.split())
@@ -113,7 +114,8 @@ def _command(raw: str, rest: str) -> Command:
             return Command(name, (), raw, f"A rule code is missing. Usage: {usage}.")
         if not _CODE.match(code):
             return Command(
-                name, (code,), raw, f"`{code}` is not a rule code or prefix (like RG201 or RG2). Usage: {usage}."
+                name, (code,), raw,
+                f"{render.code(code)} is not a rule code or prefix (like RG201 or RG2). Usage: {usage}.",
             )
         if name == "waive":
             if not reason:
@@ -141,18 +143,18 @@ def authorize(
         return False, f"{command.error} See `/gate help`."
     if command.name in OPEN_COMMANDS:
         return True, ""
-    usage = f"`{PREFIX} {command.name}`"
+    usage = render.code(f"{PREFIX} {command.name}")
     if not has_permission(permission, NEEDED_PERMISSION):
         return False, (
-            f"{usage} needs write permission on this repository; @{actor} has "
+            f"{usage} needs write permission on this repository; {render.login(actor)} has "
             f"{(permission or 'none').lower()}. Someone with write, maintain or admin permission "
             "may run it."
         )
     if command.name == "waive" and actor.casefold() == author.casefold():
         return False, (
-            f"@{actor}, the author of a pull request may not waive its findings: a waiver is a "
+            f"{render.login(actor)}, the author of a pull request may not waive its findings: a waiver is a "
             "second person's decision. A reviewer with write permission who is not the author "
-            f"may run `{PREFIX} waive {command.code} <reason>`."
+            f"may run {render.code(f'{PREFIX} waive {command.code} <reason>')}."
         )
     return True, ""
 
@@ -168,7 +170,7 @@ def explain(code: str, docs_url: str = "") -> str:
         family = [r for r in rules.CATALOGUE if r.code.startswith(code)] if _CODE.match(code) else []
         if not family:
             known = ", ".join(r.code for r in rules.CATALOGUE)
-            return f"`{code}` is not a Reviewgate rule. Known rules: {known}."
+            return f"{render.code(code)} is not a Reviewgate rule. Known rules: {known}."
         lines = [f"**Rules {code}\\***", ""]
         lines += [f"- **{r.code}** `{r.slug}` ({r.severity.value}): {r.summary()}" for r in family]
         lines += ["", f"`{PREFIX} explain <code>` explains one."]

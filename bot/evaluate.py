@@ -512,6 +512,7 @@ def _evaluate(
     if found.config.comment == "sticky":
         publish_comment(
             rt.db, repo, job.repo, job.number, outcome, found.fingerprints, rt.settings.rules_docs_url,
+            wrote=rt.github.wrote,
         )
     with rt.db.session() as session:
         session.add(

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot import render
 from bot.repo_config import GateConfig, OwnersRule, has_permission
 
 APPROVED = "APPROVED"
@@ -182,18 +183,10 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 
 
 def _people(logins: Sequence[str]) -> str:
-    names = [f"@{login}" for login in logins]
+    names = [render.login(login) for login in logins]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
 
 
 @dataclass(frozen=True)
@@ -267,7 +260,7 @@ def _own_push(review: Review, facts: Facts, config: GateConfig) -> str:
     if config.approvals.last_pusher_counts:
         return ""
     me = review.user.casefold()
-    who = f"@{review.user}"
+    who = render.login(review.user)
     if any(p.casefold() == me for p in facts.head_pushers):
         return f"{who} pushed the latest commit"
     shas = [c.sha for c in facts.commits]
@@ -348,7 +341,7 @@ def _members(users: Iterable[str], teams: Iterable[str], facts: Facts) -> tuple[
 
 
 def _who(users: Sequence[str], teams: Sequence[str]) -> str:
-    names = [f"@{u}" for u in users] + [f"a member of {t}" for t in teams]
+    names = [render.login(u) for u in users] + [f"a member of {render.text(t)}" for t in teams]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " or " + names[-1]
@@ -369,7 +362,7 @@ def _category_phrase(findings: Sequence[FindingFact]) -> str:
 
 def _waive_commands(findings: Sequence[FindingFact]) -> str:
     codes = sorted({f.code.upper() for f in findings})
-    return ", ".join(f"`/gate waive {code} <reason>`" for code in codes)
+    return ", ".join(render.code(f"/gate waive {code} <reason>") for code in codes)
 
 
 def decide(facts: Facts, config: GateConfig) -> Verdict:
@@ -435,7 +428,7 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         )
     for waiver in ignored:
         notes.append(
-            f"The waiver of `{waiver.pattern}` by @{waiver.by} is not honoured: "
+            f"The waiver of {render.code(waiver.pattern)} by {render.login(waiver.by)} is not honoured: "
             "the PR author and bots may not waive findings."
         )
     summary = _summary(
@@ -445,11 +438,11 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
 
 
 def _config_failure(facts: Facts) -> Verdict:
-    message = _one_line(facts.config_error or "")
+    message = render.plain(facts.config_error or "")
     condition = Condition(
         key="config",
         met=False,
-        text=f"Invalid configuration: {message}",
+        text=f"Invalid configuration: {render.quoted(facts.config_error or '')}",
         unblock=(
             "Fix `.github/reviewgate.yml` on the default branch (a pull request cannot change "
             "its own gate), then comment `/gate recheck`."
@@ -458,7 +451,7 @@ def _config_failure(facts: Facts) -> Verdict:
     title = f"Blocked: invalid configuration: {message}"
     summary = "\n".join(
         [
-            f"## ✗ {title}",
+            f"## ✗ {render.text(title)}",
             "",
             "The gate cannot be evaluated, so it fails closed.",
             "",
@@ -474,15 +467,15 @@ def _hold_part(facts: Facts) -> _Part:
     hold = facts.hold
     if hold is None:
         return _Part(Condition("hold", True, "Not on hold", ""), "")
-    reason = f": {_one_line(hold.reason)}" if hold.reason.strip() else ""
+    reason = f": {render.text(hold.reason)}" if hold.reason.strip() else ""
     return _Part(
         Condition(
             "hold",
             False,
-            f"On hold by @{hold.by}{reason}",
+            f"On hold by {render.login(hold.by)}{reason}",
             "`/gate unhold` by someone with write permission.",
         ),
-        f"on hold by @{hold.by}",
+        f"on hold by @{render.plain(hold.by)}",
     )
 
 
@@ -513,7 +506,7 @@ def _approvals_part(
     more = " more" if have else ""
     unblock = (
         f"{_plural(missing, 'reviewer')} with {config.approvals.min_permission} permission, other "
-        f"than the author @{facts.author}, approve{'s' if missing == 1 else ''} `{head}`."
+        f"than the author {render.login(facts.author)}, approve{'s' if missing == 1 else ''} `{head}`."
     )
     stale = [
         s.login for s in states if s.review.state == APPROVED and not s.excluded and not s.fresh and not s.pushed
@@ -560,9 +553,9 @@ def _owners_part(
         return None
     members, unknown = _members(rule.users, rule.teams, facts)
     for team in unknown:
-        notes.append(f"The membership of {team} is unknown; its members' approvals could not be counted.")
+        notes.append(f"The membership of {render.text(team)} is unknown; its members' approvals could not be counted.")
     have = sorted(login for key, login in approver_keys.items() if key in members)
-    globs = ", ".join(f"`{g}`" for g in rule.paths)
+    globs = ", ".join(render.code(g) for g in rule.paths)
     who = _who(rule.users, rule.teams)
     text = (
         f"{_plural(rule.count, 'approval')} from the owners of {globs} ({who}) for "
@@ -580,7 +573,7 @@ def _owners_part(
             f"{_plural(missing, 'more approval')} of the latest commit from {who} "
             "(the PR author does not count).",
         ),
-        f"needs {_plural(missing, 'owner approval')} for {rule.paths[0]}",
+        f"needs {_plural(missing, 'owner approval')} for {render.plain(rule.paths[0])}",
     )
 
 
@@ -596,12 +589,12 @@ def _risk_owners_part(
     teams = [o for o in owners if "/" in o]
     members, unknown = _members(users, teams, facts)
     for team in unknown:
-        notes.append(f"The membership of {team} is unknown; its members' approvals could not be counted.")
+        notes.append(f"The membership of {render.text(team)} is unknown; its members' approvals could not be counted.")
     have = sorted(login for key, login in approver_keys.items() if key in members)
     who = _who(users, teams)
     text = f"1 approval from a risk owner ({who}) for {_plural(len(unwaived), 'unwaived error finding')}"
     if have:
-        return _Part(Condition("risk_owners", True, f"{text}: @{have[0]}", ""), "")
+        return _Part(Condition("risk_owners", True, f"{text}: {render.login(have[0])}", ""), "")
     return _Part(
         Condition(
             "risk_owners",
@@ -667,7 +660,7 @@ def _summary(
     head: str,
 ) -> str:
     mark = "✓" if all(c.met for c in conditions) else "✗"
-    out = [f"## {mark} {title}", ""]
+    out = [f"## {mark} {render.text(title)}", ""]
     for condition in conditions:
         out.append(f"- {condition.line}")
         if not condition.met:
@@ -683,12 +676,12 @@ def _summary(
             elif s.review.state == DISMISSED:
                 counts = "✗ dismissed"
             elif s.review.state == CHANGES_REQUESTED:
-                counts = f"✗ blocks until @{s.login} approves or the review is dismissed ({s.note})"
+                counts = f"✗ blocks until {render.login(s.login)} approves or the review is dismissed ({s.note})"
             elif s.pushed:
                 counts = f"✗ not counted: {s.pushed}"
             else:
                 counts = f"{'✓' if s.fresh else '✗'} {s.note}"
-            out.append(f"| @{s.login} | {state} | {_cell(counts)} |")
+            out.append(f"| {render.cell(render.login(s.login))} | {state} | {render.cell(counts)} |")
         out.append("")
     else:
         out += [f"No reviews yet on `{head}`.", ""]
@@ -703,8 +696,8 @@ def _summary(
         out += [f"### Error findings not waived ({len(unwaived)}): {effect}", ""]
         for finding in unwaived[:MAX_LISTED_FINDINGS]:
             out.append(
-                f"- `{finding.path}:{finding.line}` **{finding.code}** {finding.slug}: "
-                f"{_one_line(finding.message)}"
+                f"- {render.code(f'{finding.path}:{finding.line}')} **{finding.code}** {finding.slug}: "
+                f"{render.quoted(finding.message)}"
             )
         if len(unwaived) > MAX_LISTED_FINDINGS:
             out.append(f"- and {len(unwaived) - MAX_LISTED_FINDINGS} more (see the annotations)")
@@ -724,15 +717,16 @@ def _summary(
         for waiver in honoured:
             n = sum(1 for w in covered.values() if w is waiver)
             out.append(
-                f"- `{waiver.pattern}` by @{waiver.by}: {_one_line(waiver.reason)} "
-                f"(covers {_plural(n, 'finding')} at `{head}`; `/gate unwaive {waiver.pattern}` takes it back)"
+                f"- {render.code(waiver.pattern)} by {render.login(waiver.by)}: {render.text(waiver.reason)} "
+                f"(covers {_plural(n, 'finding')} at `{head}`; {render.code(f'/gate unwaive {waiver.pattern}')} "
+                "takes it back)"
             )
         out.append("")
 
     if facts.not_analyzed:
         out += ["### Not analysed", ""]
         for path, reason in sorted(facts.not_analyzed):
-            out.append(f"- `{path}`: {_one_line(reason)}")
+            out.append(f"- {render.code(path)}: {render.quoted(reason)}")
         out.append("")
 
     if notes:

@@ -18,12 +18,13 @@ from typing import Any
 from urllib.parse import quote
 
 from github import UnknownObjectException
+from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
-from bot import report
+from bot import render, report
 from bot.commands import KNOWN, Command, authorize, explain, parse_commands
 from bot.db import (
     CommandAudit,
@@ -247,7 +248,7 @@ def run_commands(rt: Runtime, repo_name: str, installation_id: int, data: dict[s
     # The state change is committed: owe the evaluation before anything else can fail.
     if any(r.outcome == "accepted" and r.command.name in STATE_CHANGING for r in results):
         _queue_evaluation(rt, repo_name, number, installation_id, "issue_comment.command")
-    _acknowledge(repo, repo_name, number, comment_id, results, retried)
+    _acknowledge(repo, repo_name, number, comment_id, results, retried, rt.github.wrote)
     return ", ".join(f"{r.command.name or '?'}:{r.outcome}" for r in results) or "no commands"
 
 
@@ -270,7 +271,7 @@ def _apply(
         )
         if not marks:
             return "refused", (
-                f"There is no `{pattern}` finding on the changed lines at `{short(head)}`, so there is "
+                f"There is no {render.code(pattern)} finding on the changed lines at `{short(head)}`, so there is "
                 "nothing to waive. A waiver covers the findings present when it is given."
             )
         session.add(
@@ -279,7 +280,7 @@ def _apply(
                 head_sha=head, fingerprints=json.dumps(marks), created_at=utcnow(),
             )
         )
-        return "accepted", f"waived {len(marks)} finding(s) of {pattern} at {short(head)}"
+        return "accepted", f"waived {len(marks)} finding(s) of {render.code(pattern)} at `{short(head)}`"
     if name == "unwaive":
         active = (
             session.query(WaiverRecord)
@@ -287,11 +288,11 @@ def _apply(
             .all()
         )
         if not active:
-            return "refused", f"There is no active waiver of `{command.code}` on this pull request."
+            return "refused", f"There is no active waiver of {render.code(command.code)} on this pull request."
         now = utcnow()
         for waiver in active:
             waiver.revoked_by, waiver.revoked_at = actor, now
-        return "accepted", f"took back {len(active)} waiver(s) of {command.code}"
+        return "accepted", f"took back {len(active)} waiver(s) of {render.code(command.code)}"
     if name == "hold":
         session.merge(HoldRecord(repo=repo, number=number, by=actor, reason=command.reason, created_at=utcnow()))
         return "accepted", ""
@@ -300,12 +301,12 @@ def _apply(
         if record is not None:
             session.delete(record)
         return "accepted", ""
-    return "unknown", f"`/gate {name}` is not a command. See `/gate help`."
+    return "unknown", f"{render.code(f'/gate {name}')} is not a command. See `/gate help`."
 
 
 def _reply_for(command: Command, outcome: str, detail: str, rt: Runtime) -> str:
     if outcome in ("refused", "unknown"):
-        return f"`{command.raw}`: {detail}" if detail else ""
+        return f"{render.code(command.raw)}: {detail}" if detail else ""
     if outcome == "accepted" and command.name == "help":
         from bot.commands import HELP_TEXT
 
@@ -321,7 +322,8 @@ def _post(repo: Repository, path: str, body: dict[str, Any]) -> Any:
 
 
 def _acknowledge(
-    repo: Repository, repo_name: str, number: int, comment_id: int, results: list[_Result], retried: bool
+    repo: Repository, repo_name: str, number: int, comment_id: int, results: list[_Result], retried: bool,
+    wrote: Callable[[IssueComment], bool],
 ) -> None:
     """React (GitHub keeps one reaction per kind, so reacting again is harmless) and reply once."""
     shown = [r for r in results if r.outcome != "ignored"]
@@ -339,11 +341,13 @@ def _acknowledge(
         return
     marker = REPLY_MARKER.format(comment_id=comment_id)
     if retried:
-        # An earlier attempt may have replied before it failed.
+        # An earlier attempt may have replied before it failed. Only a reply of the App's own
+        # counts: anyone can type the marker.
         issue = repo.get_issue(number)
-        if any(c.body and c.body.startswith(marker) for c in issue.get_comments()):
+        if any(c.body and c.body.startswith(marker) and wrote(c) for c in issue.get_comments()):
             return
-    _post(repo, f"/issues/{number}/comments", {"body": "\n\n---\n\n".join([marker + "\n" + parts[0], *parts[1:]])})
+    body = "\n\n---\n\n".join([marker + "\n" + parts[0], *parts[1:]])
+    _post(repo, f"/issues/{number}/comments", {"body": render.bounded(body, render.COMMENT_LIMIT)})
 
 
 # -- merge groups ------------------------------------------------------------------------------
@@ -359,7 +363,8 @@ def group_pulls(
     """
     match = _QUEUE_REF.match(str(data.get("head_ref") or ""))
     if match is None:
-        return None, f"the merge group's branch `{data.get('head_ref')}` is not a merge-queue branch"
+        # Plain text: it becomes the check run's title.
+        return None, f"the merge group's branch `{render.plain(data.get('head_ref'))}` is not a merge-queue branch"
     number = int(match.group("number"))
     base_sha = str(data.get("base_sha") or match.group("sha"))
     with rt.db.session() as session:
@@ -373,7 +378,7 @@ def group_pulls(
     if tip == base_sha:
         return [number], ""
     return None, (
-        f"the merge group is built on `{short(base_sha)}`, which is neither the tip of `{base_ref}` nor "
+        f"the merge group is built on `{short(base_sha)}`, which is neither the tip of `{render.plain(base_ref)}` nor "
         "a merge group Reviewgate has checked, so the pull requests ahead of "
         f"#{number} in the queue are unknown"
     )
@@ -390,7 +395,7 @@ def check_merge_group(rt: Runtime, repo_name: str, installation_id: int, data: d
     numbers, why = group_pulls(rt, repo, repo_name, data)
     if numbers is None:
         title = f"Blocked: {why}"
-        publisher.complete("failure", title[:1000], _group_summary(title, [], why), [], [report.RECHECK_ACTION])
+        publisher.complete("failure", title, _group_summary(title, [], why), [], [report.RECHECK_ACTION])
         return "failure"
     with rt.db.session() as session:
         session.merge(MergeGroupRecord(repo=repo_name, head_sha=head_sha, pulls=json.dumps(numbers), created_at=utcnow()))
@@ -419,7 +424,7 @@ def check_merge_group(rt: Runtime, repo_name: str, installation_id: int, data: d
 
 def _group_summary(title: str, lines: list[tuple[int, str, str, str]], why: str) -> str:
     mark = "✓" if title.startswith("Passed") else "✗"
-    out = [f"## {mark} {title}", ""]
+    out = [f"## {mark} {render.text(title)}", ""]
     if why:
         out += [
             "The gate cannot tell which pull requests this merge group holds, so it fails closed. "
@@ -435,7 +440,6 @@ def _group_summary(title: str, lines: list[tuple[int, str, str, str]], why: str)
         ]
         for number, head, conclusion, verdict_title in lines:
             sign = "✓" if conclusion == "success" else "✗"
-            cell = verdict_title.replace("|", "\\|")
-            out.append(f"| #{number} | `{short(head)}` | {sign} {cell} |")
+            out.append(f"| #{number} | `{short(head)}` | {sign} {render.cell(render.text(verdict_title))} |")
         out.append("")
     return "\n".join(out)

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.IssueComment import IssueComment
 from github.Requester import Requester
 from urllib3.util.retry import Retry
 
@@ -97,6 +98,7 @@ class GitHubApp:
         # headers of its last response there, which /metrics reports.
         self._requesters: dict[int, Requester] = {}
         self._lock = threading.Lock()
+        self._bot_login: str | None = None
         watch_rate_limits(self.rate_limits)
 
     @property
@@ -119,6 +121,24 @@ class GitHubApp:
                 )
                 self._installations[installation_id] = auth
             return auth
+
+    def bot_login(self) -> str:
+        """The App's bot account (`<slug>[bot]`), asked of GitHub once per process."""
+        with self._lock:
+            if self._bot_login is None:
+                self._bot_login = f"{self._integration.get_app().slug}[bot]"
+            return self._bot_login
+
+    def wrote(self, comment: IssueComment) -> bool:
+        """Whether this App wrote `comment`. The bot's markers are plain text that anyone can
+        type, so a marker counts only in a comment of the App's own."""
+        app = comment.performed_via_github_app
+        if app is not None:
+            return bool(app.id == self.settings.app_id)
+        user = comment.user
+        return (
+            user is not None and user.type == "Bot" and user.login.casefold() == self.bot_login().casefold()
+        )
 
     def forget_installation(self, installation_id: int) -> None:
         """Drop a cached token that GitHub refused, so the next client fetches a fresh one."""

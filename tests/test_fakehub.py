@@ -512,6 +512,32 @@ def test_off_schema_answers_are_caught(demo: FakeHub) -> None:
     demo.strict = False  # the fixture would (rightly) fail this test otherwise
 
 
+def test_comments_name_the_app_that_posted_them(demo: FakeHub) -> None:
+    token = token_for(demo)
+    theirs = demo.add_comment(REPO, 7, user="carol", body="hi")
+    other = demo.add_comment(REPO, 7, user="x[bot]", user_type="Bot", body="hi", via_app=99)
+    own = api(demo, "POST", f"/repos/{REPO}/issues/7/comments", token, json={"body": "mine"}).json()
+    listed = {c["id"]: c for c in api(demo, "GET", f"/repos/{REPO}/issues/7/comments", token).json()}
+    assert listed[theirs]["performed_via_github_app"] is None
+    assert listed[other]["performed_via_github_app"]["id"] == 99
+    assert listed[own["id"]]["performed_via_github_app"]["id"] == demo.app_id
+    assert listed[own["id"]]["user"]["login"] == demo.shapes.bot_login()
+
+
+def test_bodies_over_githubs_limits_are_refused(demo: FakeHub) -> None:
+    token = token_for(demo)
+    head = demo.pull(REPO, 7).head_sha
+    assert api(demo, "POST", f"/repos/{REPO}/issues/7/comments", token, json={"body": "x" * 65_537}).status_code == 422
+    own = api(demo, "POST", f"/repos/{REPO}/issues/7/comments", token, json={"body": "x" * 65_536})
+    assert own.status_code == 201
+    too_long = {"body": "y" * 65_537}
+    assert api(demo, "PATCH", f"/repos/{REPO}/issues/comments/{own.json()['id']}", token, json=too_long).status_code == 422
+    run = {"name": "reviewgate", "head_sha": head, "output": {"title": "t", "summary": "s" * 65_536}}
+    assert api(demo, "POST", f"/repos/{REPO}/check-runs", token, json=run).status_code == 422
+    run["output"]["summary"] = "s" * 65_535
+    assert api(demo, "POST", f"/repos/{REPO}/check-runs", token, json=run).status_code == 201
+
+
 def test_bad_request_bodies_are_refused_like_github(demo: FakeHub) -> None:
     token = token_for(demo)
     head = demo.pull(REPO, 7).head_sha

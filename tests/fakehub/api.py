@@ -24,6 +24,8 @@ REACTIONS = {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes
 LEVELS = {"notice", "warning", "failure"}
 MAX_ANNOTATIONS = 50
 MAX_PULL_COMMITS = 250  # "Lists a maximum of 250 commits for a pull request" (GitHub's REST docs)
+MAX_COMMENT_BODY = 65_536  # "Body is too long (maximum is 65536 characters)"
+MAX_OUTPUT_TEXT = 65_535  # a check run's output.summary and output.text
 
 
 class ApiError(Exception):
@@ -537,6 +539,15 @@ def build_app(hub: FakeHub) -> Flask:
             raise invalid("Unprocessable Entity", errors=["Line could not be resolved"])
 
     # -- issue comments and reactions -----------------------------------------------------------
+    def check_comment_body(body: Any) -> None:
+        if not body:
+            raise invalid("Validation Failed", errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+        if len(body) > MAX_COMMENT_BODY:
+            raise invalid("Validation Failed", errors=[{
+                "resource": "IssueComment", "code": "custom", "field": "body",
+                "message": f"Body is too long (maximum is {MAX_COMMENT_BODY} characters)",
+            }])
+
     def comment_for(repo: Any, comment_id: int) -> dict[str, Any]:
         comment = hub._comments.get(comment_id)
         if comment is None or comment["repo"] != repo.full_name:
@@ -576,9 +587,10 @@ def build_app(hub: FakeHub) -> Flask:
         with hub.locked():
             if not hub._issue_exists(repo.full_name, number):
                 raise not_found()
-            if not data.get("body"):
-                raise invalid("Validation Failed", errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
-            comment_id = hub._store_comment(repo.full_name, number, hub.shapes.bot_login(), "Bot", data["body"])
+            check_comment_body(data.get("body"))
+            comment_id = hub._store_comment(
+                repo.full_name, number, hub.shapes.bot_login(), "Bot", data["body"], hub.app_id
+            )
             return respond(hub.shapes.comment(repo, hub._comments[comment_id]), 201)
 
     @route("/repos/<owner>/<name>/issues/comments/<int:comment_id>", ("GET", "PATCH", "DELETE"))
@@ -593,8 +605,7 @@ def build_app(hub: FakeHub) -> Flask:
             if request.method == "PATCH":
                 if comment["user"] != hub.shapes.bot_login():
                     raise ApiError(403, "Resource not accessible by integration")
-                if not data.get("body"):
-                    raise invalid("Validation Failed", errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+                check_comment_body(data.get("body"))
                 comment.update(body=data["body"], updated_at=hub._timestamp())
             return respond(hub.shapes.comment(repo, comment))
 
@@ -636,6 +647,10 @@ def build_app(hub: FakeHub) -> Flask:
                 raise invalid("Invalid request.\n\nstart_line must not be after end_line")
             if ("start_column" in a or "end_column" in a) and a.get("start_line") != a.get("end_line"):
                 raise invalid("Invalid request.\n\nstart_column and end_column need start_line == end_line")
+        for key in ("summary", "text"):
+            value = (output or {}).get(key) or ""
+            if len(value) > MAX_OUTPUT_TEXT:
+                raise invalid(f"Invalid request.\n\nOnly {MAX_OUTPUT_TEXT} characters are allowed; {len(value)} were supplied.")
         if output:
             for key in ("title", "summary", "text"):
                 if key in output:

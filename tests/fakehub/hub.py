@@ -564,16 +564,20 @@ class FakeHub:
         return body
 
     def add_comment(
-        self, full_name: str, number: int, *, user: str, body: str, user_type: str = "User"
+        self, full_name: str, number: int, *, user: str, body: str, user_type: str = "User",
+        via_app: int | None = None,
     ) -> int:
+        """A comment by `user`; `via_app` is the id of the GitHub App that posted it, if any."""
         with self._lock:
             self.repo(full_name)
             if not self._issue_exists(full_name, number):
                 raise KeyError(f"fakehub: no pull request or issue {full_name}#{number}")
             self._users.add(user)
-            return self._store_comment(full_name, number, user, user_type, body)
+            return self._store_comment(full_name, number, user, user_type, body, via_app)
 
-    def _store_comment(self, full_name: str, number: int, user: str, user_type: str, body: str) -> int:
+    def _store_comment(
+        self, full_name: str, number: int, user: str, user_type: str, body: str, via_app: int | None = None
+    ) -> int:
         now = self._timestamp()
         comment_id = self._next_id()
         repo = self._repos[full_name]
@@ -590,6 +594,7 @@ class FakeHub:
             "created_at": now,
             "updated_at": now,
             "association": association,
+            "via_app": via_app,
         }
         return comment_id
 

@@ -356,8 +356,13 @@ class Shapes:
             issue_url=f"{api}/issues/{comment['issue']}",
             author_association=comment["association"],
         )
-        for key in ("pin", "minimized", "reactions", "performed_via_github_app"):
+        for key in ("pin", "minimized", "reactions"):
             body.pop(key, None)
+        # GitHub names the App that wrote a comment with an installation token; null otherwise.
+        via = comment.get("via_app")
+        body["performed_via_github_app"] = (
+            None if via is None else self.app() if via == self.app_id else self._other_app(via)
+        )
         return body
 
     def reaction(self, reaction: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot import render
 from bot.gate import (
     CommitFact,
     Facts,
@@ -358,7 +359,8 @@ def test_decide(case: Case) -> None:
     for condition in verdict.conditions:
         assert bool(condition.unblock) != condition.met
         assert (f"- {condition.line}" in verdict.summary)
-    assert verdict.summary.startswith(f"## {'✓' if case.ok else '✗'} {verdict.title}")
+    # The title is plain text; the summary's heading shows it escaped.
+    assert verdict.summary.startswith(f"## {'✓' if case.ok else '✗'} {render.text(verdict.title)}")
 
 
 def test_the_verdict_does_not_depend_on_input_order() -> None:
@@ -403,7 +405,7 @@ def test_user_text_cannot_break_the_summary_table() -> None:
     facts = {"findings": (finding("RG201", "f1"),),
              "waivers": (Waiver("RG201", "line one\nline | two", "bob", frozenset({"f1"}), "t"),)}
     summary = _verdict(Case("x", (rv("carol"),), facts=facts)).summary
-    assert "line one line | two" in summary
+    assert "line one line \\| two" in summary
     assert "\nline | two" not in summary
 
 
