@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import rules
 from bot import render
 from bot.gate import is_bot
-from bot.repo_config import has_permission
+from bot.repo_config import PERMISSIONS, has_permission, permission_rank
 
 PREFIX = "/gate"
 NEEDED_PERMISSION = "write"
@@ -34,8 +34,8 @@ HELP_TEXT = """\
 | `/gate recheck` | write permission | evaluate the pull request again now |
 | `/gate waive RG201 <reason>` | write permission, not the PR author | accept the RG201 findings present on the current commit (a prefix such as `RG2` covers the family); the reason is required and shown in the check. A finding pushed later is not covered. |
 | `/gate unwaive RG201` | write permission | take a waiver back |
-| `/gate hold [reason]` | write permission | block the merge until `/gate unhold` |
-| `/gate unhold` | write permission | lift the hold |
+| `/gate hold [reason]` | write permission | block the merge until `/gate unhold`; a hold belongs to whoever placed it |
+| `/gate unhold` | the hold's placer, or someone with at least their permission who is not the author | lift the hold |
 
 The check passes when a peer with write permission has approved the latest commit and
 every error finding on the changed lines is fixed or waived.
@@ -129,13 +129,24 @@ def _command(raw: str, rest: str) -> Command:
 
 
 def authorize(
-    command: Command, actor: str, actor_type: str, author: str, permission: str | None
+    command: Command,
+    actor: str,
+    actor_type: str,
+    author: str,
+    permission: str | None,
+    *,
+    hold: tuple[str, str] | None = None,
 ) -> tuple[bool, str]:
     """May `actor` run `command` on a pull request by `author`? And if not, why.
 
     `(False, "")` means ignore silently: comments by bots (the gate's own included) get
     neither a reaction nor a reply, so two bots can never answer each other forever.
     Otherwise a refusal's text says why and who may run the command.
+
+    `hold` is the pull request's current hold, as (who placed it, their permission now).
+    A hold belongs to whoever placed it: only they, or someone with at least their
+    permission who is not the PR author, may lift or replace it. Otherwise the author
+    could lift a reviewer's hold, or hold again to own the hold and then lift it.
     """
     if is_bot(actor, actor_type):
         return False, ""
@@ -156,6 +167,20 @@ def authorize(
             "second person's decision. A reviewer with write permission who is not the author "
             f"may run {render.code(f'{PREFIX} waive {command.code} <reason>')}."
         )
+    if command.name in ("hold", "unhold") and hold is not None and hold[0].casefold() != actor.casefold():
+        placer, placer_permission = hold
+        verb = "lift" if command.name == "unhold" else "replace"
+        needed = max(permission_rank(placer_permission), permission_rank(NEEDED_PERMISSION))
+        roles = PERMISSIONS[needed:]
+        named = roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} or {roles[-1]}"
+        who = f"Only @{placer} or someone with {named} permission who is not the pull request's author may {verb} it."
+        if actor.casefold() == author.casefold():
+            return False, f"@{actor}, the author of a pull request may not {verb} a hold placed by @{placer}. {who}"
+        if permission_rank(permission) < needed:
+            return False, (
+                f"The pull request is on hold by @{placer}, who has {placer_permission.lower()} permission; "
+                f"@{actor} has {(permission or 'none').lower()}. {who}"
+            )
     return True, ""
 
 

@@ -473,7 +473,8 @@ def _hold_part(facts: Facts) -> _Part:
             "hold",
             False,
             f"On hold by {render.login(hold.by)}{reason}",
-            "`/gate unhold` by someone with write permission.",
+            f"`/gate unhold` by {render.login(hold.by)}, or by someone with at least their permission "
+            "who is not the PR author.",
         ),
         f"on hold by @{render.plain(hold.by)}",
     )
