@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import rules
 from bot.db import CachedReport, Database
+from bot.diff import LineMap, git_lines
 from bot.isolation import Isolation
 from bot.metrics import BLOBS_FETCHED, CACHE_HITS, FILES_ANALYZED
 
@@ -35,6 +36,45 @@ class FileResult:
     findings: tuple[rules.Finding, ...]  # on changed lines (engine notices always)
     line_sources: Mapping[int, str]  # source text of each finding's line, for fingerprints
     whole_file: bool  # GitHub gave no patch, so every line counts as changed
+
+
+# Entries without it numbered lines as Python does (a lone "\r" ends a line) and took line
+# texts from str.splitlines: they are analysed again rather than trusted.
+_NUMBERING = "git"
+
+
+def to_git_lines(report: rules.Report, content: bytes) -> rules.Report:
+    """The report with git's line numbers, the ones of the diff and of GitHub's annotations.
+
+    A fix is kept only where its lines are whole git lines: a suggestion replaces whole
+    lines of the diff, and a git line holding several of Python's would lose the others.
+    """
+    lines = LineMap.of(content)
+    if lines is None:
+        return report
+    findings = []
+    for f in report.findings:
+        fix = f.fix
+        if fix is not None and fix.edits:
+            if all(lines.whole(e.line) and lines.whole(e.end_line) for e in fix.edits):
+                edits = tuple(
+                    dataclasses.replace(e, line=lines.line(e.line), end_line=lines.line(e.end_line))
+                    for e in fix.edits
+                )
+            else:
+                edits = ()
+            fix = dataclasses.replace(fix, edits=edits)
+        findings.append(
+            dataclasses.replace(
+                f,
+                line=lines.line(f.line),
+                column=lines.column(f.line, f.column),
+                end_line=lines.line(f.end_line),
+                end_column=lines.column(f.end_line, f.end_column),
+                fix=fix,
+            )
+        )
+    return rules.Report(report.path, tuple(findings))
 
 
 def is_python(path: str) -> bool:
@@ -77,7 +117,7 @@ class Analyzer:
         with self.db.session() as session:
             cached = session.get(CachedReport, key)
             data = json.loads(cached.data) if cached is not None else None
-        if data is not None:
+        if data is not None and data.get("numbering") == _NUMBERING:
             CACHE_HITS.inc()
             report = rules.Report.from_dict(data["report"])
             # The same bytes may sit at another path (a rename, a copy): findings follow the name.
@@ -92,15 +132,22 @@ class Analyzer:
         else:
             report, finished = rules.analyze(content, path, changed_lines=None, config=self.config), True
         FILES_ANALYZED.inc()
+        report = to_git_lines(report, content)
         if not finished:
             # A worker stopped at its limits says nothing about the bytes alone (the machine
             # may have been busy): not cached, so the next evaluation tries again.
             return report, {}
-        text_lines = content.decode("utf-8", "replace").splitlines()
+        text_lines = git_lines(content.decode("utf-8", "replace"))
         sources = {
             f.line: text_lines[f.line - 1] for f in report.findings if 0 < f.line <= len(text_lines)
         }
-        entry = json.dumps({"report": report.to_dict(), "lines": {str(k): v for k, v in sources.items()}})
+        entry = json.dumps(
+            {
+                "numbering": _NUMBERING,
+                "report": report.to_dict(),
+                "lines": {str(k): v for k, v in sources.items()},
+            }
+        )
         with self.db.session() as session:
             # merge, not add: two jobs may analyse the same blob at once; both results are equal.
             session.merge(

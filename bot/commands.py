@@ -23,6 +23,7 @@ KNOWN = ("help", "explain", "recheck", "waive", "unwaive", "hold", "unhold")
 _LINE = re.compile(r"^ {0,3}/gate(?:[ \t]+(?P<rest>.*?))?[ \t]*$", re.IGNORECASE)
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _CODE = re.compile(r"^RG\d{1,3}$", re.IGNORECASE)
+_COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
 
 HELP_TEXT = """\
 **Reviewgate commands** (one per line, at the start of the line; several per comment):
@@ -72,13 +73,28 @@ class Command:
 def parse_commands(body: str) -> list[Command]:
     """Every `/gate` command in a comment, in order.
 
-    Lines inside fenced code blocks, quoted lines (`> /gate ...` when replying) and indented
-    code are not commands: quoting someone's command must not run it again.
+    Only lines GitHub shows as plain lines of their own count. Lines inside fenced code
+    blocks, quoted lines (`> /gate ...` when replying), indented code and HTML comments
+    (never displayed) are not commands: quoting someone's command must not run it again,
+    and no command runs unseen. Lines end at "\n" or "\r\n", as in Markdown, and not at the
+    other breaks of str.splitlines: a "\u2028" or a form feed keeps `/gate` inside the
+    quote it follows.
     """
     commands = []
     in_fence = ""
-    for line in (body or "").splitlines():
+    in_comment = False
+    for line in (body or "").split("\n"):
+        line = line.removesuffix("\r")
+        if "\r" in line:
+            # Markdown ends a line at a lone "\r" too, and not every reader of the comment
+            # does: what follows could be code or quoted to one and a command to another.
+            break
         fence = _FENCE.match(line)
+        if in_comment:
+            if fence:
+                break  # a fence inside an HTML comment: whether it counts depends on the reader
+            _, in_comment = _uncomment(line, in_comment=True)
+            continue
         if fence:
             marker = fence.group(1)
             if not in_fence:
@@ -88,10 +104,32 @@ def parse_commands(body: str) -> list[Command]:
             continue
         if in_fence:
             continue
+        line, in_comment = _uncomment(line, in_comment=False)
         match = _LINE.match(line)
         if match:
             commands.append(_command(line.strip(), match.group("rest") or ""))
     return commands
+
+
+def _uncomment(line: str, *, in_comment: bool) -> tuple[str, bool]:
+    """The text of `line` before its first HTML comment, and whether a comment is open at its end.
+
+    Generous on purpose: a `<!--` inside inline code also hides what follows, so a command
+    may be missed but never run unseen.
+    """
+    visible = "" if in_comment else line.split(_COMMENT_OPEN, 1)[0]
+    pos = 0
+    while True:
+        if in_comment:
+            end = line.find(_COMMENT_CLOSE, pos)
+            if end < 0:
+                return visible, True
+            pos, in_comment = end + len(_COMMENT_CLOSE), False
+        else:
+            start = line.find(_COMMENT_OPEN, pos)
+            if start < 0:
+                return visible, False
+            pos, in_comment = start + len(_COMMENT_OPEN), True
 
 
 def _command(raw: str, rest: str) -> Command:

@@ -25,6 +25,11 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:8000]
 
 
+def _git_lines(text: str) -> list[str]:
+    """Lines as git splits them: at "\\n" only (a "\\r", "\\f" or "\\u2028" stays inside its line)."""
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)
+
+
 def unified_patch(before: bytes | None, after: bytes | None) -> tuple[str | None, int, int]:
     """The ``patch`` field GitHub shows for one file: hunks only, no ``---``/``+++`` header.
 
@@ -35,8 +40,8 @@ def unified_patch(before: bytes | None, after: bytes | None) -> tuple[str | None
     new = after or b""
     if is_binary(old) or is_binary(new):
         return None, 0, 0
-    a = old.decode("utf-8", "replace").splitlines(keepends=True)
-    b = new.decode("utf-8", "replace").splitlines(keepends=True)
+    a = _git_lines(old.decode("utf-8", "replace"))
+    b = _git_lines(new.decode("utf-8", "replace"))
     out: list[str] = []
     additions = deletions = 0
     for line in list(difflib.unified_diff(a, b, n=3, lineterm=""))[2:]:
