@@ -61,8 +61,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Gathered:
-    files: tuple[ChangedFile, ...]
-    total_files: int
+    files: tuple[ChangedFile, ...]  # as GitHub listed them: at most MAX_FILES
+    total_files: int  # GitHub's count of the files the PR changes, listed or not
     config: GateConfig
     config_error: str | None
     default_branch: str
@@ -210,7 +210,9 @@ def _gather(repo: Repository, pull: PullRequest) -> Gathered:
         files.append(ChangedFile(f.filename, f.status, f.sha, f.patch, f.previous_filename))
         if len(files) >= MAX_FILES:
             break
-    return Gathered(tuple(files), pull.changed_files, config, config_error, default_branch)
+    # Never fewer than were listed: a count GitHub did not give must not pass for a small one.
+    total = max(pull.changed_files or 0, len(files))
+    return Gathered(tuple(files), total, config, config_error, default_branch)
 
 
 class Permissions:
@@ -376,17 +378,19 @@ def assess(
             )
             if finding.code.startswith("RG0"):
                 not_analyzed.append((finding.path, finding.message))
-    notes = []
-    if gathered.total_files > len(gathered.files):
-        notes.append(
-            f"The pull request changes {gathered.total_files:,} files; GitHub lists only the first "
-            f"{len(gathered.files):,}, so the rest were not analysed."
-        )
+    notes: list[str] = []
     config_changed = any(
         f.path == rules.CONFIG_PATH or f.previous_path == rules.CONFIG_PATH for f in gathered.files
     )
+    # Every listed file with what GitHub says of it (the files API gives no file modes), and the
+    # count of files listed or not: renaming another file, or moving a rename's source, is a
+    # different change.
     head_digest = file_digest(
-        (f.path, f.patch if f.patch is not None else f"blob:{f.blob_sha}") for f in gathered.files
+        (
+            (f.status, f.path, f.previous_path or "", f"patch:{f.patch}" if f.patch is not None else f"blob:{f.blob_sha}")
+            for f in gathered.files
+        ),
+        files_total=gathered.total_files,
     )
     author, author_type = pull.user.login, pull.user.type or "User"
     reviews = _reviews(pull)
@@ -416,6 +420,8 @@ def assess(
         config_error=gathered.config_error,
         config_changed_by_pr=config_changed,
         not_analyzed=tuple(not_analyzed),
+        files_listed=len(gathered.files),
+        files_total=gathered.total_files,
     )
     verdict = decide(facts, config)
     return Assessment(

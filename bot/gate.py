@@ -90,6 +90,10 @@ class Facts:
     config_error: str | None = None  # "file:line: problem"
     config_changed_by_pr: bool = False
     not_analyzed: tuple[tuple[str, str], ...] = ()  # (path, reason)
+    # How many files GitHub listed of the `changed_files` it counts. Fewer listed (GitHub lists
+    # at most 3,000) means files nobody evaluated: their owners, findings and changes.
+    files_listed: int = 0
+    files_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,15 +134,21 @@ def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> 
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def file_digest(changes: Iterable[tuple[str, str]]) -> str:
-    """Digest of a pull request's own change: the set of its (path, patch) pairs.
+def file_digest(changes: Iterable[Sequence[str]], files_total: int | None = None) -> str:
+    """Digest of a pull request's own change: the set of its files, each a tuple of strings
+    (the caller's: status, path, former path, patch or blob), and how many files it has.
 
     Equal at two commits means a rebase or an update merge left the change untouched, so an
-    approval of one still covers the other.
+    approval of one still covers the other. `files_total` counts files that were not listed
+    too, so a commit whose listing was cut never equals one whose listing is whole.
     """
     digest = hashlib.sha256()
-    for path, patch in sorted(set(changes)):
-        digest.update(f"{len(path)}:{path}{len(patch)}:{patch}".encode())
+    for change in sorted({tuple(c) for c in changes}):
+        for part in change:
+            digest.update(f"{len(part)}:{part}".encode())
+        digest.update(b";")
+    if files_total is not None:
+        digest.update(f"of {files_total}".encode())
     return digest.hexdigest()
 
 
@@ -326,7 +336,9 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
     on_error = config.findings.on_error
     escalated = on_error == "escalate" and bool(unwaived)
 
-    parts: list[_Part] = [_hold_part(facts)]
+    listing = _listing_part(facts)
+    parts: list[_Part] = [listing] if listing is not None else []
+    parts.append(_hold_part(facts))
     parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
     parts.append(_changes_requested_part(states))
     for index, rule in enumerate(config.owners):
@@ -392,6 +404,23 @@ def _config_failure(facts: Facts) -> Verdict:
         ]
     )
     return Verdict(FAILURE, title, (condition,), summary)
+
+
+def _listing_part(facts: Facts) -> _Part | None:
+    listed, total = facts.files_listed, facts.files_total
+    if total <= listed:
+        return None
+    return _Part(
+        Condition(
+            "files",
+            False,
+            f"Every changed file evaluated: GitHub listed {listed:,} of the {total:,} files this pull "
+            f"request changes; the other {total - listed:,} were never read (not for owners, not for findings)",
+            "Split the pull request so that GitHub lists every file (it lists at most 3,000 of a pull "
+            "request); a change this large cannot pass unread.",
+        ),
+        f"too large to evaluate: {listed:,} files listed of {total:,}; split the pull request",
+    )
 
 
 def _hold_part(facts: Facts) -> _Part:

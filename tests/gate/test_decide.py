@@ -244,6 +244,12 @@ CASES = [
          summary=("evaluated with the version on the default branch",)),
     Case("files not analysed are listed", (rv("bob"),), facts={"not_analyzed": (("gen/big.py", "too large"),)},
          ok=True, summary=("`gen/big.py`: too large",)),
+    # --- every file evaluated ----------------------------------------------------------------
+    Case("files past GitHub's listing block even when approved", (rv("bob"),),
+         facts={"files_listed": 3000, "files_total": 3412}, unmet=("files",),
+         title_is="Blocked: too large to evaluate: 3,000 files listed of 3,412; split the pull request",
+         summary=("GitHub listed 3,000 of the 3,412 files", "Split the pull request")),
+    Case("every file listed", (rv("bob"),), facts={"files_listed": 12, "files_total": 12}, ok=True),
     Case("many unmet conditions are counted in the title", (rv("bob", "CHANGES_REQUESTED"),), config=OWNERS,
          facts={**STORAGE_CHANGE, "hold": Hold("carol", "t"), "findings": (finding("RG201", "f1"),)},
          unmet=("hold", "approvals", "changes_requested", "owners.0", "findings"),
@@ -337,6 +343,16 @@ def test_file_digest_is_a_set_digest() -> None:
     assert file_digest(changes) != file_digest(changes[:1])
     # Boundaries between path and patch are unambiguous.
     assert file_digest([("ab", "c")]) != file_digest([("a", "bc")])
+    assert file_digest([("a", "b"), ("c", "d")]) != file_digest([("a", "b", "c", "d")])
+
+
+def test_file_digest_tells_apart_status_former_name_blob_and_file_count() -> None:
+    moved = ("renamed", "moved.py", "keep/a.py", "blob:1234")
+    assert file_digest([moved]) != file_digest([("renamed", "moved.py", "keep/b.py", "blob:1234")])
+    assert file_digest([moved]) != file_digest([("added", "moved.py", "", "blob:1234")])
+    assert file_digest([moved]) != file_digest([("renamed", "moved.py", "keep/a.py", "blob:5678")])
+    assert file_digest([moved], files_total=1) != file_digest([moved], files_total=2)
+    assert file_digest([moved], files_total=1) == file_digest([moved], files_total=1)
 
 
 @pytest.mark.parametrize(
