@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.gate import (
     Facts,
@@ -20,7 +24,7 @@ from bot.gate import (
     fingerprint,
     glob_match,
 )
-from bot.repo_config import DEFAULT_CONFIG, parse_repo_config
+from bot.repo_config import DEFAULT_CONFIG, GateConfig, OwnersRule, parse_repo_config
 
 HEAD = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 OLD = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
@@ -372,3 +376,37 @@ def test_file_digest_tells_apart_status_former_name_blob_and_file_count() -> Non
 )
 def test_glob_match(path: str, pattern: str, matches: bool) -> None:
     assert glob_match(path, pattern) is matches
+
+
+def _glob_match_before(path: str, pattern: str) -> bool:
+    """`glob_match` as it was, one fnmatch per reading: the reference for the compiled one."""
+    path = path.replace("\\", "/").removeprefix("./")
+    pattern = pattern.removeprefix("./").removeprefix("/")
+    if pattern.endswith("/"):
+        pattern += "**"
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+
+
+_GLOB_PIECES = ["a", "b", "ab", "/", ".", ".py", "*", "**", "**/", "?", "[ab]", "[!a]", "[", "]", "./", "\\"]
+_PATH_PIECES = ["a", "b", "ab", "/", ".", ".py", "./", "\\", "*", "[", "]", "a/b/"]
+_globs = st.lists(st.sampled_from(_GLOB_PIECES), max_size=7).map("".join)
+_paths = st.lists(st.sampled_from(_PATH_PIECES), max_size=7).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(globs=st.lists(_globs, min_size=1, max_size=3), paths=st.lists(_paths, max_size=12))
+def test_owners_matching_is_the_same_as_matching_every_pair(globs: list[str], paths: list[str]) -> None:
+    for path in paths:
+        for pattern in globs:
+            assert glob_match(path, pattern) is _glob_match_before(path, pattern), (path, pattern)
+    expected = sum(1 for p in paths if any(_glob_match_before(p, g) for g in globs))
+    config = GateConfig(owners=(OwnersRule(paths=tuple(globs), users=("owen",)),))
+    facts = Facts(repo="octo/demo", number=7, head_sha=HEAD, author="alice", reviews=(rv("owen"),),
+                  permissions=PERMISSIONS, changed_paths=tuple(paths))
+    owners = [c for c in decide(facts, config).conditions if c.key == "owners.0"]
+    if expected == 0:
+        assert owners == []
+    else:
+        (condition,) = owners
+        counted = re.search(r"for (\d+) changed files?:", condition.text)
+        assert counted is not None and int(counted.group(1)) == expected, (globs, paths, condition.text)
