@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from urllib3.exceptions import MaxRetryError
 
 import rules
 from bot import report, suggestions
-from bot.analysis import Analyzer, ChangedFile, decode_blob, is_python
+from bot.analysis import Analyzer, ChangedFile, is_python
 from bot.db import Evaluation, HoldRecord, PullState, WaiverRecord, utcnow
 from bot.diff import added_lines
 from bot.gate import (
@@ -40,6 +41,7 @@ from bot.gate import (
     fingerprint,
     is_bot,
 )
+from bot.isolation import OutOfTime
 from bot.publish import CheckRunPublisher, publish_comment
 from bot.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
 from bot.runtime import Runtime
@@ -329,15 +331,19 @@ def assess(
     rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
     permissions: Permissions | None = None,
 ) -> Assessment:
+    # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
+    deadline = time.monotonic() + rt.settings.evaluation_seconds
     gathered = _gather(repo, pull)
     config = gathered.config
-    analyzer = Analyzer(rt.db, config.rules, lambda sha: decode_blob(*_blob(repo, sha)), rt.isolation)
+    github = rt.github
+    analyzer = Analyzer(rt.db, config.rules, lambda sha, limit: github.read_blob(repo, sha, limit), rt.isolation)
     findings: list[rules.Finding] = []
     fingerprints: list[str] = []
     facts_findings: list[FindingFact] = []
     sources: dict[tuple[str, int], str] = {}
     changed_lines: dict[str, frozenset[int]] = {}
     not_analyzed: list[tuple[str, str]] = []
+    out_of_time: list[str] = []
     whole_files: list[str] = []
     for changed in gathered.files:
         if changed.status == "removed" or not is_python(changed.path):
@@ -353,7 +359,15 @@ def assess(
             changed_lines[changed.path] = lines
             if not lines:
                 continue  # a pure rename or deletions only: no line of the PR's own to check
-        result = analyzer.analyze(changed, lines)
+        try:
+            result = analyzer.analyze(changed, lines, deadline)
+        except OutOfTime:
+            out_of_time.append(changed.path)
+            not_analyzed.append((
+                changed.path,
+                f"Not analysed: the evaluation's time budget of {rt.settings.evaluation_seconds:g} s ran out.",
+            ))
+            continue
         seen: Counter[tuple[str, str]] = Counter()
         for finding in result.findings:
             source = result.line_sources.get(finding.line, "")
@@ -422,6 +436,7 @@ def assess(
         not_analyzed=tuple(not_analyzed),
         files_listed=len(gathered.files),
         files_total=gathered.total_files,
+        out_of_time=tuple(out_of_time),
     )
     verdict = decide(facts, config)
     return Assessment(
@@ -496,8 +511,3 @@ def _evaluate(
             # would turn it red. The next evaluation offers them again (none was recorded).
             log.error("could not post suggestions on %s#%s: %s", job.repo, job.number, reason_of(exc))
     return verdict.conclusion
-
-
-def _blob(repo: Repository, sha: str) -> tuple[str, str]:
-    blob = repo.get_git_blob(sha)
-    return blob.content, blob.encoding

@@ -98,6 +98,8 @@ class Facts:
     # at most 3,000) means files nobody evaluated: their owners, findings and changes.
     files_listed: int = 0
     files_total: int = 0
+    # Changed Python files left unanalysed when the evaluation's time budget ran out.
+    out_of_time: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -433,8 +435,7 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
     on_error = config.findings.on_error
     escalated = on_error == "escalate" and bool(unwaived)
 
-    listing = _listing_part(facts)
-    parts: list[_Part] = [listing] if listing is not None else []
+    parts: list[_Part] = [p for p in (_listing_part(facts), _time_part(facts)) if p is not None]
     parts.append(_hold_part(facts))
     parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
     parts.append(_changes_requested_part(states))
@@ -504,6 +505,10 @@ def _config_failure(facts: Facts) -> Verdict:
     return Verdict(FAILURE, title, (condition,), summary)
 
 
+# Files named in a condition; the summary's "Not analysed" section lists every one.
+MAX_NAMED_FILES = 10
+
+
 def _listing_part(facts: Facts) -> _Part | None:
     listed, total = facts.files_listed, facts.files_total
     if total <= listed:
@@ -518,6 +523,26 @@ def _listing_part(facts: Facts) -> _Part | None:
             "request); a change this large cannot pass unread.",
         ),
         f"too large to evaluate: {listed:,} files listed of {total:,}; split the pull request",
+    )
+
+
+def _time_part(facts: Facts) -> _Part | None:
+    late = sorted(facts.out_of_time)
+    if not late:
+        return None
+    named = ", ".join(f"`{path}`" for path in late[:MAX_NAMED_FILES])
+    if len(late) > MAX_NAMED_FILES:
+        named += f" and {len(late) - MAX_NAMED_FILES:,} more"
+    return _Part(
+        Condition(
+            "time",
+            False,
+            f"Every changed Python file analysed: {_plural(len(late), 'file')} not analysed before the "
+            f"evaluation's time budget ran out: {named}",
+            "`/gate recheck` (or the Re-check button): files analysed so far are cached, so the next "
+            "evaluation goes on from there. Operators can raise `REVIEWGATE_EVALUATION_SECONDS`.",
+        ),
+        f"{_plural(len(late), 'file')} not analysed in time",
     )
 
 
