@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from urllib3.exceptions import MaxRetryError
 
 import rules
 from bot import report, suggestions
-from bot.analysis import Analyzer, ChangedFile, decode_blob, is_python
+from bot.analysis import Analyzer, ChangedFile, is_python
 from bot.db import Evaluation, HeadPush, HoldRecord, PullState, WaiverRecord, utcnow
 from bot.diff import added_lines
 from bot.gate import (
@@ -44,6 +45,7 @@ from bot.gate import (
     fingerprint,
     is_bot,
 )
+from bot.isolation import OutOfTime
 from bot.publish import CheckRunPublisher, publish_comment
 from bot.repo_config import (
     DEFAULT_CONFIG,
@@ -74,8 +76,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Gathered:
-    files: tuple[ChangedFile, ...]
-    total_files: int
+    files: tuple[ChangedFile, ...]  # as GitHub listed them: at most MAX_FILES
+    total_files: int  # GitHub's count of the files the PR changes, listed or not
     config: GateConfig
     config_error: str | None
     default_branch: str
@@ -223,7 +225,9 @@ def _gather(repo: Repository, pull: PullRequest) -> Gathered:
         files.append(ChangedFile(f.filename, f.status, f.sha, f.patch, f.previous_filename))
         if len(files) >= MAX_FILES:
             break
-    return Gathered(tuple(files), pull.changed_files, config, config_error, default_branch)
+    # Never fewer than were listed: a count GitHub did not give must not pass for a small one.
+    total = max(pull.changed_files or 0, len(files))
+    return Gathered(tuple(files), total, config, config_error, default_branch)
 
 
 class Permissions:
@@ -364,15 +368,19 @@ def assess(
     rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
     permissions: Permissions | None = None,
 ) -> Assessment:
+    # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
+    deadline = time.monotonic() + rt.settings.evaluation_seconds
     gathered = _gather(repo, pull)
     config = gathered.config
-    analyzer = Analyzer(rt.db, config.rules, lambda sha: decode_blob(*_blob(repo, sha)), rt.isolation)
+    github = rt.github
+    analyzer = Analyzer(rt.db, config.rules, lambda sha, limit: github.read_blob(repo, sha, limit), rt.isolation)
     findings: list[rules.Finding] = []
     fingerprints: list[str] = []
     facts_findings: list[FindingFact] = []
     sources: dict[tuple[str, int], str] = {}
     changed_lines: dict[str, frozenset[int]] = {}
     not_analyzed: list[tuple[str, str]] = []
+    out_of_time: list[str] = []
     whole_files: list[str] = []
     for changed in gathered.files:
         if changed.status == "removed" or not is_python(changed.path):
@@ -388,7 +396,15 @@ def assess(
             changed_lines[changed.path] = lines
             if not lines:
                 continue  # a pure rename or deletions only: no line of the PR's own to check
-        result = analyzer.analyze(changed, lines)
+        try:
+            result = analyzer.analyze(changed, lines, deadline)
+        except OutOfTime:
+            out_of_time.append(changed.path)
+            not_analyzed.append((
+                changed.path,
+                f"Not analysed: the evaluation's time budget of {rt.settings.evaluation_seconds:g} s ran out.",
+            ))
+            continue
         seen: Counter[tuple[str, str]] = Counter()
         for finding in result.findings:
             source = result.line_sources.get(finding.line, "")
@@ -413,17 +429,19 @@ def assess(
             )
             if finding.code.startswith("RG0"):
                 not_analyzed.append((finding.path, finding.message))
-    notes = []
-    if gathered.total_files > len(gathered.files):
-        notes.append(
-            f"The pull request changes {gathered.total_files:,} files; GitHub lists only the first "
-            f"{len(gathered.files):,}, so the rest were not analysed."
-        )
+    notes: list[str] = []
     config_changed = any(
         f.path == rules.CONFIG_PATH or f.previous_path == rules.CONFIG_PATH for f in gathered.files
     )
+    # Every listed file with what GitHub says of it (the files API gives no file modes), and the
+    # count of files listed or not: renaming another file, or moving a rename's source, is a
+    # different change.
     head_digest = file_digest(
-        (f.path, f.patch if f.patch is not None else f"blob:{f.blob_sha}") for f in gathered.files
+        (
+            (f.status, f.path, f.previous_path or "", f"patch:{f.patch}" if f.patch is not None else f"blob:{f.blob_sha}")
+            for f in gathered.files
+        ),
+        files_total=gathered.total_files,
     )
     author, author_type = pull.user.login, pull.user.type or "User"
     reviews = _reviews(pull)
@@ -461,6 +479,9 @@ def assess(
         head_pushers=_head_pushers(rt, repo_name, number, head),
         commits=commits,
         commits_complete=commits_complete,
+        files_listed=len(gathered.files),
+        files_total=gathered.total_files,
+        out_of_time=tuple(out_of_time),
     )
     verdict = decide(facts, config)
     return Assessment(
@@ -536,8 +557,3 @@ def _evaluate(
             # would turn it red. The next evaluation offers them again (none was recorded).
             log.error("could not post suggestions on %s#%s: %s", job.repo, job.number, reason_of(exc))
     return verdict.conclusion
-
-
-def _blob(repo: Repository, sha: str) -> tuple[str, str]:
-    blob = repo.get_git_blob(sha)
-    return blob.content, blob.encoding

@@ -9,8 +9,12 @@ explainable and testable from a table of cases.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import re
+import sys
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot import render
@@ -109,6 +113,12 @@ class Facts:
     # count; `commits_complete` is False when GitHub could not list them all (over 250).
     commits: tuple[CommitFact, ...] = ()
     commits_complete: bool = True
+    # How many files GitHub listed of the `changed_files` it counts. Fewer listed (GitHub lists
+    # at most 3,000) means files nobody evaluated: their owners, findings and changes.
+    files_listed: int = 0
+    files_total: int = 0
+    # Changed Python files left unanalysed when the evaluation's time budget ran out.
+    out_of_time: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,15 +159,21 @@ def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> 
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def file_digest(changes: Iterable[tuple[str, str]]) -> str:
-    """Digest of a pull request's own change: the set of its (path, patch) pairs.
+def file_digest(changes: Iterable[Sequence[str]], files_total: int | None = None) -> str:
+    """Digest of a pull request's own change: the set of its files, each a tuple of strings
+    (the caller's: status, path, former path, patch or blob), and how many files it has.
 
     Equal at two commits means a rebase or an update merge left the change untouched, so an
-    approval of one still covers the other.
+    approval of one still covers the other. `files_total` counts files that were not listed
+    too, so a commit whose listing was cut never equals one whose listing is whole.
     """
     digest = hashlib.sha256()
-    for path, patch in sorted(set(changes)):
-        digest.update(f"{len(path)}:{path}{len(patch)}:{patch}".encode())
+    for change in sorted({tuple(c) for c in changes}):
+        for part in change:
+            digest.update(f"{len(part)}:{part}".encode())
+        digest.update(b";")
+    if files_total is not None:
+        digest.update(f"of {files_total}".encode())
     return digest.hexdigest()
 
 
@@ -167,11 +183,104 @@ def is_bot(login: str, user_type: str = "User") -> bool:
 
 def glob_match(path: str, pattern: str) -> bool:
     """Globs read as in the `paths:` section: `*` crosses `/`, `dir/` means all under dir."""
-    path = path.replace("\\", "/").removeprefix("./")
+    return _glob(pattern).test(_normal_path(path))
+
+
+def _normal_path(path: str) -> str:
+    return path.replace("\\", "/").removeprefix("./")
+
+
+@dataclass(frozen=True)
+class _Glob:
+    """A glob, read once. `prefix` is its literal start: every path it matches starts with it
+    (reading `**/` as matching nothing only changes text from a wildcard on), and `needle` a
+    literal every such path contains. The common shapes need no regular expression: a plain
+    path is `exact`, and `dir/`, `dir/**` match every path under the prefix (`rest`)."""
+
+    pattern: str
+    prefix: str
+    exact: bool = False
+    rest: bool = False
+    needle: str = ""
+
+    @functools.cached_property
+    def match(self) -> Callable[[str], object]:
+        # Compiled on first use: most globs of a large configuration match no changed path.
+        # As written, or with each `**/` matching nothing (`**/x.py` also matches `x.py`).
+        readings = dict.fromkeys((self.pattern, self.pattern.replace("**/", "")))
+        return re.compile("|".join(fnmatch.translate(p) for p in readings)).match
+
+    def test(self, path: str) -> bool:
+        if self.exact:
+            return path == self.prefix
+        if self.rest:
+            return path.startswith(self.prefix)
+        return self.match(path) is not None
+
+
+@functools.lru_cache(maxsize=8192)
+def _glob(pattern: str) -> _Glob:
     pattern = pattern.removeprefix("./").removeprefix("/")
     if pattern.endswith("/"):
         pattern += "**"
-    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+    prefix = re.split(r"[*?[]", pattern, maxsplit=1)[0]
+    wild = pattern[len(prefix):]
+    if not wild:
+        return _Glob(pattern, prefix, exact=True)
+    if not wild.strip("*"):
+        return _Glob(pattern, prefix, rest=True)
+    # The literal runs between wildcards are in every match, but for the `/` that follows a
+    # `**` (gone in the second reading); `[...]` is a set of characters, not a literal.
+    needle = "" if "[" in wild else max((r.removeprefix("/") for r in re.split(r"[*?]", wild)), key=len)
+    return _Glob(pattern, prefix, needle=needle)
+
+
+class _PathIndex:
+    """The changed paths, sorted, so that a glob is tried only on the paths that start with
+    its literal prefix: `app/storage/**` looks at `app/storage/...` and nothing else. With
+    thousands of owners entries and thousands of paths, trying every pair took a minute."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._keys = sorted(_normal_path(p) for p in paths)
+        self._found: dict[str, range | frozenset[int]] = {}
+
+    def _matching(self, pattern: str) -> range | frozenset[int]:
+        found = self._found.get(pattern)
+        if found is None:
+            glob, keys = _glob(pattern), self._keys
+            start, end = self._range(glob.prefix)
+            if glob.rest:
+                found = range(start, end)
+            elif glob.exact:
+                found = frozenset(i for i in range(start, end) if keys[i] == glob.prefix)
+            else:
+                needle = glob.needle
+                candidates = [i for i in range(start, end) if needle in keys[i]]
+                match = glob.match if candidates else lambda _path: None
+                found = frozenset(i for i in candidates if match(keys[i]) is not None)
+            self._found[pattern] = found
+        return found
+
+    def _range(self, prefix: str) -> tuple[int, int]:
+        """Where the paths that start with `prefix` are: those from `prefix` up to the prefix
+        with its last character raised by one."""
+        keys = self._keys
+        start = bisect_left(keys, prefix)
+        if not prefix:
+            return 0, len(keys)
+        if prefix[-1] == chr(sys.maxunicode):
+            end = start
+            while end < len(keys) and keys[end].startswith(prefix):
+                end += 1
+            return start, end
+        return start, bisect_left(keys, prefix[:-1] + chr(ord(prefix[-1]) + 1), lo=start)
+
+    def count(self, patterns: Iterable[str]) -> int:
+        """How many changed paths match at least one of the globs."""
+        matched: set[int] = set()
+        for pattern in patterns:
+            matched.update(self._matching(pattern))
+        return len(matched)
 
 
 def short(sha: str) -> str:
@@ -395,11 +504,13 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
     on_error = config.findings.on_error
     escalated = on_error == "escalate" and bool(unwaived)
 
-    parts: list[_Part] = [_hold_part(facts)]
+    parts: list[_Part] = [p for p in (_listing_part(facts), _time_part(facts)) if p is not None]
+    parts.append(_hold_part(facts))
     parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
     parts.append(_changes_requested_part(states))
+    changed = _PathIndex(facts.changed_paths)
     for index, rule in enumerate(config.owners):
-        part = _owners_part(index, rule, facts, approver_keys, notes)
+        part = _owners_part(index, rule, changed, facts, approver_keys, notes)
         if part:
             parts.append(part)
     if escalated and config.findings.risk_owners:
@@ -461,6 +572,47 @@ def _config_failure(facts: Facts) -> Verdict:
         ]
     )
     return Verdict(FAILURE, title, (condition,), summary)
+
+
+# Files named in a condition; the summary's "Not analysed" section lists every one.
+MAX_NAMED_FILES = 10
+
+
+def _listing_part(facts: Facts) -> _Part | None:
+    listed, total = facts.files_listed, facts.files_total
+    if total <= listed:
+        return None
+    return _Part(
+        Condition(
+            "files",
+            False,
+            f"Every changed file evaluated: GitHub listed {listed:,} of the {total:,} files this pull "
+            f"request changes; the other {total - listed:,} were never read (not for owners, not for findings)",
+            "Split the pull request so that GitHub lists every file (it lists at most 3,000 of a pull "
+            "request); a change this large cannot pass unread.",
+        ),
+        f"too large to evaluate: {listed:,} files listed of {total:,}; split the pull request",
+    )
+
+
+def _time_part(facts: Facts) -> _Part | None:
+    late = sorted(facts.out_of_time)
+    if not late:
+        return None
+    named = ", ".join(f"`{path}`" for path in late[:MAX_NAMED_FILES])
+    if len(late) > MAX_NAMED_FILES:
+        named += f" and {len(late) - MAX_NAMED_FILES:,} more"
+    return _Part(
+        Condition(
+            "time",
+            False,
+            f"Every changed Python file analysed: {_plural(len(late), 'file')} not analysed before the "
+            f"evaluation's time budget ran out: {named}",
+            "`/gate recheck` (or the Re-check button): files analysed so far are cached, so the next "
+            "evaluation goes on from there. Operators can raise `REVIEWGATE_EVALUATION_SECONDS`.",
+        ),
+        f"{_plural(len(late), 'file')} not analysed in time",
+    )
 
 
 def _hold_part(facts: Facts) -> _Part:
@@ -547,9 +699,14 @@ def _changes_requested_part(states: Sequence[ReviewerState]) -> _Part:
 
 
 def _owners_part(
-    index: int, rule: OwnersRule, facts: Facts, approver_keys: Mapping[str, str], notes: list[str]
+    index: int,
+    rule: OwnersRule,
+    changed: _PathIndex,
+    facts: Facts,
+    approver_keys: Mapping[str, str],
+    notes: list[str],
 ) -> _Part | None:
-    matched = [p for p in facts.changed_paths if any(glob_match(p, g) for g in rule.paths)]
+    matched = changed.count(rule.paths)
     if not matched:
         return None
     members, unknown = _members(rule.users, rule.teams, facts)
@@ -560,7 +717,7 @@ def _owners_part(
     who = _who(rule.users, rule.teams)
     text = (
         f"{_plural(rule.count, 'approval')} from the owners of {globs} ({who}) for "
-        f"{_plural(len(matched), 'changed file')}: "
+        f"{_plural(matched, 'changed file')}: "
     )
     text += f"{len(have)} ({_people(have)})" if have else "none yet"
     if len(have) >= rule.count:

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     analysis_cpu_seconds: int = 20
     analysis_memory_mb: int = 2048
     analysis_wall_seconds: float = 120.0
+    # One evaluation's time for gathering and analysing files; past it the check fails closed,
+    # naming the files left unanalysed (a recheck goes on from there: finished files are cached).
+    evaluation_seconds: float = 120.0
     # Where the check run's rule links point (the anchors are the rules' `docs_anchor()`).
     rules_docs_url: str = DOCS_URL
     # Largest webhook body accepted (GitHub caps payloads at 25 MiB).

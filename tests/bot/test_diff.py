@@ -156,7 +156,7 @@ def test_reports_cached_with_python_line_numbers_are_analysed_again(tmp_path: Pa
     db = Database(f"sqlite:///{tmp_path / 'cache.db'}")
     content = b"from datetime import datetime\nx = 1\rt = datetime.now()\n"
     config = rules.RulesConfig()
-    analyzer = Analyzer(db, config, lambda sha: content)
+    analyzer = Analyzer(db, config, lambda sha, limit: content)
     stale = rules.analyze(content, "f.py")
     assert [f.line for f in stale.findings] == [3]
     with db.session() as session:
@@ -171,6 +171,6 @@ def test_reports_cached_with_python_line_numbers_are_analysed_again(tmp_path: Pa
     assert [f.line for f in result.findings] == [2]
     assert result.line_sources == {2: "x = 1\rt = datetime.now()"}
     # Cached again with git's numbers, and read from the cache the next time.
-    analyzer.fetch_blob = lambda sha: pytest.fail("fetched again")
+    analyzer.fetch_blob = lambda sha, limit: pytest.fail("fetched again")
     assert [f.line for f in analyzer.analyze(changed, frozenset({2})).findings] == [2]
     db.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -26,6 +26,9 @@ MAX_ANNOTATIONS = 50
 MAX_PULL_COMMITS = 250  # "Lists a maximum of 250 commits for a pull request" (GitHub's REST docs)
 MAX_COMMENT_BODY = 65_536  # "Body is too long (maximum is 65536 characters)"
 MAX_OUTPUT_TEXT = 65_535  # a check run's output.summary and output.text
+# `Accept: application/vnd.github.raw+json` (or the older `application/vnd.github.raw`).
+RAW_MEDIA_TYPE = "application/vnd.github.raw"
+RAW_PIECE = 64 * 1024
 
 
 class ApiError(Exception):
@@ -418,7 +421,22 @@ def build_app(hub: FakeHub) -> Flask:
             data = repo.blobs.get(sha)
             if data is None:
                 raise not_found()
-            return respond(hub.shapes.blob(repo, sha, data))
+            if RAW_MEDIA_TYPE not in request.headers.get("Accept", ""):
+                hub.served(sha, len(data))
+                return respond(hub.shapes.blob(repo, sha, data))
+        # GitHub's raw media type: the bytes themselves, with their length up front. The body
+        # is sent in pieces and counted as it goes, so a client that reads the length and hangs
+        # up shows as served bytes far below the blob's size.
+        def pieces() -> Iterator[bytes]:
+            for start in range(0, len(data), RAW_PIECE):
+                piece = data[start : start + RAW_PIECE]
+                hub.served(sha, len(piece))
+                yield piece
+
+        response = Response(pieces(), status=200, mimetype=RAW_MEDIA_TYPE)
+        response.headers["Content-Length"] = str(len(data))
+        response.headers["X-GitHub-Media-Type"] = "github.v3; param=raw"
+        return response
 
     @route("/repos/<owner>/<name>/collaborators/<login>/permission")
     def collaborator_permission(owner: str, name: str, login: str) -> Response:

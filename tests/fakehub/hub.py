@@ -103,6 +103,9 @@ class FakeHub:
         self.server_errors: list[str] = []
         self.requests: list[LoggedRequest] = []
         self.blob_fetches = 0
+        # blob sha -> bytes of it sent so far (raw answers count what was written before the
+        # client hung up; JSON answers count the whole blob).
+        self.blob_bytes_served: dict[str, int] = {}
         self.redelivery_requests: list[int] = []
         self.rate_remaining = 5000
         self.rate_reset = int(time.time()) + 3600
@@ -829,6 +832,11 @@ class FakeHub:
         with self._lock:
             self.requests.clear()
             self.blob_fetches = 0
+            self.blob_bytes_served.clear()
+
+    def served(self, sha: str, count: int) -> None:
+        with self._lock:
+            self.blob_bytes_served[sha] = self.blob_bytes_served.get(sha, 0) + count
 
     def requests_to(self, method: str, path_regex: str) -> list[LoggedRequest]:
         pattern = re.compile(path_regex)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import render
 from bot.gate import (
@@ -22,7 +26,7 @@ from bot.gate import (
     fingerprint,
     glob_match,
 )
-from bot.repo_config import DEFAULT_CONFIG, parse_repo_config
+from bot.repo_config import DEFAULT_CONFIG, GateConfig, OwnersRule, parse_repo_config
 
 HEAD = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 OLD = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
@@ -323,6 +327,25 @@ CASES = [
          summary=("evaluated with the version on the default branch",)),
     Case("files not analysed are listed", (rv("bob"),), facts={"not_analyzed": (("gen/big.py", "too large"),)},
          ok=True, summary=("`gen/big.py`: too large",)),
+    # --- every file evaluated ----------------------------------------------------------------
+    Case("files past GitHub's listing block even when approved", (rv("bob"),),
+         facts={"files_listed": 3000, "files_total": 3412}, unmet=("files",),
+         title_is="Blocked: too large to evaluate: 3,000 files listed of 3,412; split the pull request",
+         summary=("GitHub listed 3,000 of the 3,412 files", "Split the pull request")),
+    Case("every file listed", (rv("bob"),), facts={"files_listed": 12, "files_total": 12}, ok=True),
+    Case("files past the time budget block even when approved", (rv("bob"),),
+         facts={"out_of_time": ("b.py", "a.py")}, unmet=("time",),
+         title_is="Blocked: 2 files not analysed in time",
+         summary=("2 files not analysed before the evaluation's time budget ran out: `a.py`, `b.py`",
+                  "`/gate recheck`")),
+    Case("a long list of late files is cut", (rv("bob"),),
+         facts={"out_of_time": tuple(f"f{i:02}.py" for i in range(25))}, unmet=("time",),
+         summary=("`f09.py` and 15 more",)),
+    Case("too large and late, both said first", config=OWNERS,
+         facts={**STORAGE_CHANGE, "files_listed": 3000, "files_total": 3001, "out_of_time": ("a.py",)},
+         unmet=("files", "time", "approvals", "owners.0"),
+         title="Blocked: too large to evaluate: 3,000 files listed of 3,001; split the pull request; "
+               "1 file not analysed in time; needs 1 peer approval"),
     Case("many unmet conditions are counted in the title", (rv("bob", "CHANGES_REQUESTED"),), config=OWNERS,
          facts={**STORAGE_CHANGE, "hold": Hold("carol", "t"), "findings": (finding("RG201", "f1"),)},
          unmet=("hold", "approvals", "changes_requested", "owners.0", "findings"),
@@ -426,6 +449,16 @@ def test_file_digest_is_a_set_digest() -> None:
     assert file_digest(changes) != file_digest(changes[:1])
     # Boundaries between path and patch are unambiguous.
     assert file_digest([("ab", "c")]) != file_digest([("a", "bc")])
+    assert file_digest([("a", "b"), ("c", "d")]) != file_digest([("a", "b", "c", "d")])
+
+
+def test_file_digest_tells_apart_status_former_name_blob_and_file_count() -> None:
+    moved = ("renamed", "moved.py", "keep/a.py", "blob:1234")
+    assert file_digest([moved]) != file_digest([("renamed", "moved.py", "keep/b.py", "blob:1234")])
+    assert file_digest([moved]) != file_digest([("added", "moved.py", "", "blob:1234")])
+    assert file_digest([moved]) != file_digest([("renamed", "moved.py", "keep/a.py", "blob:5678")])
+    assert file_digest([moved], files_total=1) != file_digest([moved], files_total=2)
+    assert file_digest([moved], files_total=1) == file_digest([moved], files_total=1)
 
 
 @pytest.mark.parametrize(
@@ -445,3 +478,37 @@ def test_file_digest_is_a_set_digest() -> None:
 )
 def test_glob_match(path: str, pattern: str, matches: bool) -> None:
     assert glob_match(path, pattern) is matches
+
+
+def _glob_match_before(path: str, pattern: str) -> bool:
+    """`glob_match` as it was, one fnmatch per reading: the reference for the compiled one."""
+    path = path.replace("\\", "/").removeprefix("./")
+    pattern = pattern.removeprefix("./").removeprefix("/")
+    if pattern.endswith("/"):
+        pattern += "**"
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+
+
+_GLOB_PIECES = ["a", "b", "ab", "/", ".", ".py", "*", "**", "**/", "?", "[ab]", "[!a]", "[", "]", "./", "\\"]
+_PATH_PIECES = ["a", "b", "ab", "/", ".", ".py", "./", "\\", "*", "[", "]", "a/b/"]
+_globs = st.lists(st.sampled_from(_GLOB_PIECES), max_size=7).map("".join)
+_paths = st.lists(st.sampled_from(_PATH_PIECES), max_size=7).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(globs=st.lists(_globs, min_size=1, max_size=3), paths=st.lists(_paths, max_size=12))
+def test_owners_matching_is_the_same_as_matching_every_pair(globs: list[str], paths: list[str]) -> None:
+    for path in paths:
+        for pattern in globs:
+            assert glob_match(path, pattern) is _glob_match_before(path, pattern), (path, pattern)
+    expected = sum(1 for p in paths if any(_glob_match_before(p, g) for g in globs))
+    config = GateConfig(owners=(OwnersRule(paths=tuple(globs), users=("owen",)),))
+    facts = Facts(repo="octo/demo", number=7, head_sha=HEAD, author="alice", reviews=(rv("owen"),),
+                  permissions=PERMISSIONS, changed_paths=tuple(paths))
+    owners = [c for c in decide(facts, config).conditions if c.key == "owners.0"]
+    if expected == 0:
+        assert owners == []
+    else:
+        (condition,) = owners
+        counted = re.search(r"for (\d+) changed files?:", condition.text)
+        assert counted is not None and int(counted.group(1)) == expected, (globs, paths, condition.text)
