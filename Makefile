@@ -20,7 +20,7 @@ run: install .env
 # A fresh checkout gets a random webhook secret, so the server starts with signatures enforced;
 # the same secret goes into the GitHub App's webhook settings (see README).
 .env:
-	@$(PYTHON) -c 'import secrets; print("REVIEWGATE_WEBHOOK_SECRET=" + secrets.token_hex(32))' > .env
+	@umask 077 && $(PYTHON) -c 'import secrets; print("REVIEWGATE_WEBHOOK_SECRET=" + secrets.token_hex(32))' > .env
 	@echo "reviewgate: wrote .env with a new webhook secret; add REVIEWGATE_APP_ID and REVIEWGATE_PRIVATE_KEY_PATH to connect a GitHub App (README)" >&2
 
 lint: install

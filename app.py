@@ -8,6 +8,7 @@ works on the same settings.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 def main() -> None:
     from waitress import serve
 
+    # Whatever the server creates (SQLite journals, anything added later) is owner-only.
+    os.umask(0o077)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
@@ -110,7 +113,12 @@ def main() -> None:
     if owed_jobs:
         logging.getLogger("reviewgate").info("re-enqueued %d command jobs owed from before a restart", owed_jobs)
     try:
-        serve(app, host=settings.host, port=settings.port, threads=settings.threads)
+        serve(
+            app, host=settings.host, port=settings.port, threads=settings.threads,
+            # waitress reads a whole body (spooling it to disk) before the app sees it; this
+            # refuses a larger one as soon as its size is known. Its check is `>=`.
+            max_request_body_size=settings.max_body_bytes + 1,
+        )
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)

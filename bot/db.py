@@ -163,6 +163,23 @@ class WaiverRecord(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class HeadPush(Base):
+    """Who brought a head commit onto a pull request: the `sender` of the `pull_request`
+    delivery (`synchronize` for a push, `opened` / `reopened` for the first head).
+
+    A head pushed again by someone else (a force-push back to it) gets a row per pusher, and
+    none of them may approve it (unless `approvals.last_pusher_counts`).
+    """
+
+    __tablename__ = "head_pushes"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pusher: Mapped[str] = mapped_column(String(100), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class HoldRecord(Base):
     """`/gate hold` on a pull request, until `/gate unhold` deletes it."""
 
@@ -172,6 +189,22 @@ class HoldRecord(Base):
     by: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CommandLock(Base):
+    """One row per pull request that got commands; its row lock serialises them.
+
+    A worker applies a pull request's pending command comments, in the order they were
+    written, in one transaction that first locks this row (`SELECT ... FOR UPDATE` on
+    PostgreSQL; on SQLite every transaction is `BEGIN IMMEDIATE`, which holds the write
+    lock), and marks each comment's job done in that same transaction: two workers never
+    apply the same comment, and a later comment never overtakes an earlier recorded one.
+    """
+
+    __tablename__ = "command_locks"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CommandAudit(Base):
@@ -188,7 +221,7 @@ class CommandAudit(Base):
     name: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
     head_sha: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(16))  # accepted | refused | unknown
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | refused | unknown | throttled
     detail: Mapped[str] = mapped_column(Text, default="")  # why refused, or what it did
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (UniqueConstraint("comment_id", "position"),)

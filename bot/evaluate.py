@@ -2,14 +2,17 @@
 
 Jobs are idempotent and coalesced (see `PullState`): a job is queued only when none is
 waiting, and takes every event recorded by the time it starts, so a burst of events gives
-one evaluation of the latest head. A job whose head sha is no longer the PR's head does
-nothing: the event for the new head brings its own job.
+one evaluation of the latest head. The head evaluated is the one GitHub reports when the
+job starts, whatever head the events named: an event may be old (GitHub redelivers past
+events on request, and deliveries can arrive out of order), and coalescing keeps only the
+head of the latest one to arrive, so trusting it could cost the real head its evaluation.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,11 +27,13 @@ from urllib3.exceptions import MaxRetryError
 
 import rules
 from bot import report, suggestions
-from bot.analysis import Analyzer, ChangedFile, decode_blob, is_python
-from bot.db import Evaluation, HoldRecord, PullState, WaiverRecord, utcnow
+from bot.analysis import Analyzer, ChangedFile, is_python
+from bot.db import Evaluation, HeadPush, HoldRecord, PullState, WaiverRecord, utcnow
 from bot.diff import added_lines
 from bot.gate import (
     APPROVED,
+    MAX_LISTED_COMMITS,
+    CommitFact,
     Facts,
     FindingFact,
     Hold,
@@ -40,9 +45,17 @@ from bot.gate import (
     fingerprint,
     is_bot,
 )
+from bot.isolation import OutOfTime
 from bot.publish import CheckRunPublisher, publish_comment
-from bot.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
+from bot.repo_config import (
+    DEFAULT_CONFIG,
+    PERMISSIONS,
+    GateConfig,
+    has_permission,
+    parse_repo_config,
+)
 from bot.runtime import Runtime
+from rules.config import MAX_CONFIG_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +67,17 @@ class Job:
     repo: str
     number: int
     installation_id: int
-    head_sha: str | None  # the head the event was about; None = whatever the head is now
+    # The head the latest event named, a hint only: what is evaluated is GitHub's head. It
+    # is used when GitHub cannot be asked, to report the failure on a commit.
+    head_sha: str | None
     seq: int
     trigger: str
 
 
 @dataclass(frozen=True)
 class Gathered:
-    files: tuple[ChangedFile, ...]
-    total_files: int
+    files: tuple[ChangedFile, ...]  # as GitHub listed them: at most MAX_FILES
+    total_files: int  # GitHub's count of the files the PR changes, listed or not
     config: GateConfig
     config_error: str | None
     default_branch: str
@@ -127,10 +142,6 @@ def run(rt: Runtime, queued: Job, *, last_attempt: bool) -> str:
         except UnknownObjectException:
             _release(rt, job, done=True)
             return "gone"
-        if job.head_sha and head != job.head_sha:
-            # The PR moved on since the latest event we have; the push's own event follows.
-            _release(rt, job, done=True)
-            return "stale"
         if pull.state != "open":
             _release(rt, job, done=True)
             return "closed"
@@ -195,6 +206,10 @@ def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str 
         content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
         if isinstance(content, list):  # a directory with the file's name
             raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
+        if content.size > MAX_CONFIG_BYTES:  # refused before it is decoded or parsed
+            raise rules.ConfigError(
+                rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
+            )
         return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
     except UnknownObjectException:
         return DEFAULT_CONFIG, None
@@ -210,7 +225,9 @@ def _gather(repo: Repository, pull: PullRequest) -> Gathered:
         files.append(ChangedFile(f.filename, f.status, f.sha, f.patch, f.previous_filename))
         if len(files) >= MAX_FILES:
             break
-    return Gathered(tuple(files), pull.changed_files, config, config_error, default_branch)
+    # Never fewer than were listed: a count GitHub did not give must not pass for a small one.
+    total = max(pull.changed_files or 0, len(files))
+    return Gathered(tuple(files), total, config, config_error, default_branch)
 
 
 class Permissions:
@@ -284,6 +301,30 @@ def _reviews(pull: PullRequest) -> tuple[Review, ...]:
     return tuple(out)
 
 
+def _commits(pull: PullRequest, head: str) -> tuple[tuple[CommitFact, ...], bool]:
+    """The PR's commits, oldest first, up to `head`, and whether that is every one of them.
+
+    GitHub lists at most 250 commits of a pull request; over that, none are asked for, as the
+    unlisted ones could not be checked anyway (`decide` fails closed).
+    """
+    if pull.commits > MAX_LISTED_COMMITS:
+        return (), False
+    out = [
+        CommitFact(c.sha, c.author.login if c.author else None, c.committer.login if c.committer else None)
+        for c in pull.get_commits()  # PyGithub follows the pages; `author` is null for an unlinked email
+    ]
+    shas = [c.sha for c in out]
+    if head not in shas:  # pushed to since the PR was read: the event of that push re-evaluates
+        return tuple(out), False
+    return tuple(out[: shas.index(head) + 1]), True
+
+
+def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:
+    with rt.db.session() as session:
+        rows = session.query(HeadPush.pusher).filter_by(repo=repo_name, number=number, head_sha=head)
+        return tuple(sorted(pusher for (pusher,) in rows))
+
+
 def _stored_state(rt: Runtime, repo_name: str, number: int) -> tuple[tuple[Waiver, ...], Hold | None, dict[str, str]]:
     with rt.db.session() as session:
         waivers = tuple(
@@ -327,15 +368,19 @@ def assess(
     rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
     permissions: Permissions | None = None,
 ) -> Assessment:
+    # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
+    deadline = time.monotonic() + rt.settings.evaluation_seconds
     gathered = _gather(repo, pull)
     config = gathered.config
-    analyzer = Analyzer(rt.db, config.rules, lambda sha: decode_blob(*_blob(repo, sha)), rt.isolation)
+    github = rt.github
+    analyzer = Analyzer(rt.db, config.rules, lambda sha, limit: github.read_blob(repo, sha, limit), rt.isolation)
     findings: list[rules.Finding] = []
     fingerprints: list[str] = []
     facts_findings: list[FindingFact] = []
     sources: dict[tuple[str, int], str] = {}
     changed_lines: dict[str, frozenset[int]] = {}
     not_analyzed: list[tuple[str, str]] = []
+    out_of_time: list[str] = []
     whole_files: list[str] = []
     for changed in gathered.files:
         if changed.status == "removed" or not is_python(changed.path):
@@ -351,7 +396,15 @@ def assess(
             changed_lines[changed.path] = lines
             if not lines:
                 continue  # a pure rename or deletions only: no line of the PR's own to check
-        result = analyzer.analyze(changed, lines)
+        try:
+            result = analyzer.analyze(changed, lines, deadline)
+        except OutOfTime:
+            out_of_time.append(changed.path)
+            not_analyzed.append((
+                changed.path,
+                f"Not analysed: the evaluation's time budget of {rt.settings.evaluation_seconds:g} s ran out.",
+            ))
+            continue
         seen: Counter[tuple[str, str]] = Counter()
         for finding in result.findings:
             source = result.line_sources.get(finding.line, "")
@@ -376,17 +429,19 @@ def assess(
             )
             if finding.code.startswith("RG0"):
                 not_analyzed.append((finding.path, finding.message))
-    notes = []
-    if gathered.total_files > len(gathered.files):
-        notes.append(
-            f"The pull request changes {gathered.total_files:,} files; GitHub lists only the first "
-            f"{len(gathered.files):,}, so the rest were not analysed."
-        )
+    notes: list[str] = []
     config_changed = any(
         f.path == rules.CONFIG_PATH or f.previous_path == rules.CONFIG_PATH for f in gathered.files
     )
+    # Every listed file with what GitHub says of it (the files API gives no file modes), and the
+    # count of files listed or not: renaming another file, or moving a rename's source, is a
+    # different change.
     head_digest = file_digest(
-        (f.path, f.patch if f.patch is not None else f"blob:{f.blob_sha}") for f in gathered.files
+        (
+            (f.status, f.path, f.previous_path or "", f"patch:{f.patch}" if f.patch is not None else f"blob:{f.blob_sha}")
+            for f in gathered.files
+        ),
+        files_total=gathered.total_files,
     )
     author, author_type = pull.user.login, pull.user.type or "User"
     reviews = _reviews(pull)
@@ -398,6 +453,11 @@ def assess(
     approvers = sorted({r.user for r in reviews if r.state == APPROVED and r.user in roles})
     teams = _team_members(repo, config.teams, approvers) if config.teams and approvers else {}
     waivers, hold, digests = _stored_state(rt, repo_name, number)
+    # Who pushed or committed what matters only to an approval that could count: without one,
+    # the commits are not listed (no extra request).
+    minimum = config.approvals.min_permission
+    judged = not config.approvals.last_pusher_counts and any(has_permission(roles[a], minimum) for a in approvers)
+    commits, commits_complete = _commits(pull, head) if judged else ((), True)
     facts = Facts(
         repo=repo_name,
         number=number,
@@ -416,6 +476,12 @@ def assess(
         config_error=gathered.config_error,
         config_changed_by_pr=config_changed,
         not_analyzed=tuple(not_analyzed),
+        head_pushers=_head_pushers(rt, repo_name, number, head),
+        commits=commits,
+        commits_complete=commits_complete,
+        files_listed=len(gathered.files),
+        files_total=gathered.total_files,
+        out_of_time=tuple(out_of_time),
     )
     verdict = decide(facts, config)
     return Assessment(
@@ -467,6 +533,7 @@ def _evaluate(
     if found.config.comment == "sticky":
         publish_comment(
             rt.db, repo, job.repo, job.number, outcome, found.fingerprints, rt.settings.rules_docs_url,
+            wrote=rt.github.wrote,
         )
     with rt.db.session() as session:
         session.add(
@@ -490,8 +557,3 @@ def _evaluate(
             # would turn it red. The next evaluation offers them again (none was recorded).
             log.error("could not post suggestions on %s#%s: %s", job.repo, job.number, reason_of(exc))
     return verdict.conclusion
-
-
-def _blob(repo: Repository, sha: str) -> tuple[str, str]:
-    blob = repo.get_git_blob(sha)
-    return blob.content, blob.encoding

@@ -9,10 +9,15 @@ explainable and testable from a table of cases.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import re
+import sys
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot import render
 from bot.repo_config import GateConfig, OwnersRule, has_permission
 
 APPROVED = "APPROVED"
@@ -28,6 +33,8 @@ FAILURE = "failure"
 MAX_LISTED_FINDINGS = 30
 # Unmet conditions named in the one-line title.
 MAX_TITLE_PARTS = 3
+# GitHub lists at most this many commits of a pull request.
+MAX_LISTED_COMMITS = 250
 
 _CATEGORIES = {"RG0": "engine", "RG1": "time", "RG2": "storage"}
 
@@ -71,6 +78,16 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class CommitFact:
+    """One commit of the pull request, with the GitHub accounts of its author and committer
+    (None when GitHub links the commit's email to no account)."""
+
+    sha: str
+    author: str | None = None
+    committer: str | None = None
+
+
+@dataclass(frozen=True)
 class Facts:
     repo: str
     number: int
@@ -90,6 +107,18 @@ class Facts:
     config_error: str | None = None  # "file:line: problem"
     config_changed_by_pr: bool = False
     not_analyzed: tuple[tuple[str, str], ...] = ()  # (path, reason)
+    # Who brought the head commit (the senders of its push deliveries); empty when unknown.
+    head_pushers: tuple[str, ...] = ()
+    # The PR's commits, oldest first, up to the head. Gathered whenever an approval could
+    # count; `commits_complete` is False when GitHub could not list them all (over 250).
+    commits: tuple[CommitFact, ...] = ()
+    commits_complete: bool = True
+    # How many files GitHub listed of the `changed_files` it counts. Fewer listed (GitHub lists
+    # at most 3,000) means files nobody evaluated: their owners, findings and changes.
+    files_listed: int = 0
+    files_total: int = 0
+    # Changed Python files left unanalysed when the evaluation's time budget ran out.
+    out_of_time: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,15 +159,21 @@ def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> 
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def file_digest(changes: Iterable[tuple[str, str]]) -> str:
-    """Digest of a pull request's own change: the set of its (path, patch) pairs.
+def file_digest(changes: Iterable[Sequence[str]], files_total: int | None = None) -> str:
+    """Digest of a pull request's own change: the set of its files, each a tuple of strings
+    (the caller's: status, path, former path, patch or blob), and how many files it has.
 
     Equal at two commits means a rebase or an update merge left the change untouched, so an
-    approval of one still covers the other.
+    approval of one still covers the other. `files_total` counts files that were not listed
+    too, so a commit whose listing was cut never equals one whose listing is whole.
     """
     digest = hashlib.sha256()
-    for path, patch in sorted(set(changes)):
-        digest.update(f"{len(path)}:{path}{len(patch)}:{patch}".encode())
+    for change in sorted({tuple(c) for c in changes}):
+        for part in change:
+            digest.update(f"{len(part)}:{part}".encode())
+        digest.update(b";")
+    if files_total is not None:
+        digest.update(f"of {files_total}".encode())
     return digest.hexdigest()
 
 
@@ -148,11 +183,104 @@ def is_bot(login: str, user_type: str = "User") -> bool:
 
 def glob_match(path: str, pattern: str) -> bool:
     """Globs read as in the `paths:` section: `*` crosses `/`, `dir/` means all under dir."""
-    path = path.replace("\\", "/").removeprefix("./")
+    return _glob(pattern).test(_normal_path(path))
+
+
+def _normal_path(path: str) -> str:
+    return path.replace("\\", "/").removeprefix("./")
+
+
+@dataclass(frozen=True)
+class _Glob:
+    """A glob, read once. `prefix` is its literal start: every path it matches starts with it
+    (reading `**/` as matching nothing only changes text from a wildcard on), and `needle` a
+    literal every such path contains. The common shapes need no regular expression: a plain
+    path is `exact`, and `dir/`, `dir/**` match every path under the prefix (`rest`)."""
+
+    pattern: str
+    prefix: str
+    exact: bool = False
+    rest: bool = False
+    needle: str = ""
+
+    @functools.cached_property
+    def match(self) -> Callable[[str], object]:
+        # Compiled on first use: most globs of a large configuration match no changed path.
+        # As written, or with each `**/` matching nothing (`**/x.py` also matches `x.py`).
+        readings = dict.fromkeys((self.pattern, self.pattern.replace("**/", "")))
+        return re.compile("|".join(fnmatch.translate(p) for p in readings)).match
+
+    def test(self, path: str) -> bool:
+        if self.exact:
+            return path == self.prefix
+        if self.rest:
+            return path.startswith(self.prefix)
+        return self.match(path) is not None
+
+
+@functools.lru_cache(maxsize=8192)
+def _glob(pattern: str) -> _Glob:
     pattern = pattern.removeprefix("./").removeprefix("/")
     if pattern.endswith("/"):
         pattern += "**"
-    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+    prefix = re.split(r"[*?[]", pattern, maxsplit=1)[0]
+    wild = pattern[len(prefix):]
+    if not wild:
+        return _Glob(pattern, prefix, exact=True)
+    if not wild.strip("*"):
+        return _Glob(pattern, prefix, rest=True)
+    # The literal runs between wildcards are in every match, but for the `/` that follows a
+    # `**` (gone in the second reading); `[...]` is a set of characters, not a literal.
+    needle = "" if "[" in wild else max((r.removeprefix("/") for r in re.split(r"[*?]", wild)), key=len)
+    return _Glob(pattern, prefix, needle=needle)
+
+
+class _PathIndex:
+    """The changed paths, sorted, so that a glob is tried only on the paths that start with
+    its literal prefix: `app/storage/**` looks at `app/storage/...` and nothing else. With
+    thousands of owners entries and thousands of paths, trying every pair took a minute."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._keys = sorted(_normal_path(p) for p in paths)
+        self._found: dict[str, range | frozenset[int]] = {}
+
+    def _matching(self, pattern: str) -> range | frozenset[int]:
+        found = self._found.get(pattern)
+        if found is None:
+            glob, keys = _glob(pattern), self._keys
+            start, end = self._range(glob.prefix)
+            if glob.rest:
+                found = range(start, end)
+            elif glob.exact:
+                found = frozenset(i for i in range(start, end) if keys[i] == glob.prefix)
+            else:
+                needle = glob.needle
+                candidates = [i for i in range(start, end) if needle in keys[i]]
+                match = glob.match if candidates else lambda _path: None
+                found = frozenset(i for i in candidates if match(keys[i]) is not None)
+            self._found[pattern] = found
+        return found
+
+    def _range(self, prefix: str) -> tuple[int, int]:
+        """Where the paths that start with `prefix` are: those from `prefix` up to the prefix
+        with its last character raised by one."""
+        keys = self._keys
+        start = bisect_left(keys, prefix)
+        if not prefix:
+            return 0, len(keys)
+        if prefix[-1] == chr(sys.maxunicode):
+            end = start
+            while end < len(keys) and keys[end].startswith(prefix):
+                end += 1
+            return start, end
+        return start, bisect_left(keys, prefix[:-1] + chr(ord(prefix[-1]) + 1), lo=start)
+
+    def count(self, patterns: Iterable[str]) -> int:
+        """How many changed paths match at least one of the globs."""
+        matched: set[int] = set()
+        for pattern in patterns:
+            matched.update(self._matching(pattern))
+        return len(matched)
 
 
 def short(sha: str) -> str:
@@ -164,18 +292,10 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 
 
 def _people(logins: Sequence[str]) -> str:
-    names = [f"@{login}" for login in logins]
+    names = [render.login(login) for login in logins]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
 
 
 @dataclass(frozen=True)
@@ -187,10 +307,11 @@ class ReviewerState:
     excluded: str  # why this reviewer never counts ("" when eligible)
     fresh: bool  # an approval that covers the latest work
     note: str  # at which commit, and why it is fresh, carried over or stale
+    pushed: str = ""  # why this approval does not count: the reviewer pushed or committed after it
 
     @property
     def approves(self) -> bool:
-        return self.review.state == APPROVED and not self.excluded and self.fresh
+        return self.review.state == APPROVED and not self.excluded and self.fresh and not self.pushed
 
     @property
     def blocks(self) -> bool:
@@ -214,7 +335,8 @@ def reviewer_states(facts: Facts, config: GateConfig) -> tuple[ReviewerState, ..
         review = latest[key]
         excluded = _excluded(review, facts, config, permissions)
         fresh, note = _freshness(review, facts, config)
-        states.append(ReviewerState(review.user, review, excluded, fresh, note))
+        pushed = _own_push(review, facts, config) if review.state == APPROVED and not excluded else ""
+        states.append(ReviewerState(review.user, review, excluded, fresh, note, pushed))
     return tuple(states)
 
 
@@ -227,6 +349,62 @@ def _excluded(review: Review, facts: Facts, config: GateConfig, permissions: Map
     minimum = config.approvals.min_permission
     if not has_permission(permission, minimum):
         return f"has {permission} permission, {minimum} needed"
+    return ""
+
+
+# GitHub's account for commits made on github.com (web edits, "Update branch"): the person is
+# the commit's author, so the committer says nothing about who wrote it.
+WEB_FLOW = "web-flow"
+
+
+def _own_push(review: Review, facts: Facts, config: GateConfig) -> str:
+    """Why an approval does not count because its reviewer pushed or wrote unreviewed work.
+
+    Like GitHub's "require approval of the most recent reviewable push": the reviewer must not
+    have pushed the head, nor authored or committed the head or any commit after the one
+    they approved. When the approved commit is not among the PR's commits (a force-push
+    replaced it), every listed commit counts as after it. When GitHub could not list every
+    commit, the unlisted ones might be theirs: the approval does not count (fail closed).
+    """
+    if config.approvals.last_pusher_counts:
+        return ""
+    me = review.user.casefold()
+    who = render.login(review.user)
+    if any(p.casefold() == me for p in facts.head_pushers):
+        return f"{who} pushed the latest commit"
+    shas = [c.sha for c in facts.commits]
+    after = facts.commits[shas.index(review.commit_id) + 1 :] if review.commit_id in shas else facts.commits
+    # The head itself too: approving it does not clear its own author or committer.
+    after += tuple(c for c in facts.commits if c.sha == facts.head_sha and c not in after)
+    gone = bool(review.commit_id) and review.commit_id not in shas
+    for commit in reversed(after):  # the newest first
+        role = _role(commit, me)
+        if not role:
+            continue
+        if commit.sha == facts.head_sha:
+            return f"{who} {role} the latest commit `{short(commit.sha)}`"
+        what = f"{role} {'commit ' if role == 'authored' else ''}`{short(commit.sha)}`"
+        if gone:
+            return (
+                f"{who} {what}, and the approved commit `{short(review.commit_id)}` is no longer in the "
+                "pull request"
+            )
+        return f"{who} {what} after approving"
+    if not facts.commits_complete:
+        return (
+            f"not every commit of the pull request could be listed (GitHub lists at most {MAX_LISTED_COMMITS}), "
+            f"so it cannot be shown that {who} authored or committed none after approving"
+        )
+    return ""
+
+
+def _role(commit: CommitFact, me: str) -> str:
+    """Whether the reviewer (casefolded login `me`) authored or committed the commit."""
+    if (commit.author or "").casefold() == me:
+        return "authored"
+    committer = (commit.committer or "").casefold()
+    if committer != WEB_FLOW and committer == me:
+        return "committed"
     return ""
 
 
@@ -272,7 +450,7 @@ def _members(users: Iterable[str], teams: Iterable[str], facts: Facts) -> tuple[
 
 
 def _who(users: Sequence[str], teams: Sequence[str]) -> str:
-    names = [f"@{u}" for u in users] + [f"a member of {t}" for t in teams]
+    names = [render.login(u) for u in users] + [f"a member of {render.text(t)}" for t in teams]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " or " + names[-1]
@@ -293,7 +471,7 @@ def _category_phrase(findings: Sequence[FindingFact]) -> str:
 
 def _waive_commands(findings: Sequence[FindingFact]) -> str:
     codes = sorted({f.code.upper() for f in findings})
-    return ", ".join(f"`/gate waive {code} <reason>`" for code in codes)
+    return ", ".join(render.code(f"/gate waive {code} <reason>") for code in codes)
 
 
 def decide(facts: Facts, config: GateConfig) -> Verdict:
@@ -326,11 +504,13 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
     on_error = config.findings.on_error
     escalated = on_error == "escalate" and bool(unwaived)
 
-    parts: list[_Part] = [_hold_part(facts)]
+    parts: list[_Part] = [p for p in (_listing_part(facts), _time_part(facts)) if p is not None]
+    parts.append(_hold_part(facts))
     parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
     parts.append(_changes_requested_part(states))
+    changed = _PathIndex(facts.changed_paths)
     for index, rule in enumerate(config.owners):
-        part = _owners_part(index, rule, facts, approver_keys, notes)
+        part = _owners_part(index, rule, changed, facts, approver_keys, notes)
         if part:
             parts.append(part)
     if escalated and config.findings.risk_owners:
@@ -359,7 +539,7 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         )
     for waiver in ignored:
         notes.append(
-            f"The waiver of `{waiver.pattern}` by @{waiver.by} is not honoured: "
+            f"The waiver of {render.code(waiver.pattern)} by {render.login(waiver.by)} is not honoured: "
             "the PR author and bots may not waive findings."
         )
     summary = _summary(
@@ -369,11 +549,11 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
 
 
 def _config_failure(facts: Facts) -> Verdict:
-    message = _one_line(facts.config_error or "")
+    message = render.plain(facts.config_error or "")
     condition = Condition(
         key="config",
         met=False,
-        text=f"Invalid configuration: {message}",
+        text=f"Invalid configuration: {render.quoted(facts.config_error or '')}",
         unblock=(
             "Fix `.github/reviewgate.yml` on the default branch (a pull request cannot change "
             "its own gate), then comment `/gate recheck`."
@@ -382,7 +562,7 @@ def _config_failure(facts: Facts) -> Verdict:
     title = f"Blocked: invalid configuration: {message}"
     summary = "\n".join(
         [
-            f"## ✗ {title}",
+            f"## ✗ {render.text(title)}",
             "",
             "The gate cannot be evaluated, so it fails closed.",
             "",
@@ -394,19 +574,61 @@ def _config_failure(facts: Facts) -> Verdict:
     return Verdict(FAILURE, title, (condition,), summary)
 
 
+# Files named in a condition; the summary's "Not analysed" section lists every one.
+MAX_NAMED_FILES = 10
+
+
+def _listing_part(facts: Facts) -> _Part | None:
+    listed, total = facts.files_listed, facts.files_total
+    if total <= listed:
+        return None
+    return _Part(
+        Condition(
+            "files",
+            False,
+            f"Every changed file evaluated: GitHub listed {listed:,} of the {total:,} files this pull "
+            f"request changes; the other {total - listed:,} were never read (not for owners, not for findings)",
+            "Split the pull request so that GitHub lists every file (it lists at most 3,000 of a pull "
+            "request); a change this large cannot pass unread.",
+        ),
+        f"too large to evaluate: {listed:,} files listed of {total:,}; split the pull request",
+    )
+
+
+def _time_part(facts: Facts) -> _Part | None:
+    late = sorted(facts.out_of_time)
+    if not late:
+        return None
+    named = ", ".join(f"`{path}`" for path in late[:MAX_NAMED_FILES])
+    if len(late) > MAX_NAMED_FILES:
+        named += f" and {len(late) - MAX_NAMED_FILES:,} more"
+    return _Part(
+        Condition(
+            "time",
+            False,
+            f"Every changed Python file analysed: {_plural(len(late), 'file')} not analysed before the "
+            f"evaluation's time budget ran out: {named}",
+            "`/gate recheck` (or the Re-check button): files analysed so far are cached, so the next "
+            "evaluation goes on from there. Operators can raise `REVIEWGATE_EVALUATION_SECONDS`.",
+        ),
+        f"{_plural(len(late), 'file')} not analysed in time",
+    )
+
+
 def _hold_part(facts: Facts) -> _Part:
     hold = facts.hold
     if hold is None:
         return _Part(Condition("hold", True, "Not on hold", ""), "")
-    reason = f": {_one_line(hold.reason)}" if hold.reason.strip() else ""
+    reason = f": {render.text(hold.reason)}" if hold.reason.strip() else ""
     return _Part(
         Condition(
             "hold",
             False,
-            f"On hold by @{hold.by}{reason}",
-            "`/gate unhold` by someone with write permission.",
+            f"On hold by {render.login(hold.by)}{reason}",
+            f"`/gate unhold` by {render.login(hold.by)}, or by someone with at least their permission "
+            "who is not the PR author.",
         ),
-        f"on hold by @{hold.by}",
+        f"on hold by @{render.plain(hold.by)}",
     )
 
 
@@ -437,11 +659,24 @@ def _approvals_part(
     more = " more" if have else ""
     unblock = (
         f"{_plural(missing, 'reviewer')} with {config.approvals.min_permission} permission, other "
-        f"than the author @{facts.author}, approve{'s' if missing == 1 else ''} `{head}`."
+        f"than the author {render.login(facts.author)}, approve{'s' if missing == 1 else ''} `{head}`."
     )
-    stale = [s.login for s in states if s.review.state == APPROVED and not s.excluded and not s.fresh]
+    stale = [
+        s.login for s in states if s.review.state == APPROVED and not s.excluded and not s.fresh and not s.pushed
+    ]
     if stale:
         unblock += f" {_people(stale)} approved an earlier commit: approving again counts."
+    own = [s.login for s in states if s.review.state == APPROVED and not s.excluded and s.pushed]
+    if own:
+        unblock += (
+            f" Someone other than {_people(own)} must approve: an approval does not count from whoever "
+            "pushed the latest commit or authored or committed work after approving."
+        )
+        if not facts.commits_complete:
+            unblock += (
+                f" GitHub lists at most {MAX_LISTED_COMMITS} commits of a pull request: squash or split "
+                "this one so that every commit can be checked."
+            )
     phrase = f"needs {missing}{more} peer approval{'s' if missing != 1 else ''} on {head}"
     return _Part(Condition("approvals", False, text, unblock), phrase)
 
@@ -464,20 +699,25 @@ def _changes_requested_part(states: Sequence[ReviewerState]) -> _Part:
 
 
 def _owners_part(
-    index: int, rule: OwnersRule, facts: Facts, approver_keys: Mapping[str, str], notes: list[str]
+    index: int,
+    rule: OwnersRule,
+    changed: _PathIndex,
+    facts: Facts,
+    approver_keys: Mapping[str, str],
+    notes: list[str],
 ) -> _Part | None:
-    matched = [p for p in facts.changed_paths if any(glob_match(p, g) for g in rule.paths)]
+    matched = changed.count(rule.paths)
     if not matched:
         return None
     members, unknown = _members(rule.users, rule.teams, facts)
     for team in unknown:
-        notes.append(f"The membership of {team} is unknown; its members' approvals could not be counted.")
+        notes.append(f"The membership of {render.text(team)} is unknown; its members' approvals could not be counted.")
     have = sorted(login for key, login in approver_keys.items() if key in members)
-    globs = ", ".join(f"`{g}`" for g in rule.paths)
+    globs = ", ".join(render.code(g) for g in rule.paths)
     who = _who(rule.users, rule.teams)
     text = (
         f"{_plural(rule.count, 'approval')} from the owners of {globs} ({who}) for "
-        f"{_plural(len(matched), 'changed file')}: "
+        f"{_plural(matched, 'changed file')}: "
     )
     text += f"{len(have)} ({_people(have)})" if have else "none yet"
     if len(have) >= rule.count:
@@ -491,7 +731,7 @@ def _owners_part(
             f"{_plural(missing, 'more approval')} of the latest commit from {who} "
             "(the PR author does not count).",
         ),
-        f"needs {_plural(missing, 'owner approval')} for {rule.paths[0]}",
+        f"needs {_plural(missing, 'owner approval')} for {render.plain(rule.paths[0])}",
     )
 
 
@@ -507,12 +747,12 @@ def _risk_owners_part(
     teams = [o for o in owners if "/" in o]
     members, unknown = _members(users, teams, facts)
     for team in unknown:
-        notes.append(f"The membership of {team} is unknown; its members' approvals could not be counted.")
+        notes.append(f"The membership of {render.text(team)} is unknown; its members' approvals could not be counted.")
     have = sorted(login for key, login in approver_keys.items() if key in members)
     who = _who(users, teams)
     text = f"1 approval from a risk owner ({who}) for {_plural(len(unwaived), 'unwaived error finding')}"
     if have:
-        return _Part(Condition("risk_owners", True, f"{text}: @{have[0]}", ""), "")
+        return _Part(Condition("risk_owners", True, f"{text}: {render.login(have[0])}", ""), "")
     return _Part(
         Condition(
             "risk_owners",
@@ -578,7 +818,7 @@ def _summary(
     head: str,
 ) -> str:
     mark = "✓" if all(c.met for c in conditions) else "✗"
-    out = [f"## {mark} {title}", ""]
+    out = [f"## {mark} {render.text(title)}", ""]
     for condition in conditions:
         out.append(f"- {condition.line}")
         if not condition.met:
@@ -594,10 +834,12 @@ def _summary(
             elif s.review.state == DISMISSED:
                 counts = "✗ dismissed"
             elif s.review.state == CHANGES_REQUESTED:
-                counts = f"✗ blocks until @{s.login} approves or the review is dismissed ({s.note})"
+                counts = f"✗ blocks until {render.login(s.login)} approves or the review is dismissed ({s.note})"
+            elif s.pushed:
+                counts = f"✗ not counted: {s.pushed}"
             else:
                 counts = f"{'✓' if s.fresh else '✗'} {s.note}"
-            out.append(f"| @{s.login} | {state} | {_cell(counts)} |")
+            out.append(f"| {render.cell(render.login(s.login))} | {state} | {render.cell(counts)} |")
         out.append("")
     else:
         out += [f"No reviews yet on `{head}`.", ""]
@@ -612,8 +854,8 @@ def _summary(
         out += [f"### Error findings not waived ({len(unwaived)}): {effect}", ""]
         for finding in unwaived[:MAX_LISTED_FINDINGS]:
             out.append(
-                f"- `{finding.path}:{finding.line}` **{finding.code}** {finding.slug}: "
-                f"{_one_line(finding.message)}"
+                f"- {render.code(f'{finding.path}:{finding.line}')} **{finding.code}** {finding.slug}: "
+                f"{render.quoted(finding.message)}"
             )
         if len(unwaived) > MAX_LISTED_FINDINGS:
             out.append(f"- and {len(unwaived) - MAX_LISTED_FINDINGS} more (see the annotations)")
@@ -633,15 +875,16 @@ def _summary(
         for waiver in honoured:
             n = sum(1 for w in covered.values() if w is waiver)
             out.append(
-                f"- `{waiver.pattern}` by @{waiver.by}: {_one_line(waiver.reason)} "
-                f"(covers {_plural(n, 'finding')} at `{head}`; `/gate unwaive {waiver.pattern}` takes it back)"
+                f"- {render.code(waiver.pattern)} by {render.login(waiver.by)}: {render.text(waiver.reason)} "
+                f"(covers {_plural(n, 'finding')} at `{head}`; {render.code(f'/gate unwaive {waiver.pattern}')} "
+                "takes it back)"
             )
         out.append("")
 
     if facts.not_analyzed:
         out += ["### Not analysed", ""]
         for path, reason in sorted(facts.not_analyzed):
-            out.append(f"- `{path}`: {_one_line(reason)}")
+            out.append(f"- {render.code(path)}: {render.quoted(reason)}")
         out.append("")
 
     if notes:
@@ -655,4 +898,5 @@ __all__ = [
     "APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "FAILURE", "SUCCESS", "Condition",
     "Facts", "FindingFact", "Hold", "Review", "ReviewerState", "Verdict", "Waiver", "decide",
     "file_digest", "fingerprint", "glob_match", "is_bot", "reviewer_states", "short",
+    "MAX_LISTED_COMMITS", "CommitFact",
 ]

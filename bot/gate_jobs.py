@@ -3,8 +3,15 @@
 Both are recorded as a `GateJob` row in the delivery's own transaction, so an acknowledged
 delivery is never lost; the queue carries only the row's key. A command takes effect from
 the comment's text as it was delivered: editing or deleting the comment later changes
-nothing. Each command's outcome is written to the audit table together with the state it
-changes, in one transaction, so a retried job never applies a command twice.
+nothing.
+
+Commands on one pull request are applied under its `CommandLock` row, in the order they were
+written: the job of a comment applies every earlier comment still owed, then its own, and
+marks each job done in the transaction that writes its audit rows and the state it changes,
+so no comment is applied twice, whichever worker gets there first. What GitHub must tell
+(permissions, the findings a waiver covers) is asked before the lock is taken: a transaction
+never waits on GitHub. Reactions and the reply are a job of their own (`ack:<comment id>`),
+recorded in that same transaction.
 """
 
 from __future__ import annotations
@@ -12,21 +19,25 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from github import UnknownObjectException
+from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import report
-from bot.commands import KNOWN, Command, authorize, explain, parse_commands
+from bot import render, report
+from bot.commands import KNOWN, OPEN_COMMANDS, Command, authorize, explain, parse_commands
 from bot.db import (
     CommandAudit,
+    CommandLock,
     GateJob,
     HoldRecord,
     MergeGroupRecord,
@@ -43,6 +54,13 @@ log = logging.getLogger(__name__)
 
 REPLY_MARKER = "<!-- reviewgate:reply:{comment_id} -->"
 STATE_CHANGING = frozenset({"recheck", "waive", "unwaive", "hold", "unhold"})
+# A comment of a thousand `/gate` lines must not become a thousand writes and checks.
+MAX_COMMANDS = 10
+# `help` and `explain` answer anyone; per user and pull request, once in this interval.
+ANSWER_INTERVAL = timedelta(minutes=1)
+# Rounds of asking GitHub and then applying under the lock, when what the lock finds
+# (a newly recorded comment, a hold placed meanwhile) needs facts not yet asked for.
+_GATHER_ROUNDS = 3
 # gh-readonly-queue/<base branch>/pr-<number>-<sha of the commit the group was built on>
 _QUEUE_REF = re.compile(r"^(?:refs/heads/)?gh-readonly-queue/(?P<base>.+)/pr-(?P<number>\d+)-(?P<sha>[0-9a-f]{40})$")
 
@@ -112,27 +130,13 @@ def run(rt: Runtime, key: str, *, last_attempt: bool) -> str:
         row = session.get(GateJob, key)
         if row is None or row.done:
             return "done already"
-        kind, repo_name, installation_id, number = row.kind, row.repo, row.installation_id, row.number
+        kind, repo_name, installation_id = row.kind, row.repo, row.installation_id
         data = json.loads(row.payload)
-        earlier = []
-        if kind == "commands":
-            # Commands on one PR take effect in the order they were written (a hold then an
-            # unhold must not end held), whichever worker picks which job first. Comment ids
-            # grow with time. The audit row of each command makes running one twice harmless.
-            pending = session.query(GateJob).filter(
-                GateJob.kind == "commands", GateJob.repo == repo_name, GateJob.number == number,
-                GateJob.done.is_(False), GateJob.key != key,
-            )
-            earlier = sorted(
-                (json.loads(j.payload)["comment_id"], j.key, j.installation_id, json.loads(j.payload))
-                for j in pending
-            )
-            earlier = [e for e in earlier if e[0] < data["comment_id"]]
     try:
-        for _, earlier_key, earlier_installation, earlier_data in earlier:
-            _finish(rt, earlier_key, run_commands(rt, repo_name, earlier_installation, earlier_data))
         if kind == "commands":
-            outcome = run_commands(rt, repo_name, installation_id, data)
+            outcome = run_commands(rt, key, repo_name, installation_id, data)
+        elif kind == "acknowledge":
+            outcome = acknowledge(rt, key, repo_name, installation_id, data)
         elif kind == "merge_group":
             outcome = check_merge_group(rt, repo_name, installation_id, data)
         else:
@@ -140,17 +144,17 @@ def run(rt: Runtime, key: str, *, last_attempt: bool) -> str:
     except Exception as exc:
         if not last_attempt:
             raise
-        outcome = f"failed: {type(exc).__name__}"
-        _finish(rt, key, outcome)
+        _finish(rt, key, f"failed: {type(exc).__name__}")
         raise
     _finish(rt, key, outcome)
     return outcome
 
 
 def _finish(rt: Runtime, key: str, outcome: str) -> None:
+    """Mark the job done, unless it already is (a command job is marked when applied)."""
     with rt.db.session() as session:
         row = session.get(GateJob, key)
-        if row is not None:
+        if row is not None and not row.done:
             row.done, row.outcome, row.finished_at = True, outcome[:200], utcnow()
 
 
@@ -175,33 +179,75 @@ def owe_evaluation(session: Session, repo: str, number: int, installation_id: in
     return state.wanted_seq
 
 
-def _queue_evaluation(rt: Runtime, repo: str, number: int, installation_id: int, trigger: str) -> None:
+def _enqueue_evaluation(rt: Runtime, repo: str, number: int, installation_id: int, seq: int, trigger: str) -> None:
     from bot.tasks import enqueue
 
-    with rt.db.session() as session:
-        seq = owe_evaluation(session, repo, number, installation_id, trigger)
-    if seq is not None:
-        try:
-            enqueue(repo, number, installation_id, None, seq, trigger)
-        except Exception:
-            with rt.db.session() as session:
-                state = session.get(PullState, (repo, number), with_for_update=True)
-                if state is not None:
-                    state.queued_seq = state.started_seq
-            raise
+    try:
+        enqueue(repo, number, installation_id, None, seq, trigger)
+    except Exception:
+        # Still owed (done_seq < wanted_seq): the next event or start-up queues it.
+        with rt.db.session() as session:
+            state = session.get(PullState, (repo, number), with_for_update=True)
+            if state is not None:
+                state.queued_seq = state.started_seq
+        raise
 
 
 @dataclass(frozen=True)
 class _Result:
     command: Command
-    outcome: str  # accepted | refused | unknown | ignored
+    outcome: str  # accepted | refused | unknown | throttled | ignored
     reply: str  # what to say in the reply ("" for nothing)
 
 
-def run_commands(rt: Runtime, repo_name: str, installation_id: int, data: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class _Owed:
+    """A command comment recorded and not yet applied."""
+
+    key: str
+    comment_id: int
+    installation_id: int
+    actor: str
+    actor_type: str
+    commands: tuple[Command, ...]  # at most MAX_COMMANDS + 1: the first one not run
+    total: int  # commands in the comment
+
+
+@dataclass
+class _Facts:
+    """What GitHub said, asked before taking the lock."""
+
+    head: str
+    author: str
+    permissions: Permissions
+    roles: dict[str, str] = field(default_factory=dict)  # casefolded login -> role
+    found: Assessment | None = None
+
+    def role(self, login: str) -> str:
+        try:
+            return self.roles[login.casefold()]
+        except KeyError:
+            raise _MissingFacts(logins=(login,)) from None
+
+
+class _MissingFacts(Exception):
+    """The lock found something the facts asked for beforehand do not cover."""
+
+    def __init__(self, logins: Iterable[str] = (), assessment: bool = False) -> None:
+        super().__init__("facts missing")
+        self.logins, self.assessment = tuple(logins), assessment
+
+
+@dataclass(frozen=True)
+class _Applied:
+    outcomes: dict[str, str]  # job key -> outcome
+    acknowledgements: list[str]  # ack job keys to queue
+    seq: int | None  # the evaluation to queue
+
+
+def run_commands(rt: Runtime, key: str, repo_name: str, installation_id: int, data: dict[str, Any]) -> str:
+    """Apply the comment's commands, after those of earlier comments on the PR still owed."""
     comment_id, number = int(data["comment_id"]), int(data["number"])
-    actor, actor_type = str(data["actor"]), str(data.get("actor_type") or "User")
-    commands = parse_commands(str(data["body"]))
     gh = rt.github.client(installation_id)
     repo = gh.get_repo(repo_name)
     pull = repo.get_pull(number)
@@ -209,46 +255,192 @@ def run_commands(rt: Runtime, repo_name: str, installation_id: int, data: dict[s
         head = pull.head.sha  # reading it fetches the PR
     except UnknownObjectException:
         return "gone"
-    author = pull.user.login
-    permissions = Permissions(repo)
-    with rt.db.session() as session:
-        done = {
-            a.position: a
-            for a in session.query(CommandAudit).filter_by(comment_id=comment_id)
-        }
-    retried = bool(done)
-    results: list[_Result] = []
-    found: Assessment | None = None
-    for position, command in enumerate(commands):
-        if position in done:  # applied by an earlier attempt of this job
-            row = done[position]
-            results.append(_Result(command, row.outcome, _reply_for(command, row.outcome, row.detail, rt)))
-            continue
-        needs_permission = not command.error and command.name not in ("help", "explain")
-        permission = permissions.of(actor) if needs_permission else None
-        ok, why = authorize(command, actor, actor_type, author, permission)
-        if not ok and not why:
-            results.append(_Result(command, "ignored", ""))
-            continue
-        outcome, detail = ("accepted", "") if ok else ("unknown" if command.name not in KNOWN else "refused", why)
-        if ok and command.name == "waive" and found is None:
-            found = assess(rt, repo_name, number, repo, pull, head, permissions)
+    facts = _Facts(head=head, author=pull.user.login, permissions=Permissions(repo))
+    _ensure_lock_row(rt, repo_name, number)
+    logins: set[str] = set()
+    assessment = False
+    for _ in range(_GATHER_ROUNDS):
         with rt.db.session() as session:
-            if ok:
-                outcome, detail = _apply(session, command, repo_name, number, actor, head, found)
-            session.add(
-                CommandAudit(
-                    comment_id=comment_id, position=position, repo=repo_name, number=number, actor=actor,
-                    command=command.raw[:2000], name=(command.name or "")[:32], reason=command.reason,
-                    head_sha=head, outcome=outcome, detail=detail, created_at=utcnow(),
+            owed = _owed(session, repo_name, number, comment_id)
+            hold = session.get(HoldRecord, (repo_name, number))
+            if hold is not None and any(c.name in ("hold", "unhold") for o in owed for c in o.commands[:MAX_COMMANDS]):
+                logins.add(hold.by)  # whether the hold's placer outranks whoever lifts or replaces it
+        if all(o.key != key for o in owed):
+            return "done already"  # applied by the job of a later comment
+        _gather(rt, repo_name, number, repo, pull, facts, owed, logins, assessment)
+        try:
+            with rt.db.session() as session:
+                applied = _apply_owed(session, repo_name, number, key, comment_id, facts)
+        except _MissingFacts as missing:
+            log.info("%s: the commands owed on %s#%s changed meanwhile; asking GitHub again", key, repo_name, number)
+            logins.update(missing.logins)
+            assessment = assessment or missing.assessment
+            continue
+        break
+    else:
+        raise RuntimeError(f"the commands on {repo_name}#{number} kept changing while being applied")
+    if applied is None:
+        return "done already"
+    # Committed: the evaluation and the acknowledgements are owed in the database already.
+    if applied.seq is not None:
+        _enqueue_evaluation(rt, repo_name, number, installation_id, applied.seq, "issue_comment.command")
+    from bot.tasks import enqueue_gate_job
+
+    for ack in applied.acknowledgements:
+        enqueue_gate_job(ack)
+    return applied.outcomes[key]
+
+
+def _ensure_lock_row(rt: Runtime, repo: str, number: int) -> None:
+    try:
+        with rt.db.session() as session:
+            if session.get(CommandLock, (repo, number)) is None:
+                session.add(CommandLock(repo=repo, number=number))
+    except IntegrityError:
+        pass  # another worker created it at the same moment
+
+
+def _owed(session: Session, repo: str, number: int, upto: int) -> list[_Owed]:
+    """The PR's command comments not yet applied, up to comment `upto`, in the order written
+    (comment ids grow with time)."""
+    rows = session.query(GateJob).filter(
+        GateJob.kind == "commands", GateJob.repo == repo, GateJob.number == number, GateJob.done.is_(False),
+    )
+    owed = []
+    for row in rows:
+        data = json.loads(row.payload)
+        comment_id = int(data["comment_id"])
+        if comment_id <= upto:
+            commands = parse_commands(str(data["body"]))
+            owed.append(
+                _Owed(
+                    row.key, comment_id, row.installation_id, str(data["actor"]),
+                    str(data.get("actor_type") or "User"), tuple(commands[: MAX_COMMANDS + 1]), len(commands),
                 )
             )
-        results.append(_Result(command, outcome, _reply_for(command, outcome, detail, rt)))
-    # The state change is committed: owe the evaluation before anything else can fail.
-    if any(r.outcome == "accepted" and r.command.name in STATE_CHANGING for r in results):
-        _queue_evaluation(rt, repo_name, number, installation_id, "issue_comment.command")
-    _acknowledge(repo, repo_name, number, comment_id, results, retried)
-    return ", ".join(f"{r.command.name or '?'}:{r.outcome}" for r in results) or "no commands"
+    return sorted(owed, key=lambda o: o.comment_id)
+
+
+def _gather(
+    rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, facts: _Facts,
+    owed: list[_Owed], logins: set[str], assessment: bool,
+) -> None:
+    """Ask GitHub what applying `owed` needs: the roles of the people involved, and the
+    findings on the head if a waiver may be given."""
+    wanted = set(logins)
+    for job in owed:
+        if any(not c.error and c.name not in OPEN_COMMANDS for c in job.commands[:MAX_COMMANDS]):
+            wanted.add(job.actor)
+    for login in wanted:
+        if login.casefold() not in facts.roles:
+            facts.roles[login.casefold()] = facts.permissions.of(login)
+    for job in owed:
+        for command in job.commands[:MAX_COMMANDS]:
+            if command.name == "waive" and not command.error:
+                role = facts.roles.get(job.actor.casefold())
+                assessment = assessment or authorize(command, job.actor, job.actor_type, facts.author, role)[0]
+    if assessment and facts.found is None:
+        facts.found = assess(rt, repo_name, number, repo, pull, facts.head, facts.permissions)
+
+
+def _apply_owed(session: Session, repo: str, number: int, key: str, upto: int, facts: _Facts) -> _Applied | None:
+    """Under the PR's lock: apply every owed comment up to `upto` and mark each job done,
+    in this one transaction. None if the job `key` was applied meanwhile."""
+    lock = session.get(CommandLock, (repo, number), with_for_update=True)
+    if lock is None:
+        lock = CommandLock(repo=repo, number=number)
+        session.add(lock)
+    owed = _owed(session, repo, number, upto)
+    if all(o.key != key for o in owed):
+        return None
+    outcomes: dict[str, str] = {}
+    acknowledgements = []
+    changed = False
+    for job in owed:
+        applied = _apply_comment(session, repo, number, job, facts)
+        changed = changed or any(o == "accepted" and n in STATE_CHANGING for n, o in applied)
+        outcome = ", ".join(f"{n or '?'}:{o}" for n, o in applied) or "no commands"
+        row = session.get(GateJob, job.key)
+        assert row is not None
+        row.done, row.outcome, row.finished_at = True, outcome[:200], utcnow()
+        outcomes[job.key] = outcome
+        ack = f"ack:{job.comment_id}"
+        if session.get(GateJob, ack) is None:
+            session.add(
+                GateJob(
+                    key=ack, kind="acknowledge", repo=repo, number=number, installation_id=job.installation_id,
+                    payload=json.dumps({"comment_id": job.comment_id, "number": number}), done=False,
+                    created_at=utcnow(),
+                )
+            )
+        acknowledgements.append(ack)
+    seq = None
+    if changed:
+        seq = owe_evaluation(session, repo, number, owed[-1].installation_id, "issue_comment.command")
+    lock.applied_at = utcnow()
+    return _Applied(outcomes, acknowledgements, seq)
+
+
+def _apply_comment(session: Session, repo: str, number: int, job: _Owed, facts: _Facts) -> list[tuple[str, str]]:
+    """Apply one comment's commands, each with its audit row; (name, outcome) of each."""
+    # Positions audited by an earlier version of this job, which applied commands one by one.
+    done = {p for (p,) in session.query(CommandAudit.position).filter_by(comment_id=job.comment_id)}
+    out = []
+    for position, command in enumerate(job.commands):
+        if position in done:
+            continue
+        if position < MAX_COMMANDS:
+            outcome, detail = _run_one(session, repo, number, job, command, facts)
+        else:
+            # Recorded once for the whole rest, however long the comment.
+            outcome, detail = "refused", _too_many(job)
+        if outcome == "ignored":
+            out.append((command.name, outcome))
+            continue
+        session.add(
+            CommandAudit(
+                comment_id=job.comment_id, position=position, repo=repo, number=number, actor=job.actor,
+                command=command.raw[:2000], name=(command.name or "")[:32], reason=command.reason,
+                head_sha=facts.head, outcome=outcome, detail=detail, created_at=utcnow(),
+            )
+        )
+        session.flush()  # the next command sees this one's hold or waiver
+        out.append((command.name, outcome))
+    return out
+
+
+def _too_many(job: _Owed) -> str:
+    rest = job.total - MAX_COMMANDS
+    tail = "this one was not run" if rest == 1 else f"this one and the {rest - 1} after it were not run"
+    return f"A comment runs at most {MAX_COMMANDS} commands; {tail}."
+
+
+def _run_one(session: Session, repo: str, number: int, job: _Owed, command: Command, facts: _Facts) -> tuple[str, str]:
+    needs_permission = not command.error and command.name not in OPEN_COMMANDS
+    permission = facts.role(job.actor) if needs_permission else None
+    hold = None
+    if command.name in ("hold", "unhold") and not command.error:
+        record = session.get(HoldRecord, (repo, number))
+        if record is not None and record.by.casefold() != job.actor.casefold():
+            hold = (record.by, facts.role(record.by))  # their role now, not when they held
+    ok, why = authorize(command, job.actor, job.actor_type, facts.author, permission, hold=hold)
+    if not ok:
+        return ("ignored", "") if not why else ("unknown" if command.name not in KNOWN else "refused", why)
+    if command.name in OPEN_COMMANDS and _answered_recently(session, repo, number, job):
+        return "throttled", f"{render.login(job.actor)} was answered on this pull request less than a minute ago"
+    if command.name == "waive" and facts.found is None:
+        raise _MissingFacts(assessment=True)
+    return _apply(session, command, repo, number, job.actor, facts.head, facts.found)
+
+
+def _answered_recently(session: Session, repo: str, number: int, job: _Owed) -> bool:
+    """Did `help` or `explain` in another comment of the same user here get an answer lately?"""
+    since = utcnow() - ANSWER_INTERVAL
+    return session.query(CommandAudit.id).filter(
+        CommandAudit.repo == repo, CommandAudit.number == number, CommandAudit.actor == job.actor,
+        CommandAudit.name.in_(sorted(OPEN_COMMANDS)), CommandAudit.outcome == "accepted",
+        CommandAudit.comment_id != job.comment_id, CommandAudit.created_at > since,
+    ).first() is not None
 
 
 def _apply(
@@ -270,7 +462,7 @@ def _apply(
         )
         if not marks:
             return "refused", (
-                f"There is no `{pattern}` finding on the changed lines at `{short(head)}`, so there is "
+                f"There is no {render.code(pattern)} finding on the changed lines at `{short(head)}`, so there is "
                 "nothing to waive. A waiver covers the findings present when it is given."
             )
         session.add(
@@ -279,7 +471,7 @@ def _apply(
                 head_sha=head, fingerprints=json.dumps(marks), created_at=utcnow(),
             )
         )
-        return "accepted", f"waived {len(marks)} finding(s) of {pattern} at {short(head)}"
+        return "accepted", f"waived {len(marks)} finding(s) of {render.code(pattern)} at `{short(head)}`"
     if name == "unwaive":
         active = (
             session.query(WaiverRecord)
@@ -287,11 +479,11 @@ def _apply(
             .all()
         )
         if not active:
-            return "refused", f"There is no active waiver of `{command.code}` on this pull request."
+            return "refused", f"There is no active waiver of {render.code(command.code)} on this pull request."
         now = utcnow()
         for waiver in active:
             waiver.revoked_by, waiver.revoked_at = actor, now
-        return "accepted", f"took back {len(active)} waiver(s) of {command.code}"
+        return "accepted", f"took back {len(active)} waiver(s) of {render.code(command.code)}"
     if name == "hold":
         session.merge(HoldRecord(repo=repo, number=number, by=actor, reason=command.reason, created_at=utcnow()))
         return "accepted", ""
@@ -300,12 +492,35 @@ def _apply(
         if record is not None:
             session.delete(record)
         return "accepted", ""
-    return "unknown", f"`/gate {name}` is not a command. See `/gate help`."
+    return "unknown", f"{render.code(f'/gate {name}')} is not a command. See `/gate help`."
+
+
+def acknowledge(rt: Runtime, key: str, repo_name: str, installation_id: int, data: dict[str, Any]) -> str:
+    """React to an applied command comment and reply once, as its audit rows say."""
+    comment_id, number = int(data["comment_id"]), int(data["number"])
+    with rt.db.session() as session:
+        job = session.get(GateJob, f"comment:{comment_id}")
+        body = str(json.loads(job.payload).get("body") or "") if job is not None else ""
+        rows = {a.position: (a.outcome, a.detail) for a in session.query(CommandAudit).filter_by(comment_id=comment_id)}
+    results = []
+    for position, command in enumerate(parse_commands(body)[: MAX_COMMANDS + 1]):
+        outcome, detail = rows.get(position, ("ignored", ""))
+        results.append(_Result(command, outcome, _reply_for(command, outcome, detail, rt)))
+    retried = bool(data.get("replying"))
+    if not retried and any(r.reply for r in results if r.outcome != "ignored"):
+        # Noted before replying: a later attempt first looks for the reply this one may post.
+        with rt.db.session() as session:
+            row = session.get(GateJob, key)
+            if row is not None:
+                row.payload = json.dumps({**data, "replying": True})
+    repo = rt.github.client(installation_id).get_repo(repo_name)
+    _acknowledge(repo, repo_name, number, comment_id, results, retried, rt.github.wrote)
+    return ", ".join(f"{r.command.name or '?'}:{r.outcome}" for r in results) or "nothing to acknowledge"
 
 
 def _reply_for(command: Command, outcome: str, detail: str, rt: Runtime) -> str:
     if outcome in ("refused", "unknown"):
-        return f"`{command.raw}`: {detail}" if detail else ""
+        return f"{render.code(command.raw)}: {detail}" if detail else ""
     if outcome == "accepted" and command.name == "help":
         from bot.commands import HELP_TEXT
 
@@ -321,7 +536,8 @@ def _post(repo: Repository, path: str, body: dict[str, Any]) -> Any:
 
 
 def _acknowledge(
-    repo: Repository, repo_name: str, number: int, comment_id: int, results: list[_Result], retried: bool
+    repo: Repository, repo_name: str, number: int, comment_id: int, results: list[_Result], retried: bool,
+    wrote: Callable[[IssueComment], bool],
 ) -> None:
     """React (GitHub keeps one reaction per kind, so reacting again is harmless) and reply once."""
     shown = [r for r in results if r.outcome != "ignored"]
@@ -332,6 +548,8 @@ def _acknowledge(
         kinds.append("+1")
     if any(r.outcome in ("refused", "unknown") for r in shown):
         kinds.append("confused")
+    if any(r.outcome == "throttled" for r in shown):
+        kinds.append("eyes")  # seen; answered a moment ago, so not again
     for content in kinds:
         _post(repo, f"/issues/comments/{comment_id}/reactions", {"content": content})
     parts = [r.reply for r in shown if r.reply]
@@ -339,11 +557,13 @@ def _acknowledge(
         return
     marker = REPLY_MARKER.format(comment_id=comment_id)
     if retried:
-        # An earlier attempt may have replied before it failed.
+        # An earlier attempt may have replied before it failed. Only a reply of the App's own
+        # counts: anyone can type the marker.
         issue = repo.get_issue(number)
-        if any(c.body and c.body.startswith(marker) for c in issue.get_comments()):
+        if any(c.body and c.body.startswith(marker) and wrote(c) for c in issue.get_comments()):
             return
-    _post(repo, f"/issues/{number}/comments", {"body": "\n\n---\n\n".join([marker + "\n" + parts[0], *parts[1:]])})
+    body = "\n\n---\n\n".join([marker + "\n" + parts[0], *parts[1:]])
+    _post(repo, f"/issues/{number}/comments", {"body": render.bounded(body, render.COMMENT_LIMIT)})
 
 
 # -- merge groups ------------------------------------------------------------------------------
@@ -359,7 +579,8 @@ def group_pulls(
     """
     match = _QUEUE_REF.match(str(data.get("head_ref") or ""))
     if match is None:
-        return None, f"the merge group's branch `{data.get('head_ref')}` is not a merge-queue branch"
+        # Plain text: it becomes the check run's title.
+        return None, f"the merge group's branch `{render.plain(data.get('head_ref'))}` is not a merge-queue branch"
     number = int(match.group("number"))
     base_sha = str(data.get("base_sha") or match.group("sha"))
     with rt.db.session() as session:
@@ -373,7 +594,7 @@ def group_pulls(
     if tip == base_sha:
         return [number], ""
     return None, (
-        f"the merge group is built on `{short(base_sha)}`, which is neither the tip of `{base_ref}` nor "
+        f"the merge group is built on `{short(base_sha)}`, which is neither the tip of `{render.plain(base_ref)}` nor "
         "a merge group Reviewgate has checked, so the pull requests ahead of "
         f"#{number} in the queue are unknown"
     )
@@ -390,7 +611,7 @@ def check_merge_group(rt: Runtime, repo_name: str, installation_id: int, data: d
     numbers, why = group_pulls(rt, repo, repo_name, data)
     if numbers is None:
         title = f"Blocked: {why}"
-        publisher.complete("failure", title[:1000], _group_summary(title, [], why), [], [report.RECHECK_ACTION])
+        publisher.complete("failure", title, _group_summary(title, [], why), [], [report.RECHECK_ACTION])
         return "failure"
     with rt.db.session() as session:
         session.merge(MergeGroupRecord(repo=repo_name, head_sha=head_sha, pulls=json.dumps(numbers), created_at=utcnow()))
@@ -419,7 +640,7 @@ def check_merge_group(rt: Runtime, repo_name: str, installation_id: int, data: d
 
 def _group_summary(title: str, lines: list[tuple[int, str, str, str]], why: str) -> str:
     mark = "✓" if title.startswith("Passed") else "✗"
-    out = [f"## {mark} {title}", ""]
+    out = [f"## {mark} {render.text(title)}", ""]
     if why:
         out += [
             "The gate cannot tell which pull requests this merge group holds, so it fails closed. "
@@ -435,7 +656,6 @@ def _group_summary(title: str, lines: list[tuple[int, str, str, str]], why: str)
         ]
         for number, head, conclusion, verdict_title in lines:
             sign = "✓" if conclusion == "success" else "✗"
-            cell = verdict_title.replace("|", "\\|")
-            out.append(f"| #{number} | `{short(head)}` | {sign} {cell} |")
+            out.append(f"| #{number} | `{short(head)}` | {sign} {render.cell(render.text(verdict_title))} |")
         out.append("")
     return "\n".join(out)

@@ -11,11 +11,17 @@ import logging
 import threading
 import time
 from typing import Any
+from urllib.parse import quote
 
+import requests
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.IssueComment import IssueComment
+from github.Repository import Repository
 from github.Requester import Requester
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from bot.analysis import BlobTooLarge
 from bot.metrics import GITHUB_ERRORS, GITHUB_REQUESTS, watch_rate_limits
 from bot.settings import Settings
 
@@ -23,6 +29,10 @@ from bot.settings import Settings
 # POST /app/installations/{id}/access_tokens is an installation token: never emit them,
 # whatever level the root logger is set to.
 logging.getLogger("github.Requester").setLevel(logging.INFO)
+
+# GitHub's media type for a blob's bytes as they are, instead of JSON with base64 content.
+RAW_BLOB = "application/vnd.github.raw+json"
+_PIECE = 64 * 1024
 
 
 class CountingRetry(GithubRetry):
@@ -97,6 +107,14 @@ class GitHubApp:
         # headers of its last response there, which /metrics reports.
         self._requesters: dict[int, Requester] = {}
         self._lock = threading.Lock()
+        self._bot_login: str | None = None
+        # Blob bytes are streamed, which PyGithub does not do: a session of our own, with the
+        # same retry policy, so a blob's length is known before its body is read.
+        self._raw = requests.Session()
+        adapter = HTTPAdapter(max_retries=make_retry(settings), pool_maxsize=max(10, settings.workers))
+        self._raw.mount("http://", adapter)
+        self._raw.mount("https://", adapter)
+        self._paced = threading.local()
         watch_rate_limits(self.rate_limits)
 
     @property
@@ -120,6 +138,24 @@ class GitHubApp:
                 self._installations[installation_id] = auth
             return auth
 
+    def bot_login(self) -> str:
+        """The App's bot account (`<slug>[bot]`), asked of GitHub once per process."""
+        with self._lock:
+            if self._bot_login is None:
+                self._bot_login = f"{self._integration.get_app().slug}[bot]"
+            return self._bot_login
+
+    def wrote(self, comment: IssueComment) -> bool:
+        """Whether this App wrote `comment`. The bot's markers are plain text that anyone can
+        type, so a marker counts only in a comment of the App's own."""
+        app = comment.performed_via_github_app
+        if app is not None:
+            return bool(app.id == self.settings.app_id)
+        user = comment.user
+        return (
+            user is not None and user.type == "Bot" and user.login.casefold() == self.bot_login().casefold()
+        )
+
     def forget_installation(self, installation_id: int) -> None:
         """Drop a cached token that GitHub refused, so the next client fetches a fresh one."""
         with self._lock:
@@ -131,3 +167,58 @@ class GitHubApp:
         with self._lock:
             self._requesters[installation_id] = gh.requester
         return gh
+
+    def read_blob(self, repo: Repository, sha: str, limit: int) -> bytes:
+        """A blob's bytes, in the raw media type. Over `limit` bytes: `BlobTooLarge`, raised on
+        GitHub's Content-Length before the body is read, or (no plain length given) as soon as
+        more than `limit` bytes have arrived."""
+        requester = repo.requester
+        options = requester.kwargs
+        headers = {"Accept": RAW_BLOB, "User-Agent": options["user_agent"]}
+        if options["api_version"]:
+            headers["X-GitHub-Api-Version"] = options["api_version"]
+        if options["auth"] is not None:
+            options["auth"].authentication(headers)
+        base = repo.url if repo.url.startswith(("http://", "https://")) else requester.base_url + repo.url
+        if not base.startswith(requester.base_url + "/"):
+            # The token goes with the request: only ever to the API it was issued for.
+            raise ValueError(f"{base} is not under {requester.base_url}")
+        self._pace()
+        try:
+            return self._read(requester, f"{base}/git/blobs/{quote(sha, safe='')}", headers, options, limit)
+        finally:
+            self._paced.last = time.monotonic()
+
+    def _read(
+        self, requester: Requester, url: str, headers: dict[str, str], options: dict[str, Any], limit: int
+    ) -> bytes:
+        with self._raw.get(
+            url, headers=headers, stream=True, timeout=options["timeout"], verify=options["verify"],
+        ) as response:
+            if response.status_code != 200:
+                try:
+                    data = response.json()
+                except ValueError:
+                    data = {}
+                raise requester.createException(
+                    response.status_code, dict(response.headers), data if isinstance(data, dict) else {}
+                )
+            length = response.headers.get("Content-Length", "")
+            # A compressed body's length is not the blob's.
+            plain = response.headers.get("Content-Encoding", "identity") == "identity"
+            if plain and length.isdigit() and int(length) > limit:
+                raise BlobTooLarge(int(length))
+            body = bytearray()
+            for piece in response.iter_content(_PIECE):
+                body += piece
+                if len(body) > limit:
+                    raise BlobTooLarge(None)
+            return bytes(body)
+
+    def _pace(self) -> None:
+        """`github_seconds_between_requests` between this thread's blob reads, as PyGithub
+        paces its own requests."""
+        gap = self.settings.github_seconds_between_requests
+        last = getattr(self._paced, "last", None)
+        if gap and last is not None:
+            time.sleep(max(0.0, last + gap - time.monotonic()))

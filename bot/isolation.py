@@ -12,9 +12,12 @@ evaluated.
 Workers are long-lived (starting an interpreter that imports libcst costs ~0.2 s; a file
 costs milliseconds), so the CPU limit is re-armed before each file: the soft `RLIMIT_CPU` is
 set to the CPU time used so far plus the budget, and passing it kills the worker (SIGXCPU).
-A dead worker breaks its pool; the pool is replaced and the files that were in it at that
-moment are tried once more, so only the file that kills a worker twice gets the notice.
-Only cache misses come here: a blob's report is cached by its sha (bot.analysis).
+A dead worker breaks its pool, and every file in it at that moment fails with it: the pool is
+replaced, and each of those files is tried once more in a worker of its own. A file that
+kills that worker too (or runs out of memory in any worker: the address space is per
+process) has exhausted its limits by itself, whatever the machine was doing: its notice is
+final, and cached by blob sha like any report (bot.analysis). A file stopped by the wall
+clock is not: a busy machine may be to blame, so the next evaluation tries again.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import os
 import resource
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -50,6 +53,10 @@ class Limits:
 
 
 _state = {"memory_bytes": 0, "spent": False}
+
+
+class OutOfTime(Exception):
+    """The caller's deadline passed before the analysis finished."""
 
 
 def _init_worker(memory_bytes: int, owner: int) -> None:
@@ -91,13 +98,15 @@ def _run(source: bytes, path: str, config: rules.RulesConfig, cpu_seconds: int) 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if peak > _state["memory_bytes"] // 2:
         # The engine turns a MemoryError into a notice itself; a peak this close to the limit
-        # means this report may be one, so it is not cached and the worker is replaced.
+        # means this report may be one. Earlier files stayed below half (or this worker would
+        # be gone), so the peak is this file's doing; the worker is replaced all the same.
         _state["spent"] = True
         return "memory-notice", report
     return "ok", report
 
 
-def _notice(path: str, message: str) -> rules.Report:
+def notice(path: str, message: str) -> rules.Report:
+    """An RG002 report: the file was not analysed, and why."""
     return rules.Report(
         path, (rules.Finding("RG002", "not-analyzed", rules.Severity.NOTICE, path, 1, 1, 1, 1, message),)
     )
@@ -114,15 +123,18 @@ class Isolation:
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                # Imported once in the fork server, so each worker starts warm (when the
-                # project is importable from the working directory, as `python app.py` runs).
-                context.set_forkserver_preload(["rules", "bot.isolation"])
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.limits.workers, mp_context=context,
-                    initializer=_init_worker, initargs=(self.limits.memory_bytes, os.getpid()),
-                )
+                self._pool = self._new_pool(self.limits.workers)
             return self._pool
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # Imported once in the fork server, so each worker starts warm (when the project is
+        # importable from the working directory, as `python app.py` runs).
+        context.set_forkserver_preload(["rules", "bot.isolation"])
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=context,
+            initializer=_init_worker, initargs=(self.limits.memory_bytes, os.getpid()),
+        )
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:
@@ -137,37 +149,54 @@ class Isolation:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def analyze(self, source: bytes, path: str, config: rules.RulesConfig) -> tuple[rules.Report, bool]:
-        """The report, and whether the analysis finished (False: a notice of the limit hit)."""
+    def analyze(
+        self, source: bytes, path: str, config: rules.RulesConfig, deadline: float | None = None
+    ) -> tuple[rules.Report, bool]:
+        """The report, and whether it is final for these bytes: True when the analysis
+        finished or the file exhausted its worker's CPU or memory by itself, False when the
+        wall clock stopped it. Raises `OutOfTime` when `deadline` (a `time.monotonic()` value)
+        comes first."""
         if len(source) > config.max_bytes:
             # Refused before parsing; no worker needed to say so.
             return rules.analyze(source, path, changed_lines=None, config=config), True
         limits = self.limits
         for attempt in (1, 2):
-            pool = self._current()
+            wait, binding = limits.wall_seconds, False
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise OutOfTime
+                wait, binding = min(wait, left), left < wait
+            # The second try runs alone, so a death there is this file's doing.
+            pool = self._current() if attempt == 1 else self._new_pool(1)
             try:
                 future = pool.submit(_run, source, path, config, limits.cpu_seconds)
-                status, report = future.result(timeout=limits.wall_seconds)
+                status, report = future.result(timeout=wait)
             except FutureTimeout:
                 self._discard(pool)
+                if binding:
+                    raise OutOfTime from None
                 log.warning("analysis of %s passed the wall-clock limit of %gs; stopped", path, limits.wall_seconds)
-                return _notice(path, f"Not analysed: the analysis took longer than {limits.wall_seconds:g} s."), False
-            except BrokenProcessPool:
-                # A worker died: this file's, or another one's that was in the pool with it.
+                return notice(path, f"Not analysed: the analysis took longer than {limits.wall_seconds:g} s."), False
+            except (BrokenProcessPool, CancelledError):
+                # A worker died (this file's, or another one's in the pool with it), or another
+                # file's timeout shut the pool down before this one started.
                 self._discard(pool)
                 if attempt == 1:
                     continue
-                log.warning("analysis of %s stopped its worker twice (CPU limit %ss, memory limit %d MiB)",
+                log.warning("analysis of %s stopped a worker of its own (CPU limit %ss, memory limit %d MiB)",
                             path, limits.cpu_seconds, limits.memory_bytes >> 20)
-                return _notice(
+                return notice(
                     path,
                     f"Not analysed: the analysis passed its limits ({limits.cpu_seconds} s of CPU time "
                     f"or {limits.memory_bytes >> 20:,} MiB of memory).",
-                ), False
+                ), True
+            if attempt == 2:
+                self._discard(pool)
             if status == "memory-notice" and report is not None:
-                return report, False
+                return report, True
             if status != "ok" or report is None:
                 log.warning("analysis of %s passed the memory limit of %d MiB", path, limits.memory_bytes >> 20)
-                return _notice(path, f"Not analysed: the analysis needed more than {limits.memory_bytes >> 20:,} MiB of memory."), False
+                return notice(path, f"Not analysed: the analysis needed more than {limits.memory_bytes >> 20:,} MiB of memory."), True
             return report, True
         raise AssertionError("unreachable")  # pragma: no cover

@@ -8,14 +8,15 @@ a different one gets a new run, which GitHub then shows as the commit's `reviewg
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from github import UnknownObjectException
+from github.IssueComment import IssueComment
 from github.Repository import Repository
 
-from bot import report
+from bot import render, report
 from bot.db import CheckRunRecord, Database, StickyComment, utcnow
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ class CheckRunPublisher:
     ) -> None:
         run = self.repo.get_check_run(run_id)
         chunks = report.batches(annotations) or [[]]
+        # The title is plain text on GitHub's side; the summary is Markdown, already escaped.
+        title = render.plain(title, render.TITLE_LIMIT)
+        summary = render.bounded(summary, render.SUMMARY_LIMIT)
         for i, chunk in enumerate(chunks):
             output: dict[str, Any] = {"title": title, "summary": summary}
             if chunk:
@@ -114,9 +118,9 @@ class CheckRunPublisher:
 
     def fail(self, reason: str) -> None:
         """The check must not stay green or pending when the bot could not decide."""
-        title = f"could not evaluate: {reason}"[:1000]
+        title = f"could not evaluate: {reason}"
         summary = (
-            f"Reviewgate could not evaluate commit `{self.head_sha[:7]}`: {reason}\n\n"
+            f"Reviewgate could not evaluate commit `{self.head_sha[:7]}`: {render.text(reason)}\n\n"
             "The check stays failed until an evaluation succeeds. "
             "Use GitHub's *Re-run* on this check to try again."
         )
@@ -138,8 +142,13 @@ def publish_comment(
     outcome: report.Outcome,
     fingerprints: Iterable[str],
     docs_url: str,
+    *,
+    wrote: Callable[[IssueComment], bool],
 ) -> bool:
-    """Create or edit the one sticky comment; returns whether GitHub was written to."""
+    """Create or edit the one sticky comment; returns whether GitHub was written to.
+
+    `wrote` tells the App's own comments from others: the marker is found only in those.
+    """
     state = report.comment_state(outcome, fingerprints)
     key = (repo_name, number)
     with db.session() as session:
@@ -159,9 +168,10 @@ def publish_comment(
         except UnknownObjectException:
             log.info("sticky comment %s on %s#%s was deleted; posting a new one", known_id, repo_name, number)
     if comment_id is None:
-        # Found again by its marker, so a lost database row never leads to a second comment.
+        # Found again by its marker, so a lost database row never leads to a second comment;
+        # a copy of the marker in someone else's comment is their text, not our summary.
         for comment in issue.get_comments():
-            if comment.body and comment.body.startswith(report.STICKY_MARKER):
+            if comment.body and comment.body.startswith(report.STICKY_MARKER) and wrote(comment):
                 comment.edit(body)
                 comment_id = comment.id
                 break

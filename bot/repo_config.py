@@ -26,6 +26,13 @@ PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")
 ON_ERROR = ("block", "escalate", "warn")
 COMMENT_MODES = ("sticky", "off")
 
+# Bounds on what a configuration may ask of each evaluation; the file as a whole is bounded
+# by `rules.config` (64 KiB, no aliases, values of at most 500 characters).
+MAX_OWNERS = 200  # `owners` entries: each is matched against every changed path
+MAX_OWNER_PATHS = 50  # globs of one `owners` entry
+MAX_NAMES = 50  # users or teams of one `owners` entry; `findings.risk_owners`
+MAX_TEAMS = 50  # distinct teams in the file: each costs a membership look-up per approver
+
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$")
 _TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+$")
 
@@ -57,6 +64,8 @@ class ApprovalsConfig:
     required: int = 1
     dismiss_stale: bool = True
     min_permission: str = "write"
+    # Whether an approval counts from someone who pushed the head or committed after approving.
+    last_pusher_counts: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ def parse_repo_config(text: str | None, filename: str = CONFIG_PATH) -> GateConf
     approvals = _approvals(doc)
     owners = _owners(doc)
     findings = _findings(doc)
+    _check_teams(doc, owners, findings)
     comment = _comment(doc)
     suggestions = doc.data.get("suggestions", True)
     if not isinstance(suggestions, bool):
@@ -150,6 +160,8 @@ def _names(
     dotted = ".".join(str(p) for p in path if not isinstance(p, int))
     if not isinstance(value, list):
         raise doc.error(path, f"`{dotted}` must be a list")
+    if len(value) > MAX_NAMES:
+        raise doc.error((*path, MAX_NAMES), f"`{dotted}` has more than {MAX_NAMES} entries")
     out = []
     for i, item in enumerate(value):
         if not isinstance(item, str):
@@ -177,19 +189,29 @@ def _user_or_team(name: str) -> str | None:
 
 
 def _approvals(doc: Document) -> ApprovalsConfig:
-    section = _section(doc, "approvals", ("required", "dismiss_stale", "min_permission"))
+    section = _section(doc, "approvals", ("required", "dismiss_stale", "min_permission", "last_pusher_counts"))
     default = ApprovalsConfig()
     required = _int(doc, ("approvals", "required"), section.get("required", default.required), 0)
     dismiss_stale = section.get("dismiss_stale", default.dismiss_stale)
     if not isinstance(dismiss_stale, bool):
         raise doc.error(("approvals", "dismiss_stale"), "`approvals.dismiss_stale` must be true or false")
+    last_pusher_counts = section.get("last_pusher_counts", default.last_pusher_counts)
+    if not isinstance(last_pusher_counts, bool):
+        raise doc.error(
+            ("approvals", "last_pusher_counts"), "`approvals.last_pusher_counts` must be true or false"
+        )
     min_permission = _choice(
         doc,
         ("approvals", "min_permission"),
         section.get("min_permission", default.min_permission),
         PERMISSIONS[1:],
     )
-    return ApprovalsConfig(required=required, dismiss_stale=dismiss_stale, min_permission=min_permission)
+    return ApprovalsConfig(
+        required=required,
+        dismiss_stale=dismiss_stale,
+        min_permission=min_permission,
+        last_pusher_counts=last_pusher_counts,
+    )
 
 
 def _owners(doc: Document) -> tuple[OwnersRule, ...]:
@@ -198,6 +220,8 @@ def _owners(doc: Document) -> tuple[OwnersRule, ...]:
         return ()
     if not isinstance(value, list):
         raise doc.error(("owners",), "`owners` must be a list of {paths, users, teams, count} entries")
+    if len(value) > MAX_OWNERS:
+        raise doc.error(("owners", MAX_OWNERS), f"`owners` has more than {MAX_OWNERS} entries")
     out = []
     for i, entry in enumerate(value):
         where = ("owners", i)
@@ -211,6 +235,9 @@ def _owners(doc: Document) -> tuple[OwnersRule, ...]:
             paths = [paths]
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
             raise doc.error((*where, "paths"), "`owners.paths` must be a non-empty list of glob patterns")
+        if len(paths) > MAX_OWNER_PATHS:
+            problem = f"`owners.paths` has more than {MAX_OWNER_PATHS} entries"
+            raise doc.error((*where, "paths", MAX_OWNER_PATHS), problem)
         users = _names(doc, (*where, "users"), entry.get("users"), _user)
         teams = _names(doc, (*where, "teams"), entry.get("teams"), _team)
         if not users and not teams:
@@ -235,6 +262,18 @@ def _findings(doc: Document) -> FindingsConfig:
     return FindingsConfig(on_error=on_error, escalate_by=escalate_by, risk_owners=risk_owners)
 
 
+def _check_teams(doc: Document, owners: tuple[OwnersRule, ...], findings: FindingsConfig) -> None:
+    named: list[tuple[str, tuple[Any, ...]]] = [
+        (team, ("owners", i, "teams", j)) for i, rule in enumerate(owners) for j, team in enumerate(rule.teams)
+    ]
+    named += [(o, ("findings", "risk_owners", j)) for j, o in enumerate(findings.risk_owners) if "/" in o]
+    seen: set[str] = set()
+    for team, path in named:
+        seen.add(team.lower())
+        if len(seen) > MAX_TEAMS:
+            raise doc.error(path, f"more than {MAX_TEAMS} different teams are named")
+
+
 def _comment(doc: Document) -> str:
     value = doc.data.get("comment", "sticky")
     # YAML 1.1 reads a bare `off` as false and `on` as true.
@@ -247,6 +286,7 @@ def _comment(doc: Document) -> str:
 
 __all__ = [
     "COMMENT_MODES", "DEFAULT_CONFIG", "ON_ERROR", "PERMISSIONS", "ApprovalsConfig", "ConfigError",
+    "MAX_NAMES", "MAX_OWNER_PATHS", "MAX_OWNERS", "MAX_TEAMS",
     "FindingsConfig", "GateConfig", "OwnersRule", "has_permission", "parse_repo_config",
     "permission_rank",
 ]

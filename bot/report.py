@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import rules
+from bot import render
 
 CHECK_NAME = "reviewgate"
 STICKY_MARKER = "<!-- reviewgate:sticky -->"
 ANNOTATIONS_PER_REQUEST = 50  # GitHub rejects more in one create/update
-SUMMARY_LIMIT = 65_000  # GitHub's limit on output.summary is 65,535 characters
 _LEVELS = {"error": "failure", "warning": "warning"}
 # The button on the check run; GitHub sends `check_run.requested_action` with the identifier.
 RECHECK_IDENTIFIER = "recheck"
@@ -61,8 +61,9 @@ def annotations_for(findings: Iterable[rules.Finding]) -> list[dict[str, Any]]:
             "start_line": f.line,
             "end_line": f.line,
             "annotation_level": _LEVELS.get(str(f.severity), "notice"),
-            "title": f"{f.code} {f.slug}",
-            "message": f"{f.message}\n\n{hint}" if hint else f.message,
+            # Plain text on GitHub's side: bounded, not escaped.
+            "title": render.plain(f"{f.code} {f.slug}", render.ANNOTATION_TITLE_LIMIT),
+            "message": render.bounded(f"{f.message}\n\n{hint}" if hint else f.message, render.ANNOTATION_MESSAGE_LIMIT),
         }
         if f.end_line == f.line and f.end_column > f.column:
             item["start_column"] = f.column
@@ -105,20 +106,18 @@ def summary(outcome: Outcome, docs_url: str) -> str:
     if suppressed:
         parts += ["", "### Suppressed in code", "Silenced by a comment on the line; listed so reviewers can judge them.", ""]
         parts += [
-            f"- `{f.path}:{f.line}` {rule_link(f.code, f.slug, docs_url)}: {f.message}" for f in suppressed
+            f"- {render.code(f'{f.path}:{f.line}')} {rule_link(f.code, f.slug, docs_url)}: {render.quoted(f.message)}"
+            for f in suppressed
         ]
     if outcome.not_analyzed:
         parts += ["", "### Files not analysed", ""]
-        parts += [f"- `{path}`: {reason}" for path, reason in outcome.not_analyzed]
+        parts += [f"- {render.code(path)}: {render.quoted(reason)}" for path, reason in outcome.not_analyzed]
     if outcome.whole_files:
         parts += ["", "### Analysed whole", "GitHub sent no diff for these files, so every line counts as changed.", ""]
-        parts += [f"- `{path}`" for path in outcome.whole_files]
+        parts += [f"- {render.code(path)}" for path in outcome.whole_files]
     if outcome.notes:
         parts += ["", "### Notes", ""] + [f"- {note}" for note in outcome.notes]
-    text = "\n".join(parts)
-    if len(text) > SUMMARY_LIMIT:
-        text = text[: SUMMARY_LIMIT - 40] + "\n\n… (summary truncated)"
-    return text
+    return render.bounded("\n".join(parts), render.SUMMARY_LIMIT)
 
 
 def comment_state(outcome: Outcome, fingerprints: Iterable[str]) -> str:
@@ -132,8 +131,8 @@ def comment_state(outcome: Outcome, fingerprints: Iterable[str]) -> str:
 def comment_body(outcome: Outcome, docs_url: str) -> str:
     icon = "✅" if outcome.conclusion == "success" else "❌"
     active = [f for f in outcome.findings if not f.suppressed]
-    parts = [STICKY_MARKER, f"{icon} **{CHECK_NAME}**: {outcome.title}", "", outcome.verdict_summary]
+    parts = [STICKY_MARKER, f"{icon} **{CHECK_NAME}**: {render.text(outcome.title)}", "", outcome.verdict_summary]
     if active:
         parts += ["", *_findings_table(active, docs_url)]
     parts += ["", "_Details and annotations are on the `reviewgate` check run. This comment is updated in place._"]
-    return "\n".join(parts)
+    return render.bounded("\n".join(parts), render.COMMENT_LIMIT)

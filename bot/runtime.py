@@ -21,7 +21,7 @@ class Runtime:
         self.settings = settings
         self.started = time.monotonic()
         if settings.database_url is None:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.prepare_data_dir()
         self.db = Database(settings.effective_database_url)
         self.deliveries = DeliveryLog(self.db)
         self._github: GitHubApp | None = None

@@ -6,6 +6,8 @@ docs/operations.md; everything beyond the documented table has a default that su
 
 from __future__ import annotations
 
+import logging
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.docs import DOCS_URL
+
+log = logging.getLogger(__name__)
 
 
 class ConfigurationError(RuntimeError):
@@ -67,6 +71,9 @@ class Settings(BaseSettings):
     analysis_cpu_seconds: int = 20
     analysis_memory_mb: int = 2048
     analysis_wall_seconds: float = 120.0
+    # One evaluation's time for gathering and analysing files; past it the check fails closed,
+    # naming the files left unanalysed (a recheck goes on from there: finished files are cached).
+    evaluation_seconds: float = 120.0
     # Where the check run's rule links point (the anchors are the rules' `docs_anchor()`).
     rules_docs_url: str = DOCS_URL
     # Largest webhook body accepted (GitHub caps payloads at 25 MiB).
@@ -79,6 +86,28 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.db"
+
+    def prepare_data_dir(self) -> None:
+        """Create the data directory owner-only (0700), and tighten what is already in it.
+
+        It holds the state database (private repositories' lines and comments) and the queue.
+        The SQLite files are created 0600 before SQLite opens them, so whichever process
+        comes first (the server, a `huey_consumer`) gets them right: SQLite gives a
+        database's -wal and -shm files the database file's mode.
+        """
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        for path in self.data_dir.iterdir():
+            if path.is_symlink() or not path.is_file():
+                continue  # a link may point anywhere; subdirectories are behind the 0700
+            try:
+                path.chmod(0o600)
+            except OSError as exc:
+                log.warning("cannot make %s owner-only: %s", path, exc.strerror)
+        owned = [self.sqlite_path] if self.database_url is None else []
+        owned += [self.queue_path] if self.redis_url is None else []
+        for path in owned:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
 
     @property
     def effective_database_url(self) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from github.Repository import Repository
 
 import rules
+from bot import render
 from bot.db import Database, PostedSuggestion
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def collect(found: Assessment) -> list[Suggestion]:
 
 
 def _body(s: Suggestion) -> str:
-    return f"**{s.code}** `{s.slug}`: {s.description}\n\n```suggestion\n{s.replacement}\n```"
+    return f"**{s.code}** `{s.slug}`: {render.quoted(s.description)}\n\n```suggestion\n{s.replacement}\n```"
 
 
 def publish(

@@ -42,7 +42,7 @@ class _QueueStorage(SqliteStorage):
 def build_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return RedisHuey("reviewgate", url=settings.redis_url, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()
     return SqliteHuey(
         "reviewgate", filename=str(settings.queue_path.resolve()), results=False,
         storage_class=_QueueStorage,

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot import gate_jobs
-from bot.db import GateJob, InstallationRepo, utcnow
+from bot.db import GateJob, HeadPush, InstallationRepo, utcnow
 from bot.deliveries import Incoming, PullRef
 from bot.metrics import DELIVERIES
 from bot.report import CHECK_NAME, RECHECK_IDENTIFIER
@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
 PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review", "edited"}
+# Actions that bring a head commit onto the pull request; their sender pushed it.
+PUSH_ACTIONS = {"opened", "synchronize", "reopened"}
 REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
+MAX_LOGIN = 100  # GitHub logins are at most 39 characters; bots add "[bot]"
 KNOWN_EVENTS = {
     "ping", "pull_request", "check_run", "check_suite", "installation", "installation_repositories",
     "pull_request_review", "issue_comment", "merge_group", "push",
@@ -54,6 +57,7 @@ class Routed:
     repo: str | None = None
     installation_id: int | None = None
     job: GateJobRef | None = None
+    pusher: str | None = None  # who brought the head of `pulls[0]` (pull_request PUSH_ACTIONS)
 
 
 def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -92,12 +96,16 @@ def route(event: str, payload: dict[str, Any]) -> Routed:
 
     pulls: list[tuple[int, str | None]] = []
     job: GateJobRef | None = None
+    pusher: str | None = None
     if event == "pull_request" and action in PR_ACTIONS:
         if action == "edited" and "base" not in (payload.get("changes") or {}):
             return Routed("ignored", repo=repo)
         pulls.append(
             (_required(payload, int, "pull_request", "number"), _required(payload, str, "pull_request", "head", "sha"))
         )
+        sender = _get(payload, "sender", "login")
+        if action in PUSH_ACTIONS and isinstance(sender, str) and 0 < len(sender) <= MAX_LOGIN:
+            pusher = sender
     elif event == "pull_request_review" and action in REVIEW_ACTIONS:
         pulls.append(
             (_required(payload, int, "pull_request", "number"), _required(payload, str, "pull_request", "head", "sha"))
@@ -140,7 +148,22 @@ def route(event: str, payload: dict[str, Any]) -> Routed:
     if not pulls:
         return Routed("ignored: no pull request", repo=repo, installation_id=installation_id)
     refs = tuple(PullRef(repo, number, installation_id, head) for number, head in pulls)
-    return Routed("queued", pulls=refs, repo=repo, installation_id=installation_id)
+    return Routed("queued", pulls=refs, repo=repo, installation_id=installation_id, pusher=pusher)
+
+
+def _record_push(conn: Connection, ref: PullRef, pusher: str, action: str | None) -> None:
+    """Remember who brought this head (see `HeadPush`); a delivery retried after a failed
+    enqueue records it again, so replace rather than insert (portable, unlike upserts)."""
+    if ref.head_sha is None or len(ref.head_sha) > 64:
+        return
+    key = (HeadPush.repo == ref.repo, HeadPush.number == ref.number, HeadPush.head_sha == ref.head_sha,
+           HeadPush.pusher == pusher)
+    conn.execute(delete(HeadPush).where(*key))
+    conn.execute(
+        insert(HeadPush),
+        [{"repo": ref.repo, "number": ref.number, "head_sha": ref.head_sha, "pusher": pusher,
+          "action": (action or "")[:32], "received_at": utcnow()}],
+    )
 
 
 def _record_installation(conn: Connection, event: str, payload: dict[str, Any], installation_id: int | None) -> None:
@@ -239,6 +262,12 @@ def webhook() -> Response:
 
         def extra(conn: Connection) -> None:
             job_owed[:] = [_record_job(conn, job_ref, repo_name, inst)]
+
+    elif routed.pusher is not None and routed.pulls:
+        push_ref, pusher = routed.pulls[0], routed.pusher
+
+        def extra(conn: Connection) -> None:
+            _record_push(conn, push_ref, pusher, action)
 
     try:
         recorded = rt.deliveries.record(

@@ -18,6 +18,12 @@ import yaml
 from rules.model import Severity
 
 CONFIG_PATH = ".github/reviewgate.yml"
+# Bounds on the file itself, whichever section a value is in (the bot's sections have
+# tighter ones): a configuration is a page of settings, and reading it must cost nothing.
+MAX_CONFIG_BYTES = 64 * 1024
+MAX_NESTING = 20
+MAX_ENTRIES = 500  # of one list or mapping
+MAX_VALUE_CHARS = 500  # of one key or value: a glob, a login, a rule code
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Sections the rest of the product owns; the rules only check that they are mappings or lists.
@@ -62,11 +68,62 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
             _lines(item, (*path, i), out)
 
 
+class _Refused(yaml.YAMLError):
+    def __init__(self, mark: Any, problem: str) -> None:
+        super().__init__(problem)
+        self.mark, self.problem = mark, problem
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases, within the bounds above.
+
+    An alias is a pointer, so a few bytes can name millions of values: nine aliases of a
+    nine-item list, seven levels deep, are 322 bytes that build 4.8 million strings (and
+    the line map would walk every copy). No setting needs one, so any is refused.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(event.start_mark, "anchors and aliases are not allowed")
+        if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_VALUE_CHARS:
+            raise _Refused(event.start_mark, f"a value longer than {MAX_VALUE_CHARS} characters")
+        if isinstance(parent, yaml.SequenceNode) and index >= MAX_ENTRIES:
+            raise _Refused(event.start_mark, f"a list with more than {MAX_ENTRIES} entries")
+        if isinstance(parent, yaml.MappingNode) and index is None and len(parent.value) >= MAX_ENTRIES:
+            raise _Refused(event.start_mark, f"a mapping with more than {MAX_ENTRIES} keys")
+        if self.depth >= MAX_NESTING:
+            raise _Refused(event.start_mark, f"nested more than {MAX_NESTING} levels deep")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _parse(text: str) -> tuple[Any, yaml.Node | None]:
+    """The data and the node tree of one YAML document, parsed once, within the bounds."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
+
+
 def load_document(text: str, filename: str = CONFIG_PATH) -> Document:
     """Parse YAML text; an empty file is an empty mapping."""
+    size = len(text.encode("utf-8", "replace"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(filename, None, f"the file is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data, node = _parse(text)
+    except _Refused as exc:
+        raise ConfigError(filename, exc.mark.line + 1, exc.problem) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

@@ -26,7 +26,6 @@ from github.PullRequest import ReviewComment
 from tests.fakehub import FakeHub, FileChange, blob_sha, openapi
 
 pytest_plugins = ["tests.fakehub.pytest_plugin"]
-pytestmark = pytest.mark.skipif(not openapi.available(), reason=openapi.MISSING_REASON)
 
 REPO = "octo/demo"
 OLD = "import datetime\n\n\ndef stamp():\n    return 1\n"
@@ -282,6 +281,26 @@ def test_files_are_paginated_and_cut_at_3000(fakehub: FakeHub) -> None:
     assert api(fakehub, "GET", f"/repos/{REPO}/pulls/1", token).json()["changed_files"] == 3005
 
 
+def test_pull_commits_name_their_author_and_committer_and_are_cut_at_250(fakehub: FakeHub) -> None:
+    fakehub.add_repo(REPO)
+    first = fakehub.add_pull(REPO, 1, author="alice", files=[FileChange("a.py", status="added", after="a = 0\n")]).head_sha
+    pushed = fakehub.push(REPO, 1, files=[FileChange("a.py", after="a = 1\n")], by="mallory")
+    web = fakehub.push(REPO, 1, files=[FileChange("a.py", after="a = 2\n")], by="bob", committer="web-flow")
+    token = token_for(fakehub)
+    listed = api(fakehub, "GET", f"/repos/{REPO}/pulls/1/commits", token).json()
+    assert [c["sha"] for c in listed] == [first, pushed, web]  # oldest first
+    assert [(c["author"]["login"], c["committer"]["login"]) for c in listed] == [
+        ("alice", "alice"), ("mallory", "mallory"), ("bob", "web-flow")
+    ]
+    assert listed[2]["commit"]["committer"]["name"] == "GitHub" and listed[2]["parents"][0]["sha"] == pushed
+    assert fakehub.pull(REPO, 1).pushers == {first: "alice", pushed: "mallory", web: "bob"}
+    for i in range(3, 260):
+        fakehub.push(REPO, 1, files=[FileChange("a.py", after=f"a = {i}\n")])
+    page = api(fakehub, "GET", f"/repos/{REPO}/pulls/1/commits", token, params={"per_page": 100, "page": 3})
+    assert len(page.json()) == 50 and 'rel="next"' not in page.headers["Link"]
+    assert api(fakehub, "GET", f"/repos/{REPO}/pulls/1", token).json()["commits"] == 260
+
+
 def test_vanished_and_closed_pulls(demo: FakeHub) -> None:
     token = token_for(demo)
     demo.add_pull(REPO, 8, files=[FileChange("a.py", status="added", after="a = 1\n")])
@@ -491,6 +510,32 @@ def test_off_schema_answers_are_caught(demo: FakeHub) -> None:
     api(demo, "GET", f"/repos/{REPO}", token)
     assert len(demo.schema_violations) == 1 and "message" in demo.schema_violations[0]
     demo.strict = False  # the fixture would (rightly) fail this test otherwise
+
+
+def test_comments_name_the_app_that_posted_them(demo: FakeHub) -> None:
+    token = token_for(demo)
+    theirs = demo.add_comment(REPO, 7, user="carol", body="hi")
+    other = demo.add_comment(REPO, 7, user="x[bot]", user_type="Bot", body="hi", via_app=99)
+    own = api(demo, "POST", f"/repos/{REPO}/issues/7/comments", token, json={"body": "mine"}).json()
+    listed = {c["id"]: c for c in api(demo, "GET", f"/repos/{REPO}/issues/7/comments", token).json()}
+    assert listed[theirs]["performed_via_github_app"] is None
+    assert listed[other]["performed_via_github_app"]["id"] == 99
+    assert listed[own["id"]]["performed_via_github_app"]["id"] == demo.app_id
+    assert listed[own["id"]]["user"]["login"] == demo.shapes.bot_login()
+
+
+def test_bodies_over_githubs_limits_are_refused(demo: FakeHub) -> None:
+    token = token_for(demo)
+    head = demo.pull(REPO, 7).head_sha
+    assert api(demo, "POST", f"/repos/{REPO}/issues/7/comments", token, json={"body": "x" * 65_537}).status_code == 422
+    own = api(demo, "POST", f"/repos/{REPO}/issues/7/comments", token, json={"body": "x" * 65_536})
+    assert own.status_code == 201
+    too_long = {"body": "y" * 65_537}
+    assert api(demo, "PATCH", f"/repos/{REPO}/issues/comments/{own.json()['id']}", token, json=too_long).status_code == 422
+    run = {"name": "reviewgate", "head_sha": head, "output": {"title": "t", "summary": "s" * 65_536}}
+    assert api(demo, "POST", f"/repos/{REPO}/check-runs", token, json=run).status_code == 422
+    run["output"]["summary"] = "s" * 65_535
+    assert api(demo, "POST", f"/repos/{REPO}/check-runs", token, json=run).status_code == 201
 
 
 def test_bad_request_bodies_are_refused_like_github(demo: FakeHub) -> None:

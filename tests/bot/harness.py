@@ -40,9 +40,7 @@ from tests.fakehub import FakeHub  # noqa: E402
 # tests/gate_e2e. With this configuration a PR without findings passes on its own.
 NO_APPROVALS = "approvals:\n  required: 0\n"
 
-WEBHOOKS = Path(__file__).resolve().parents[3] / "shared" / "github" / "webhooks"
-if not WEBHOOKS.is_dir():
-    WEBHOOKS = Path("/work/shared/github/webhooks")
+WEBHOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "webhooks"
 
 
 @cache
@@ -96,7 +94,11 @@ class Bot:
         sent.update(headers or {})
         return self.session.post(f"{self.url}/webhook", data=body, headers=sent, timeout=30)
 
-    def pull_request_payload(self, repo: str, number: int, action: str = "opened") -> dict[str, Any]:
+    def pull_request_payload(
+        self, repo: str, number: int, action: str = "opened", sender: str | None = None
+    ) -> dict[str, Any]:
+        """`sender`: who acted; by default whoever pushed the head (for `synchronize`, GitHub's
+        sender is the pusher), which is the PR's author unless a test pushed as someone else."""
         name = {"edited": "opened.payload.json"}.get(action, f"{action}.payload.json")
         payload = copy.deepcopy(_example("pull_request", name))
         fake_repo = self.hub.repo(repo)
@@ -104,6 +106,7 @@ class Bot:
         payload["action"] = action
         payload["number"] = number
         payload["pull_request"] = self.hub.shapes.pull(fake_repo, pull, self.hub.pull_files(repo, number))
+        payload["sender"] = self.hub.shapes.user(sender or pull.pushers.get(pull.head_sha, pull.author))
         payload["repository"] = self.hub.shapes.repository(fake_repo)
         payload["installation"] = {"id": fake_repo.installation_id, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}
         return payload
@@ -121,8 +124,10 @@ class Bot:
         payload["installation"] = {"id": fake_repo.installation_id, "node_id": "x"}
         return payload
 
-    def open_pull(self, repo: str, number: int, action: str = "opened", **kwargs: Any) -> requests.Response:
-        return self.post("pull_request", self.pull_request_payload(repo, number, action), **kwargs)
+    def open_pull(
+        self, repo: str, number: int, action: str = "opened", *, sender: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        return self.post("pull_request", self.pull_request_payload(repo, number, action, sender), **kwargs)
 
     # -- queue ----------------------------------------------------------------------------------
     def start(self, workers: int = 2) -> None:

@@ -200,13 +200,13 @@ def test_an_evaluation_lost_with_the_queue_is_recovered_at_start_up(bot: Bot) ->
     assert recover_pending() == 0
 
 
-def test_more_files_than_github_lists_are_noted_in_the_summary(bot: Bot) -> None:
+def test_more_files_than_github_lists_fail_the_check(bot: Bot) -> None:
     _repo(bot)
     files = [FileChange(f"data/f{i}.txt", status="added", after=f"{i}\n") for i in range(3001)]
     head = bot.hub.add_pull(REPO, number=7, files=files).head_sha
     bot.open_pull(REPO, 7)
     bot.wait(120)
     run = bot.latest_run(REPO, head)
-    assert run["conclusion"] == "success"
-    assert "changes 3,001 files; GitHub lists only the first 3,000" in run["output"]["summary"]
+    assert run["conclusion"] == "failure"
+    assert "GitHub listed 3,000 of the 3,001 files" in run["output"]["summary"]
     assert len(bot.hub.requests_to("GET", r"/pulls/7/files$")) == 30

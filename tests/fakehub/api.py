@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 REACTIONS = {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"}
 LEVELS = {"notice", "warning", "failure"}
 MAX_ANNOTATIONS = 50
+MAX_PULL_COMMITS = 250  # "Lists a maximum of 250 commits for a pull request" (GitHub's REST docs)
+MAX_COMMENT_BODY = 65_536  # "Body is too long (maximum is 65536 characters)"
+MAX_OUTPUT_TEXT = 65_535  # a check run's output.summary and output.text
+# `Accept: application/vnd.github.raw+json` (or the older `application/vnd.github.raw`).
+RAW_MEDIA_TYPE = "application/vnd.github.raw"
+RAW_PIECE = 64 * 1024
 
 
 class ApiError(Exception):
@@ -415,7 +421,22 @@ def build_app(hub: FakeHub) -> Flask:
             data = repo.blobs.get(sha)
             if data is None:
                 raise not_found()
-            return respond(hub.shapes.blob(repo, sha, data))
+            if RAW_MEDIA_TYPE not in request.headers.get("Accept", ""):
+                hub.served(sha, len(data))
+                return respond(hub.shapes.blob(repo, sha, data))
+        # GitHub's raw media type: the bytes themselves, with their length up front. The body
+        # is sent in pieces and counted as it goes, so a client that reads the length and hangs
+        # up shows as served bytes far below the blob's size.
+        def pieces() -> Iterator[bytes]:
+            for start in range(0, len(data), RAW_PIECE):
+                piece = data[start : start + RAW_PIECE]
+                hub.served(sha, len(piece))
+                yield piece
+
+        response = Response(pieces(), status=200, mimetype=RAW_MEDIA_TYPE)
+        response.headers["Content-Length"] = str(len(data))
+        response.headers["X-GitHub-Media-Type"] = "github.v3; param=raw"
+        return response
 
     @route("/repos/<owner>/<name>/collaborators/<login>/permission")
     def collaborator_permission(owner: str, name: str, login: str) -> Response:
@@ -479,6 +500,15 @@ def build_app(hub: FakeHub) -> Flask:
         items, headers = paginate(files)
         return respond(items, 200, headers)
 
+    @route("/repos/<owner>/<name>/pulls/<int:number>/commits")
+    def list_pull_commits(owner: str, name: str, number: int) -> Response:
+        repo = repo_for(owner, name)
+        with hub.locked():
+            pull_for(repo, number)
+            commits = hub.pull_commits(repo.full_name, number)[:MAX_PULL_COMMITS]
+        items, headers = paginate(commits)
+        return respond(items, 200, headers)
+
     @route("/repos/<owner>/<name>/pulls/<int:number>/reviews")
     def list_reviews(owner: str, name: str, number: int) -> Response:
         repo = repo_for(owner, name)
@@ -527,6 +557,15 @@ def build_app(hub: FakeHub) -> Flask:
             raise invalid("Unprocessable Entity", errors=["Line could not be resolved"])
 
     # -- issue comments and reactions -----------------------------------------------------------
+    def check_comment_body(body: Any) -> None:
+        if not body:
+            raise invalid("Validation Failed", errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+        if len(body) > MAX_COMMENT_BODY:
+            raise invalid("Validation Failed", errors=[{
+                "resource": "IssueComment", "code": "custom", "field": "body",
+                "message": f"Body is too long (maximum is {MAX_COMMENT_BODY} characters)",
+            }])
+
     def comment_for(repo: Any, comment_id: int) -> dict[str, Any]:
         comment = hub._comments.get(comment_id)
         if comment is None or comment["repo"] != repo.full_name:
@@ -566,9 +605,10 @@ def build_app(hub: FakeHub) -> Flask:
         with hub.locked():
             if not hub._issue_exists(repo.full_name, number):
                 raise not_found()
-            if not data.get("body"):
-                raise invalid("Validation Failed", errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
-            comment_id = hub._store_comment(repo.full_name, number, hub.shapes.bot_login(), "Bot", data["body"])
+            check_comment_body(data.get("body"))
+            comment_id = hub._store_comment(
+                repo.full_name, number, hub.shapes.bot_login(), "Bot", data["body"], hub.app_id
+            )
             return respond(hub.shapes.comment(repo, hub._comments[comment_id]), 201)
 
     @route("/repos/<owner>/<name>/issues/comments/<int:comment_id>", ("GET", "PATCH", "DELETE"))
@@ -583,8 +623,7 @@ def build_app(hub: FakeHub) -> Flask:
             if request.method == "PATCH":
                 if comment["user"] != hub.shapes.bot_login():
                     raise ApiError(403, "Resource not accessible by integration")
-                if not data.get("body"):
-                    raise invalid("Validation Failed", errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+                check_comment_body(data.get("body"))
                 comment.update(body=data["body"], updated_at=hub._timestamp())
             return respond(hub.shapes.comment(repo, comment))
 
@@ -626,6 +665,10 @@ def build_app(hub: FakeHub) -> Flask:
                 raise invalid("Invalid request.\n\nstart_line must not be after end_line")
             if ("start_column" in a or "end_column" in a) and a.get("start_line") != a.get("end_line"):
                 raise invalid("Invalid request.\n\nstart_column and end_column need start_line == end_line")
+        for key in ("summary", "text"):
+            value = (output or {}).get(key) or ""
+            if len(value) > MAX_OUTPUT_TEXT:
+                raise invalid(f"Invalid request.\n\nOnly {MAX_OUTPUT_TEXT} characters are allowed; {len(value)} were supplied.")
         if output:
             for key in ("title", "summary", "text"):
                 if key in output:

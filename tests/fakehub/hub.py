@@ -103,6 +103,9 @@ class FakeHub:
         self.server_errors: list[str] = []
         self.requests: list[LoggedRequest] = []
         self.blob_fetches = 0
+        # blob sha -> bytes of it sent so far (raw answers count what was written before the
+        # client hung up; JSON answers count the whole blob).
+        self.blob_bytes_served: dict[str, int] = {}
         self.redelivery_requests: list[int] = []
         self.rate_remaining = 5000
         self.rate_reset = int(time.time()) + 3600
@@ -344,7 +347,7 @@ class FakeHub:
             self._users.add(author)
             self._pulls[(full_name, number)] = pr
             self._reviews[(full_name, number)] = []
-            self._new_head(repo, pr, dict(base_tree), files)
+            self._new_head(repo, pr, dict(base_tree), files, author, author, author)
             return pr
 
     def _ensure_before(
@@ -355,7 +358,16 @@ class FakeHub:
         elif path not in tree:
             raise ValueError(f"{status} file {path} needs before= (it is not on the base branch)")
 
-    def _new_head(self, repo: FakeRepo, pr: FakePull, tree: dict[str, str], files: Sequence[FileChange]) -> str:
+    def _new_head(
+        self,
+        repo: FakeRepo,
+        pr: FakePull,
+        tree: dict[str, str],
+        files: Sequence[FileChange],
+        pusher: str,
+        author: str | None,
+        committer: str | None,
+    ) -> str:
         for fc in files:
             if fc.status == "removed":
                 tree.pop(fc.path, None)
@@ -377,17 +389,48 @@ class FakeHub:
             else:
                 pr.huge.discard(fc.path)
         sha = self._commit(repo, tree, branch=pr.head_ref, parent=pr.head_sha)
+        repo.commit_people[sha] = (author, committer)
+        for login in (pusher, author, committer):
+            if login:
+                self._users.add(login)
         pr.head_sha = sha
         pr.commits.append(sha)
+        pr.pushers[sha] = pusher
         pr.updated_at = self._timestamp()
         return sha
 
-    def push(self, full_name: str, number: int, files: Sequence[FileChange] = ()) -> str:
-        """A new head commit on the pull request with these changes; returns its sha."""
+    def push(
+        self,
+        full_name: str,
+        number: int,
+        files: Sequence[FileChange] = (),
+        *,
+        by: str | None = None,
+        author: str | None = None,
+        committer: str | None = None,
+    ) -> str:
+        """A new head commit on the pull request with these changes; returns its sha.
+
+        ``by`` pushes it (default: the PR's author), and is its author and committer unless
+        ``author`` / ``committer`` say otherwise (``committer="web-flow"``: made on github.com).
+        """
         with self._lock:
             repo = self.repo(full_name)
             pr = self.pull(full_name, number)
-            return self._new_head(repo, pr, dict(repo.trees[pr.head_sha]), files)
+            pusher = by or pr.author
+            return self._new_head(
+                repo, pr, dict(repo.trees[pr.head_sha]), files, pusher, author or pusher, committer or pusher
+            )
+
+    def pull_commits(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """The pull request's commits as GitHub lists them, oldest first (not cut at 250)."""
+        with self._lock:
+            repo = self.repo(full_name)
+            pr = self.pull(full_name, number)
+            return [
+                self.shapes.pull_commit(repo, sha, repo.parents.get(sha, []), *repo.commit_people.get(sha, (None, None)))
+                for sha in pr.commits
+            ]
 
     def pull(self, full_name: str, number: int) -> FakePull:
         with self._lock:
@@ -524,16 +567,20 @@ class FakeHub:
         return body
 
     def add_comment(
-        self, full_name: str, number: int, *, user: str, body: str, user_type: str = "User"
+        self, full_name: str, number: int, *, user: str, body: str, user_type: str = "User",
+        via_app: int | None = None,
     ) -> int:
+        """A comment by `user`; `via_app` is the id of the GitHub App that posted it, if any."""
         with self._lock:
             self.repo(full_name)
             if not self._issue_exists(full_name, number):
                 raise KeyError(f"fakehub: no pull request or issue {full_name}#{number}")
             self._users.add(user)
-            return self._store_comment(full_name, number, user, user_type, body)
+            return self._store_comment(full_name, number, user, user_type, body, via_app)
 
-    def _store_comment(self, full_name: str, number: int, user: str, user_type: str, body: str) -> int:
+    def _store_comment(
+        self, full_name: str, number: int, user: str, user_type: str, body: str, via_app: int | None = None
+    ) -> int:
         now = self._timestamp()
         comment_id = self._next_id()
         repo = self._repos[full_name]
@@ -550,6 +597,7 @@ class FakeHub:
             "created_at": now,
             "updated_at": now,
             "association": association,
+            "via_app": via_app,
         }
         return comment_id
 
@@ -784,6 +832,11 @@ class FakeHub:
         with self._lock:
             self.requests.clear()
             self.blob_fetches = 0
+            self.blob_bytes_served.clear()
+
+    def served(self, sha: str, count: int) -> None:
+        with self._lock:
+            self.blob_bytes_served[sha] = self.blob_bytes_served.get(sha, 0) + count
 
     def requests_to(self, method: str, path_regex: str) -> list[LoggedRequest]:
         pattern = re.compile(path_regex)

@@ -25,6 +25,11 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:8000]
 
 
+def _git_lines(text: str) -> list[str]:
+    """Lines as git splits them: at "\\n" only (a "\\r", "\\f" or "\\u2028" stays inside its line)."""
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)
+
+
 def unified_patch(before: bytes | None, after: bytes | None) -> tuple[str | None, int, int]:
     """The ``patch`` field GitHub shows for one file: hunks only, no ``---``/``+++`` header.
 
@@ -35,8 +40,8 @@ def unified_patch(before: bytes | None, after: bytes | None) -> tuple[str | None
     new = after or b""
     if is_binary(old) or is_binary(new):
         return None, 0, 0
-    a = old.decode("utf-8", "replace").splitlines(keepends=True)
-    b = new.decode("utf-8", "replace").splitlines(keepends=True)
+    a = _git_lines(old.decode("utf-8", "replace"))
+    b = _git_lines(new.decode("utf-8", "replace"))
     out: list[str] = []
     additions = deletions = 0
     for line in list(difflib.unified_diff(a, b, n=3, lineterm=""))[2:]:
@@ -115,6 +120,8 @@ class FakeRepo:
     blobs: dict[str, bytes] = field(default_factory=dict)
     parents: dict[str, list[str]] = field(default_factory=dict)
     collaborators: dict[str, str] = field(default_factory=dict)
+    # commit sha -> (author login, committer login), as GitHub links a commit's emails to accounts
+    commit_people: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @property
     def owner(self) -> str:
@@ -163,6 +170,7 @@ class FakePull:
     draft: bool = False
     merged: bool = False
     commits: list[str] = field(default_factory=list)
+    pushers: dict[str, str] = field(default_factory=dict)  # head sha -> who pushed it (the event's sender)
     head_repo: str | None = None  # a fork's full name; None: the branch is in the base repository
     renames: dict[str, str] = field(default_factory=dict)  # new path -> old path
     huge: set[str] = field(default_factory=set)

@@ -1,7 +1,6 @@
-"""GitHub's published REST data, read from ``<repo root>/../shared/github``.
+"""GitHub's published REST data, from ``tests/fixtures/github`` (its README names the sources).
 
 The examples give the fake its response shapes; the OpenAPI subset checks what it serves.
-Both live outside the repository (CI checks ``shared/`` out beside it) and are read-only.
 """
 
 from __future__ import annotations
@@ -13,13 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-SHARED_GITHUB = Path(__file__).resolve().parents[2].parent / "shared" / "github"
-SPEC_PATH = SHARED_GITHUB / "rest-openapi-subset.json"
-EXAMPLES_DIR = SHARED_GITHUB / "rest-examples"
+GITHUB_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github"
+SPEC_PATH = GITHUB_FIXTURES / "rest-openapi-subset.json"
+EXAMPLES_DIR = GITHUB_FIXTURES / "rest-examples"
 
 MISSING_REASON = (
-    f"GitHub REST fixtures not found at {SHARED_GITHUB} (the shared/ folder must sit beside "
-    "the repository checkout)"
+    f"GitHub REST fixtures not found at {GITHUB_FIXTURES} (they are part of the "
+    "repository: a checkout without them is incomplete)"
 )
 
 

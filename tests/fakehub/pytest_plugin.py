@@ -5,8 +5,8 @@ In a conftest: ``from tests.fakehub.pytest_plugin import fakehub, fakehub_factor
 
 ``fakehub`` validates every response it serves against GitHub's OpenAPI subset and, at
 teardown, fails the test when the fake served something off-schema or crashed. A test that
-means to provoke odd answers can opt out with ``fakehub.strict = False``. Without the shared
-GitHub fixtures beside the repository, tests using these fixtures are skipped with the reason.
+means to provoke odd answers can opt out with ``fakehub.strict = False``. Without GitHub's
+fixtures (``tests/fixtures/github``) a test using these fixtures fails: it never skips.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _check(hub: FakeHub) -> None:
 def fakehub_factory() -> Iterator[Callable[..., FakeHub]]:
     """Start extra hubs (``fakehub_factory(token_ttl=30)``); all are stopped and checked at teardown."""
     if not openapi.available():
-        pytest.skip(openapi.MISSING_REASON)
+        pytest.fail(openapi.MISSING_REASON, pytrace=False)
     hubs: list[FakeHub] = []
 
     def start(**kwargs: Any) -> FakeHub:

@@ -356,8 +356,13 @@ class Shapes:
             issue_url=f"{api}/issues/{comment['issue']}",
             author_association=comment["association"],
         )
-        for key in ("pin", "minimized", "reactions", "performed_via_github_app"):
+        for key in ("pin", "minimized", "reactions"):
             body.pop(key, None)
+        # GitHub names the App that wrote a comment with an installation token; null otherwise.
+        via = comment.get("via_app")
+        body["performed_via_github_app"] = (
+            None if via is None else self.app() if via == self.app_id else self._other_app(via)
+        )
         return body
 
     def reaction(self, reaction: dict[str, Any]) -> dict[str, Any]:
@@ -555,6 +560,45 @@ class Shapes:
             ],
             "files": [],
         }
+
+    def pull_commit(
+        self, repo: FakeRepo, sha: str, parents: list[str], author: str | None, committer: str | None
+    ) -> dict[str, Any]:
+        """One item of a pull request's commit list: the git author and committer, and the
+        GitHub accounts their emails belong to (``null`` when an email belongs to none)."""
+        # The list's items have the shape of the compare endpoint's `commits`; it has an example.
+        body = rewrite(example("repos/compare-commits")["commits"][0], repo_replacements(self.base, repo.full_name))
+        api = f"{self.base}/repos/{repo.full_name}"
+
+        def person(login: str | None) -> dict[str, Any]:
+            name = login or "Someone Unlinked"
+            if login == "web-flow":
+                name, email = "GitHub", "noreply@github.com"
+            else:
+                email = f"{stable_id('user', name)}+{name}@users.noreply.github.com" if login else "unlinked@example.com"
+            return {"name": name, "email": email, "date": "2026-01-01T00:00:00Z"}
+
+        body.update(
+            sha=sha,
+            node_id=node_id("Commit", stable_id(repo.full_name, sha)),
+            url=f"{api}/commits/{sha}",
+            html_url=f"{GITHUB_WEB}/{repo.full_name}/commit/{sha}",
+            comments_url=f"{api}/commits/{sha}/comments",
+            author=self.user(author) if author else None,
+            committer=self.user(committer) if committer else None,
+            parents=[
+                {"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{GITHUB_WEB}/{repo.full_name}/commit/{p}"}
+                for p in parents
+            ],
+        )
+        body["commit"].update(
+            url=f"{api}/git/commits/{sha}",
+            author=person(author),
+            committer=person(committer),
+            message=f"commit {sha[:7]}",
+            tree={"sha": sha, "url": f"{api}/git/trees/{sha}"},
+        )
+        return body
 
     def rate_limit(self, remaining: int, reset: int) -> dict[str, Any]:
         body = example("rate-limit/get")

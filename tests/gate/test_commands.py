@@ -107,6 +107,47 @@ def test_authorize(command: Command, actor: str, actor_type: str, permission: st
         assert reason == ""
 
 
+HOLD = Command("hold", ("mine",), "/gate hold mine")
+UNHOLD = Command("unhold", (), "/gate unhold")
+
+
+@pytest.mark.parametrize(
+    ("command", "actor", "permission", "hold", "ok", "why"),
+    [
+        (UNHOLD, "bob", "write", None, True, ""),  # nothing on hold
+        (UNHOLD, "mia", "maintain", ("mia", "maintain"), True, ""),
+        (UNHOLD, "MIA", "maintain", ("mia", "maintain"), True, ""),
+        (UNHOLD, "alice", "write", ("alice", "write"), True, ""),  # the author lifts her own hold
+        (UNHOLD, "max", "maintain", ("mia", "maintain"), True, ""),
+        (UNHOLD, "ada", "admin", ("mia", "maintain"), True, ""),
+        (UNHOLD, "bob", "write", ("mia", "write"), True, ""),
+        (UNHOLD, "bob", "write", ("mia", "none"), True, ""),  # the placer lost access: any writer
+        (UNHOLD, "bob", "write", ("mia", "maintain"), False,
+         "The pull request is on hold by @mia, who has maintain permission; @bob has write. Only @mia or "
+         "someone with maintain or admin permission who is not the pull request's author may lift it."),
+        (UNHOLD, "mia", "maintain", ("ada", "admin"), False, "someone with admin permission who"),
+        (UNHOLD, "alice", "admin", ("bob", "write"), False,
+         "@alice, the author of a pull request may not lift a hold placed by @bob. Only @bob or someone with "
+         "write, maintain or admin permission who is not the pull request's author may lift it."),
+        (UNHOLD, "Alice", "admin", ("bob", "write"), False, "the author of a pull request may not lift"),
+        (HOLD, "alice", "admin", ("mia", "maintain"), False, "may not replace a hold placed by @mia"),
+        (HOLD, "bob", "write", ("mia", "maintain"), False, "may replace it."),
+        (HOLD, "ada", "admin", ("mia", "maintain"), True, ""),
+        (HOLD, "alice", "write", ("alice", "write"), True, ""),
+        (UNHOLD, "rita", "read", ("rita", "read"), False, "needs write permission"),
+    ],
+)
+def test_a_hold_belongs_to_whoever_placed_it(
+    command: Command, actor: str, permission: str, hold: tuple[str, str] | None, ok: bool, why: str
+) -> None:
+    allowed, reason = authorize(command, actor, "User", "alice", permission, hold=hold)
+    assert allowed is ok
+    if why:
+        assert why in reason
+    else:
+        assert reason == ""
+
+
 def test_help_lists_every_command() -> None:
     for usage in ("/gate help", "/gate explain RG101", "/gate recheck", "/gate waive RG201 <reason>",
                   "/gate unwaive RG201", "/gate hold [reason]", "/gate unhold"):

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot import render
 from bot.gate import (
+    CommitFact,
     Facts,
     FindingFact,
     Hold,
@@ -20,11 +26,12 @@ from bot.gate import (
     fingerprint,
     glob_match,
 )
-from bot.repo_config import DEFAULT_CONFIG, parse_repo_config
+from bot.repo_config import DEFAULT_CONFIG, GateConfig, OwnersRule, parse_repo_config
 
 HEAD = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 OLD = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
 OLDER = "9999999999999999999999999999999999999999"
+FIRST = "1111111111111111111111111111111111111111"
 
 PERMISSIONS = {
     "alice": "write",  # the author
@@ -68,6 +75,18 @@ class Case:
 
 
 OWNERS = "owners:\n  - paths: ['app/storage/**']\n    users: [owen, olga]\n"
+
+
+def commits(*people: tuple[str | None, str | None]) -> dict[str, Any]:
+    """Facts of a PR whose commits FIRST, OLD, HEAD have these (author, committer) accounts."""
+    return {"commits": tuple(CommitFact(sha, a, c) for sha, (a, c) in zip((FIRST, OLD, HEAD), people, strict=True))}
+
+
+ALICE = ("alice", "alice")
+BY_ALICE = commits(ALICE, ALICE, ALICE)
+BOB_PUSHED = {**BY_ALICE, "head_pushers": ("bob",)}
+LAST_PUSHER_COUNTS = "approvals:\n  last_pusher_counts: true\n"
+ANY_COMMIT = "approvals:\n  dismiss_stale: false\n"
 OWNERS_TEAM = "owners:\n  - paths: ['app/storage/']\n    teams: [octo/storage]\n"
 STORAGE_CHANGE = {"changed_paths": ("app/storage/db.py", "README.md")}
 ESCALATE = "findings:\n  on_error: escalate\n"
@@ -145,6 +164,70 @@ CASES = [
          summary=("the reviewed commit is unknown",)),
     Case("a stale approval next to a fresh one", (rv("bob", commit=OLD), rv("carol", at=2)), ok=True,
          summary=("| @bob | approved | ✗ at `0f0f0f0`; stale",)),
+    # --- whoever pushed or committed last ------------------------------------------------------
+    Case("the pusher of the head cannot approve it", (rv("bob"),), facts=BOB_PUSHED, unmet=("approvals",),
+         title_is="Blocked: needs 1 peer approval on a1b2c3d",
+         summary=("| @bob | approved | ✗ not counted: @bob pushed the latest commit |",
+                  "Someone other than @bob must approve")),
+    Case("the pusher is recognised whatever the case", (rv("Bob"),), facts={**BY_ALICE, "head_pushers": ("bOB",)},
+         unmet=("approvals",), summary=("✗ not counted: @Bob pushed the latest commit",)),
+    Case("another reviewer's approval counts", (rv("bob"), rv("carol", at=2)), facts=BOB_PUSHED, ok=True,
+         title_is="Passed: approved by @carol on a1b2c3d"),
+    Case("everyone who pushed the head is excluded", (rv("bob"), rv("carol", at=2)),
+         facts={**BY_ALICE, "head_pushers": ("bob", "carol")}, unmet=("approvals",),
+         summary=("Someone other than @bob and @carol must approve",)),
+    Case("the pusher is known but the commits were not listed", (rv("bob"),), facts={"head_pushers": ("bob",)},
+         unmet=("approvals",)),
+    Case("the author of the head commit cannot approve it", (rv("bob"),), facts=commits(ALICE, ALICE, ("bob", "alice")),
+         unmet=("approvals",), summary=("✗ not counted: @bob authored the latest commit `a1b2c3d`",)),
+    Case("the committer of the head commit cannot approve it", (rv("bob"),),
+         facts=commits(ALICE, ALICE, ("alice", "BOB")), unmet=("approvals",),
+         summary=("✗ not counted: @bob committed the latest commit `a1b2c3d`",)),
+    Case("the web-flow committer names nobody", (rv("bob"),), facts=commits(ALICE, ALICE, ("alice", "web-flow")),
+         ok=True),
+    Case("a web edit is its author's commit", (rv("bob"),), facts=commits(ALICE, ALICE, ("bob", "web-flow")),
+         unmet=("approvals",), summary=("@bob authored the latest commit",)),
+    Case("commits linked to no account name nobody", (rv("bob"),), facts=commits(ALICE, (None, None), (None, None)),
+         ok=True),
+    Case("a commit authored after approving", (rv("bob", commit=FIRST),), config=ANY_COMMIT,
+         facts=commits(ALICE, ("bob", "alice"), ALICE), unmet=("approvals",),
+         summary=("| @bob | approved | ✗ not counted: @bob authored commit `0f0f0f0` after approving |",)),
+    Case("a commit committed after approving", (rv("bob", commit=FIRST),), config=ANY_COMMIT,
+         facts=commits(ALICE, ("alice", "bob"), ALICE), unmet=("approvals",),
+         summary=("✗ not counted: @bob committed `0f0f0f0` after approving",)),
+    Case("an approval after the reviewer's own commit counts", (rv("bob"),), facts=commits(("bob", "bob"), ALICE, ALICE),
+         ok=True),
+    Case("an approval of the reviewer's own commit counts once others built on it", (rv("bob", commit=OLD),),
+         config=ANY_COMMIT, facts=commits(ALICE, ("bob", "bob"), ALICE), ok=True),
+    Case("an approval whose commit was force-pushed away: every commit is after it", (rv("bob", commit=OLDER),),
+         facts={**commits(ALICE, ("bob", "bob"), ALICE), "digests": {OLDER: "d1"}, "head_digest": "d1"},
+         unmet=("approvals",),
+         summary=("@bob authored commit `0f0f0f0`, and the approved commit `9999999` is no longer in the pull request",)),
+    Case("an approval carried over past commits by others counts", (rv("bob", commit=OLDER),),
+         facts={**BY_ALICE, "digests": {OLDER: "d1"}, "head_digest": "d1"}, ok=True),
+    Case("an incomplete commit list fails closed", (rv("bob"),), facts={"commits_complete": False},
+         unmet=("approvals",),
+         summary=("it cannot be shown that @bob authored or committed none after approving",
+                  "squash or split this one")),
+    Case("an incomplete commit list still names what is known", (rv("bob"),),
+         facts={**BOB_PUSHED, "commits_complete": False}, unmet=("approvals",),
+         summary=("✗ not counted: @bob pushed the latest commit",)),
+    Case("last_pusher_counts lets the pusher approve", (rv("bob"),), config=LAST_PUSHER_COUNTS,
+         facts={**commits(ALICE, ALICE, ("bob", "bob")), "head_pushers": ("bob",)}, ok=True,
+         summary=("✓ at `a1b2c3d` (the latest commit)",)),
+    Case("last_pusher_counts does not need the commits", (rv("bob"),), config=LAST_PUSHER_COUNTS,
+         facts={"commits_complete": False}, ok=True),
+    Case("a bot's push does not affect a person's approval", (rv("bob"),),
+         facts={**commits(ALICE, ALICE, ("renovate[bot]", "renovate[bot]")), "head_pushers": ("renovate[bot]",)},
+         ok=True),
+    Case("a bot that pushed is reported as a bot", (rv("renovate[bot]"),),
+         facts={"head_pushers": ("renovate[bot]",)}, unmet=("approvals",), summary=("✗ not counted: a bot",)),
+    Case("the author who pushed is reported as the author", (rv("alice"),), facts={"head_pushers": ("alice",)},
+         unmet=("approvals",), summary=("✗ not counted: the PR author",)),
+    Case("changes requested by the pusher still block", (rv("bob", "CHANGES_REQUESTED"), rv("carol", at=2)),
+         facts=BOB_PUSHED, unmet=("changes_requested",)),
+    Case("a pusher's approval does not satisfy owners", (rv("owen"), rv("bob", at=2)), config=OWNERS,
+         facts={**STORAGE_CHANGE, **BY_ALICE, "head_pushers": ("owen",)}, unmet=("owners.0",)),
     # --- owners ------------------------------------------------------------------------------
     Case("an owner approves owned paths", (rv("owen"),), config=OWNERS, facts=STORAGE_CHANGE, ok=True,
          summary=("✓ 1 approval from the owners of `app/storage/**` (@owen or @olga) for 1 changed file",)),
@@ -244,6 +327,25 @@ CASES = [
          summary=("evaluated with the version on the default branch",)),
     Case("files not analysed are listed", (rv("bob"),), facts={"not_analyzed": (("gen/big.py", "too large"),)},
          ok=True, summary=("`gen/big.py`: too large",)),
+    # --- every file evaluated ----------------------------------------------------------------
+    Case("files past GitHub's listing block even when approved", (rv("bob"),),
+         facts={"files_listed": 3000, "files_total": 3412}, unmet=("files",),
+         title_is="Blocked: too large to evaluate: 3,000 files listed of 3,412; split the pull request",
+         summary=("GitHub listed 3,000 of the 3,412 files", "Split the pull request")),
+    Case("every file listed", (rv("bob"),), facts={"files_listed": 12, "files_total": 12}, ok=True),
+    Case("files past the time budget block even when approved", (rv("bob"),),
+         facts={"out_of_time": ("b.py", "a.py")}, unmet=("time",),
+         title_is="Blocked: 2 files not analysed in time",
+         summary=("2 files not analysed before the evaluation's time budget ran out: `a.py`, `b.py`",
+                  "`/gate recheck`")),
+    Case("a long list of late files is cut", (rv("bob"),),
+         facts={"out_of_time": tuple(f"f{i:02}.py" for i in range(25))}, unmet=("time",),
+         summary=("`f09.py` and 15 more",)),
+    Case("too large and late, both said first", config=OWNERS,
+         facts={**STORAGE_CHANGE, "files_listed": 3000, "files_total": 3001, "out_of_time": ("a.py",)},
+         unmet=("files", "time", "approvals", "owners.0"),
+         title="Blocked: too large to evaluate: 3,000 files listed of 3,001; split the pull request; "
+               "1 file not analysed in time; needs 1 peer approval"),
     Case("many unmet conditions are counted in the title", (rv("bob", "CHANGES_REQUESTED"),), config=OWNERS,
          facts={**STORAGE_CHANGE, "hold": Hold("carol", "t"), "findings": (finding("RG201", "f1"),)},
          unmet=("hold", "approvals", "changes_requested", "owners.0", "findings"),
@@ -280,7 +382,8 @@ def test_decide(case: Case) -> None:
     for condition in verdict.conditions:
         assert bool(condition.unblock) != condition.met
         assert (f"- {condition.line}" in verdict.summary)
-    assert verdict.summary.startswith(f"## {'✓' if case.ok else '✗'} {verdict.title}")
+    # The title is plain text; the summary's heading shows it escaped.
+    assert verdict.summary.startswith(f"## {'✓' if case.ok else '✗'} {render.text(verdict.title)}")
 
 
 def test_the_verdict_does_not_depend_on_input_order() -> None:
@@ -305,6 +408,15 @@ def test_summary_lists_every_reviewer_with_the_commit_they_approved() -> None:
     assert "| @rita | approved | ✗ not counted: has read permission, write needed |" in summary
 
 
+def test_a_pusher_is_not_told_that_approving_again_counts() -> None:
+    verdict = _verdict(Case("x", (rv("bob", commit=OLD), rv("carol", commit=OLD, at=2)),
+                            facts={"head_pushers": ("bob",)}))
+    (approvals,) = [c for c in verdict.unmet if c.key == "approvals"]
+    assert "@carol approved an earlier commit: approving again counts." in approvals.unblock
+    assert "@bob approved" not in approvals.unblock
+    assert "Someone other than @bob must approve" in approvals.unblock
+
+
 def test_long_finding_lists_are_truncated_in_the_summary() -> None:
     findings = tuple(finding("RG201", f"f{i}", line=i) for i in range(1, 41))
     summary = _verdict(Case("x", (rv("bob"),), facts={"findings": findings})).summary
@@ -316,7 +428,7 @@ def test_user_text_cannot_break_the_summary_table() -> None:
     facts = {"findings": (finding("RG201", "f1"),),
              "waivers": (Waiver("RG201", "line one\nline | two", "bob", frozenset({"f1"}), "t"),)}
     summary = _verdict(Case("x", (rv("carol"),), facts=facts)).summary
-    assert "line one line | two" in summary
+    assert "line one line \\| two" in summary
     assert "\nline | two" not in summary
 
 
@@ -337,6 +449,16 @@ def test_file_digest_is_a_set_digest() -> None:
     assert file_digest(changes) != file_digest(changes[:1])
     # Boundaries between path and patch are unambiguous.
     assert file_digest([("ab", "c")]) != file_digest([("a", "bc")])
+    assert file_digest([("a", "b"), ("c", "d")]) != file_digest([("a", "b", "c", "d")])
+
+
+def test_file_digest_tells_apart_status_former_name_blob_and_file_count() -> None:
+    moved = ("renamed", "moved.py", "keep/a.py", "blob:1234")
+    assert file_digest([moved]) != file_digest([("renamed", "moved.py", "keep/b.py", "blob:1234")])
+    assert file_digest([moved]) != file_digest([("added", "moved.py", "", "blob:1234")])
+    assert file_digest([moved]) != file_digest([("renamed", "moved.py", "keep/a.py", "blob:5678")])
+    assert file_digest([moved], files_total=1) != file_digest([moved], files_total=2)
+    assert file_digest([moved], files_total=1) == file_digest([moved], files_total=1)
 
 
 @pytest.mark.parametrize(
@@ -356,3 +478,37 @@ def test_file_digest_is_a_set_digest() -> None:
 )
 def test_glob_match(path: str, pattern: str, matches: bool) -> None:
     assert glob_match(path, pattern) is matches
+
+
+def _glob_match_before(path: str, pattern: str) -> bool:
+    """`glob_match` as it was, one fnmatch per reading: the reference for the compiled one."""
+    path = path.replace("\\", "/").removeprefix("./")
+    pattern = pattern.removeprefix("./").removeprefix("/")
+    if pattern.endswith("/"):
+        pattern += "**"
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+
+
+_GLOB_PIECES = ["a", "b", "ab", "/", ".", ".py", "*", "**", "**/", "?", "[ab]", "[!a]", "[", "]", "./", "\\"]
+_PATH_PIECES = ["a", "b", "ab", "/", ".", ".py", "./", "\\", "*", "[", "]", "a/b/"]
+_globs = st.lists(st.sampled_from(_GLOB_PIECES), max_size=7).map("".join)
+_paths = st.lists(st.sampled_from(_PATH_PIECES), max_size=7).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(globs=st.lists(_globs, min_size=1, max_size=3), paths=st.lists(_paths, max_size=12))
+def test_owners_matching_is_the_same_as_matching_every_pair(globs: list[str], paths: list[str]) -> None:
+    for path in paths:
+        for pattern in globs:
+            assert glob_match(path, pattern) is _glob_match_before(path, pattern), (path, pattern)
+    expected = sum(1 for p in paths if any(_glob_match_before(p, g) for g in globs))
+    config = GateConfig(owners=(OwnersRule(paths=tuple(globs), users=("owen",)),))
+    facts = Facts(repo="octo/demo", number=7, head_sha=HEAD, author="alice", reviews=(rv("owen"),),
+                  permissions=PERMISSIONS, changed_paths=tuple(paths))
+    owners = [c for c in decide(facts, config).conditions if c.key == "owners.0"]
+    if expected == 0:
+        assert owners == []
+    else:
+        (condition,) = owners
+        counted = re.search(r"for (\d+) changed files?:", condition.text)
+        assert counted is not None and int(counted.group(1)) == expected, (globs, paths, condition.text)

@@ -24,6 +24,7 @@ approvals:
   required: 2
   dismiss_stale: false
   min_permission: maintain
+  last_pusher_counts: true
 owners:
   - paths: ["app/storage/**", "migrations/"]
     users: ["@owen", olga]
@@ -52,7 +53,7 @@ suggestions: false
 def test_missing_file_means_defaults() -> None:
     assert parse_repo_config(None) is DEFAULT_CONFIG
     assert DEFAULT_CONFIG == GateConfig(
-        approvals=ApprovalsConfig(required=1, dismiss_stale=True, min_permission="write"),
+        approvals=ApprovalsConfig(required=1, dismiss_stale=True, min_permission="write", last_pusher_counts=False),
         owners=(),
         findings=FindingsConfig(on_error="block", escalate_by=1, risk_owners=()),
         rules=RulesConfig(),
@@ -68,7 +69,9 @@ def test_empty_file_or_sections_mean_defaults(text: str) -> None:
 
 def test_every_key() -> None:
     config = parse_repo_config(FULL)
-    assert config.approvals == ApprovalsConfig(required=2, dismiss_stale=False, min_permission="maintain")
+    assert config.approvals == ApprovalsConfig(
+        required=2, dismiss_stale=False, min_permission="maintain", last_pusher_counts=True
+    )
     assert config.owners == (
         OwnersRule(paths=("app/storage/**", "migrations/"), users=("owen", "olga"), teams=("octo/storage",),
                    count=2),
@@ -110,6 +113,8 @@ def test_comment_modes(text: str, comment: str) -> None:
         ("approvals:\n  required:\n", 2, "must be an integer"),
         ("approvals:\n  dismiss_stale: sometimes\n", 2, "`approvals.dismiss_stale` must be true or false"),
         ("approvals:\n  min_permission: owner\n", 2, "must be one of read, triage, write, maintain, admin"),
+        ("approvals:\n  last_pusher_counts: yes please\n", 2,
+         "`approvals.last_pusher_counts` must be true or false"),
         ("approvals: 2\n", 1, "`approvals` must be a mapping"),
         ("aproovals:\n  required: 2\n", 1, "unknown section `aproovals`"),
         ("comment: sticky\nsugestions: true\n", 2, "unknown section `sugestions`"),
@@ -178,6 +183,7 @@ def test_the_documented_example_is_valid() -> None:
 
 SAMPLES = {
     "approvals.required": 2, "approvals.dismiss_stale": False, "approvals.min_permission": "admin",
+    "approvals.last_pusher_counts": True,
     "owners": [], "owners[].paths": ["x/**"], "owners[].users": ["u"], "owners[].teams": ["o/t"],
     "owners[].count": 1, "findings.on_error": "warn", "findings.escalate_by": 2,
     "findings.risk_owners": ["r"], "rules.select": ["RG1"], "rules.ignore": ["RG2"],
@@ -196,3 +202,56 @@ def test_every_documented_key_is_accepted_and_every_key_documented() -> None:
             section, _, name = key.partition(".")
             data = {section: {name: value}} if name else {section: value}
         parse_repo_config(yaml.safe_dump(data))  # raises ConfigError for an unknown key
+
+
+def _owners(n: int, **fields: str) -> str:
+    extra = "".join(f"    {k}: {v}\n" for k, v in fields.items())
+    return "owners:\n" + "".join(f"  - paths: [d{i}/]\n    users: [u{i}]\n{extra}" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        (_owners(201), 402, "`owners` has more than 200 entries"),
+        (
+            "owners:\n  - paths: [" + ", ".join(f"p{i}/" for i in range(51)) + "]\n    users: [u]\n",
+            2, "`owners.paths` has more than 50 entries",
+        ),
+        (
+            "owners:\n  - paths: [a/]\n    users:\n" + "".join(f"      - u{i}\n" for i in range(51)),
+            54, "`owners.users` has more than 50 entries",
+        ),
+        (
+            "owners:\n  - paths: [a/]\n    teams: [" + ", ".join(f"o/t{i}" for i in range(51)) + "]\n",
+            3, "`owners.teams` has more than 50 entries",
+        ),
+        (
+            "findings:\n  risk_owners:\n" + "".join(f"    - r{i}\n" for i in range(51)),
+            53, "`findings.risk_owners` has more than 50 entries",
+        ),
+        (
+            # 50 teams are fine; the 51st different one, wherever it is named, is not.
+            "owners:\n" + "".join(f"  - paths: [a/]\n    teams: [o/t{i}, o/T{i}]\n" for i in range(50))
+            + "findings:\n  risk_owners: [someone, o/t0, o/extra]\n",
+            103, "more than 50 different teams are named",
+        ),
+    ],
+)
+def test_lists_are_bounded_and_the_refusal_names_the_line(text: str, line: int, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_repo_config(text)
+    assert (caught.value.line, caught.value.problem) == (line, problem)
+
+
+def test_lists_at_their_limits_are_accepted() -> None:
+    config = parse_repo_config(_owners(200))
+    assert len(config.owners) == 200
+    wide = (
+        "owners:\n  - paths: [" + ", ".join(f"p{i}/" for i in range(50)) + "]\n"
+        "    users: [" + ", ".join(f"u{i}" for i in range(50)) + "]\n"
+        "    teams: [" + ", ".join(f"o/t{i}" for i in range(50)) + "]\n"
+        "findings:\n  risk_owners: [" + ", ".join(f"r{i}" for i in range(49)) + ", o/t0]\n"
+    )
+    config = parse_repo_config(wide)
+    assert len(config.teams) == 50
+    assert len(config.findings.risk_owners) == 50

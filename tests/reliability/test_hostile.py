@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -281,3 +283,23 @@ def test_isolation_bounds_memory_and_keeps_working_after_a_worker_dies() -> None
         assert finished and [f.code for f in report.findings] == ["RG101"]
     finally:
         isolation.close()
+
+
+def test_only_the_file_that_stops_a_worker_of_its_own_gets_a_final_notice() -> None:
+    config = rules.RulesConfig(timeout_seconds=600)
+    # One worker: the good file waits behind the bomb and dies with the pool the bomb breaks.
+    isolation = Isolation(Limits(cpu_seconds=1, workers=1))
+    results: dict[str, tuple[rules.Report, bool]] = {}
+    try:
+        bomb = threading.Thread(target=lambda: results.__setitem__("bomb", isolation.analyze(LITERAL_BOMB, "bomb.py", config)))
+        bomb.start()
+        time.sleep(0.5)
+        results["good"] = isolation.analyze(NAIVE.encode(), "ok.py", config)
+        bomb.join(60)
+    finally:
+        isolation.close()
+    report, final = results["good"]
+    assert final and [f.code for f in report.findings] == ["RG101"]
+    report, final = results["bomb"]
+    assert final and [f.code for f in report.findings] == ["RG002"]
+    assert "passed its limits (1 s of CPU time" in report.findings[0].message

@@ -198,7 +198,7 @@ def _ruff() -> str | None:
 def _ruff_findings(tmp_path: Path, source: str) -> set[tuple[int, str]]:
     ruff = _ruff()
     if ruff is None:
-        pytest.skip("ruff is not installed")
+        pytest.fail("ruff is not installed (it is a dev dependency: make install)")
     target = tmp_path / "corpus.py"
     target.write_text(source)
     out = subprocess.run(
