@@ -182,12 +182,13 @@ def test_a_reply_never_exceeds_githubs_comment_limit(bot: Bot) -> None:
     hub.add_pull(REPO, 7, author="alice", files=[FileChange("app/m.py", status="added", after="X = 1\n")])
     bot.open_pull(REPO, 7)
     bot.wait()
-    # The longest rule explained 20 times: three times what one comment may hold.
+    # The largest reply one comment can ask for: ten commands (the most a comment runs), each
+    # answered with the longest text the bot has. Every quoted command is bounded as well, so
+    # the reply stays under GitHub's limit; `render.bounded` cuts it if it ever would not.
     longest = max(rules.CATALOGUE, key=lambda r: len(explain(r.code))).code
-    assert 20 * len(explain(longest)) > 3 * render.COMMENT_LIMIT / 2
-    asked, _ = comment(bot, 7, "rita", "\n".join([f"/gate explain {longest}"] * 20))
+    lines = [f"/gate explain {longest}"] * 5 + [f"/gate {'x' * 6_000}{i}" for i in range(5)]
+    asked, _ = comment(bot, 7, "rita", "\n".join(lines))
     bot.wait()
     (reply,) = [b for b in replies(bot, 7) if f"reply:{asked} " in b]
     assert len(reply) <= render.COMMENT_LIMIT
-    # Cut with a note, unless fewer answers were given than asked (a cap on commands per comment).
-    assert reply.endswith("characters here)") or reply.count(f"### {longest} ") < 20
+    assert reply.count(f"### {longest} ") == 5 and reply.count("is not a command") == 5
