@@ -17,7 +17,7 @@ import hashlib
 from pathlib import Path
 
 from rules.catalogue import BY_CODE, CATALOGUE, rule_for
-from rules.config import CONFIG_PATH, ConfigError, RulesConfig, load_document
+from rules.config import CONFIG_PATH, ConfigError, RulesConfig, glob_match, load_document
 from rules.engine import analyze
 from rules.model import Edit, Finding, Fix, Report, Severity
 from rules.rule import Example, Rule
@@ -43,6 +43,6 @@ def __getattr__(name: str) -> str:
 
 __all__ = [
     "BY_CODE", "CATALOGUE", "CONFIG_PATH", "ConfigError", "Edit", "Example", "Finding", "Fix",
-    "Report", "Rule", "RULES_VERSION", "RulesConfig", "Severity", "analyze", "load_document",
+    "Report", "Rule", "RULES_VERSION", "RulesConfig", "Severity", "analyze", "glob_match", "load_document",
     "rule_for",
 ]

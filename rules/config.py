@@ -163,9 +163,16 @@ def _matches(code: str, patterns: Iterable[str]) -> bool:
     return any(code.startswith(p) for p in patterns)
 
 
-def _glob(path: str, pattern: str) -> bool:
-    # `dir/**` and `**/x.py` read as they do in .gitignore-like tools; fnmatch's `*` crosses `/`.
-    pattern = pattern.removeprefix("./")
+def glob_match(path: str, pattern: str) -> bool:
+    """Whether a repository path matches a glob of the configuration (`paths:` and `owners:`).
+
+    The one reading of globs, for the engine and the gate alike: paths and patterns are
+    relative to the repository root (a leading `./` or `/` anchors nothing more), `\\` in a
+    path is `/`, fnmatch's `*` crosses `/`, `dir/` means everything under `dir`, and `**/`
+    also matches no folder at all, as in .gitignore-like tools.
+    """
+    path = path.replace("\\", "/").removeprefix("./")
+    pattern = pattern.removeprefix("./").removeprefix("/")
     if pattern.endswith("/"):
         pattern += "**"
     return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
@@ -195,10 +202,9 @@ class RulesConfig:
         return self.severity.get(code) or default
 
     def wants_path(self, path: str) -> bool:
-        path = path.replace("\\", "/").removeprefix("./")
-        if self.include and not any(_glob(path, p) for p in self.include):
+        if self.include and not any(glob_match(path, p) for p in self.include):
             return False
-        return not any(_glob(path, p) for p in self.exclude)
+        return not any(glob_match(path, p) for p in self.exclude)
 
     def with_overrides(
         self, select: Iterable[str] = (), ignore: Iterable[str] = ()
