@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             WEBHOOK_SECONDS.observe(time.perf_counter() - g.started)
         return response
 
-    from bot.reconcile import owed_evaluations
+    from bot.store.pull_state import owed_evaluations
     from bot.tasks import huey
 
     watch_queue(huey.pending_count, huey.scheduled_count, lambda: owed_evaluations(runtime.db))

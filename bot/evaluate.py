@@ -1,6 +1,6 @@
 """One evaluation of one pull request: gather facts, analyse, decide, report.
 
-Jobs are idempotent and coalesced (see `PullState`): a job is queued only when none is
+Jobs are idempotent and coalesced (see `bot.store.pull_state`): a job is queued only when none is
 waiting, and takes every event recorded by the time it starts, so a burst of events gives
 one evaluation of the latest head. The head evaluated is the one GitHub reports when the
 job starts, whatever head the events named: an event may be old (GitHub redelivers past
@@ -28,7 +28,6 @@ from urllib3.exceptions import MaxRetryError
 import rules
 from bot import report, suggestions
 from bot.analysis import Analyzer, ChangedFile, is_python
-from bot.db import Evaluation, HeadPush, HoldRecord, PullState, WaiverRecord, utcnow
 from bot.diff import added_lines
 from bot.gate import (
     APPROVED,
@@ -55,23 +54,14 @@ from bot.repo_config import (
     parse_repo_config,
 )
 from bot.runtime import Runtime
+from bot.store import pull_state
+from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord, utcnow
+from bot.store.pull_state import Owed
 from rules.config import MAX_CONFIG_BYTES
 
 log = logging.getLogger(__name__)
 
 MAX_FILES = 3000  # GitHub lists at most this many files of a pull request
-
-
-@dataclass(frozen=True)
-class Job:
-    repo: str
-    number: int
-    installation_id: int
-    # The head the latest event named, a hint only: what is evaluated is GitHub's head. It
-    # is used when GitHub cannot be asked, to report the failure on a commit.
-    head_sha: str | None
-    seq: int
-    trigger: str
 
 
 @dataclass(frozen=True)
@@ -81,34 +71,6 @@ class Gathered:
     config: GateConfig
     config_error: str | None
     default_branch: str
-
-
-def _take(rt: Runtime, job: Job) -> Job | None:
-    """Start: cover every event recorded so far. None when a newer job already did."""
-    with rt.db.session() as session:
-        state = session.get(PullState, (job.repo, job.number), with_for_update=True)
-        if state is None:  # queued by hand, or by an older version: evaluate as asked
-            return job
-        if state.started_seq >= state.wanted_seq:
-            return None  # a job running or done covers every event recorded
-        state.started_seq = state.wanted_seq
-        return Job(
-            job.repo, job.number, state.installation_id, state.head_sha, state.wanted_seq,
-            state.trigger or job.trigger,
-        )
-
-
-def _release(rt: Runtime, job: Job, done: bool) -> None:
-    """Finish (done) or give the events back to the retry or the next job (not done)."""
-    with rt.db.session() as session:
-        state = session.get(PullState, (job.repo, job.number), with_for_update=True)
-        if state is None:
-            return
-        if done:
-            state.done_seq = max(state.done_seq, job.seq)
-        else:
-            state.started_seq = state.done_seq
-        state.updated_at = utcnow()
 
 
 def reason_of(exc: BaseException) -> str:
@@ -126,9 +88,9 @@ def reason_of(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def run(rt: Runtime, queued: Job, *, last_attempt: bool) -> str:
+def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
     """Evaluate; returns the outcome label. Raises to let the queue retry."""
-    job = _take(rt, queued)
+    job = pull_state.take(rt.db, queued)
     if job is None:
         return "superseded"
     repo: Repository | None = None
@@ -140,21 +102,21 @@ def run(rt: Runtime, queued: Job, *, last_attempt: bool) -> str:
         try:
             head = pull.head.sha  # reading it fetches the PR
         except UnknownObjectException:
-            _release(rt, job, done=True)
+            pull_state.release(rt.db, job, done=True)
             return "gone"
         if pull.state != "open":
-            _release(rt, job, done=True)
+            pull_state.release(rt.db, job, done=True)
             return "closed"
         publisher = CheckRunPublisher(rt.db, repo, job.repo, head)
         started = utcnow()
         publisher.start()
         conclusion = _evaluate(rt, job, repo, pull, head, publisher, started)
-        _release(rt, job, done=True)
+        pull_state.release(rt.db, job, done=True)
         return conclusion
     except Exception as exc:
         if isinstance(exc, UnknownObjectException) and repo is not None and _vanished(repo, job.number):
             # The PR (or its repository) was deleted while we evaluated: nothing to report on.
-            _release(rt, job, done=True)
+            pull_state.release(rt.db, job, done=True)
             return "gone"
         if isinstance(exc, BadCredentialsException):
             # The cached installation token was refused (revoked, or the clocks disagree):
@@ -163,7 +125,7 @@ def run(rt: Runtime, queued: Job, *, last_attempt: bool) -> str:
         if last_attempt:
             _give_up(rt, job, repo, publisher, exc)
         else:
-            _release(rt, job, done=False)
+            pull_state.release(rt.db, job, done=False)
         raise
 
 
@@ -179,7 +141,7 @@ def _vanished(repo: Repository, number: int) -> bool:
 
 
 def _give_up(
-    rt: Runtime, job: Job, repo: Repository | None, publisher: CheckRunPublisher | None, exc: Exception
+    rt: Runtime, job: Owed, repo: Repository | None, publisher: CheckRunPublisher | None, exc: Exception
 ) -> None:
     reason = reason_of(exc)
     log.error("giving up on %s#%s after the last retry: %s", job.repo, job.number, reason)
@@ -193,7 +155,7 @@ def _give_up(
         # blocks the merge as a required check until GitHub's Re-run or the next event.
         log.exception("could not mark %s#%s as failed", job.repo, job.number)
     finally:
-        _release(rt, job, done=True)
+        pull_state.release(rt.db, job, done=True)
 
 
 def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str | None]:
@@ -502,7 +464,7 @@ def assess(
 
 def _evaluate(
     rt: Runtime,
-    job: Job,
+    job: Owed,
     repo: Repository,
     pull: PullRequest,
     head: str,

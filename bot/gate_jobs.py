@@ -35,20 +35,20 @@ from sqlalchemy.orm import Session
 
 from bot import render, report
 from bot.commands import KNOWN, OPEN_COMMANDS, Command, authorize, explain, parse_commands
-from bot.db import (
+from bot.evaluate import Assessment, Permissions, assess
+from bot.gate import is_bot, short
+from bot.publish import CheckRunPublisher
+from bot.runtime import Runtime
+from bot.store import pull_state
+from bot.store.db import (
     CommandAudit,
     CommandLock,
     GateJob,
     HoldRecord,
     MergeGroupRecord,
-    PullState,
     WaiverRecord,
     utcnow,
 )
-from bot.evaluate import Assessment, Permissions, assess
-from bot.gate import is_bot, short
-from bot.publish import CheckRunPublisher
-from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -158,38 +158,14 @@ def _finish(rt: Runtime, key: str, outcome: str) -> None:
             row.done, row.outcome, row.finished_at = True, outcome[:200], utcnow()
 
 
-def owe_evaluation(session: Session, repo: str, number: int, installation_id: int, trigger: str) -> int | None:
-    """Record that the PR must be evaluated again (as a delivery does); the seq to queue, if any."""
-    state = session.get(PullState, (repo, number), with_for_update=True)
-    if state is None:
-        state = PullState(
-            repo=repo, number=number, installation_id=installation_id,
-            wanted_seq=0, queued_seq=0, started_seq=0, done_seq=0,
-        )
-        session.add(state)
-    state.wanted_seq += 1
-    # Whatever the head is when the job runs: the command was about the PR, not a commit.
-    state.head_sha = None
-    state.trigger = trigger
-    state.installation_id = installation_id
-    state.updated_at = utcnow()
-    if state.queued_seq > state.started_seq:
-        return None  # a waiting job will take this too
-    state.queued_seq = state.wanted_seq
-    return state.wanted_seq
-
-
 def _enqueue_evaluation(rt: Runtime, repo: str, number: int, installation_id: int, seq: int, trigger: str) -> None:
     from bot.tasks import enqueue
 
     try:
         enqueue(repo, number, installation_id, None, seq, trigger)
     except Exception:
-        # Still owed (done_seq < wanted_seq): the next event or start-up queues it.
-        with rt.db.session() as session:
-            state = session.get(PullState, (repo, number), with_for_update=True)
-            if state is not None:
-                state.queued_seq = state.started_seq
+        # Still owed: the next event or start-up queues it.
+        pull_state.unqueue(rt.db, [(repo, number)])
         raise
 
 
@@ -376,7 +352,8 @@ def _apply_owed(session: Session, repo: str, number: int, key: str, upto: int, f
         acknowledgements.append(ack)
     seq = None
     if changed:
-        seq = owe_evaluation(session, repo, number, owed[-1].installation_id, "issue_comment.command")
+        # Whatever the head is when the job runs: the command was about the PR, not a commit.
+        seq = pull_state.owe(session, repo, number, owed[-1].installation_id, "issue_comment.command")
     lock.applied_at = utcnow()
     return _Applied(outcomes, acknowledgements, seq)
 

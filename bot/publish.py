@@ -17,7 +17,7 @@ from github.IssueComment import IssueComment
 from github.Repository import Repository
 
 from bot import render, report
-from bot.db import CheckRunRecord, Database, StickyComment, utcnow
+from bot.store.db import CheckRunRecord, Database, StickyComment, utcnow
 
 log = logging.getLogger(__name__)
 

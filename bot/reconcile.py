@@ -32,12 +32,14 @@ from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from requests.utils import parse_header_links
 
-from bot.db import Database, Delivery, PullState, utcnow
-from bot.deliveries import Incoming, PullRef
 from bot.metrics import RECONCILE_REPAIRS, RECONCILE_RUNS
 from bot.report import CHECK_NAME
 from bot.runtime import Runtime, get_runtime
 from bot.settings import Settings
+from bot.store import pull_state
+from bot.store.db import Delivery, utcnow
+from bot.store.deliveries import Incoming
+from bot.store.pull_state import PullRef
 from bot.tasks import enqueue, huey
 
 log = logging.getLogger(__name__)
@@ -63,15 +65,6 @@ def _completed(rt: Runtime, gh_requester: Any, repo: str, head_sha: str) -> bool
     return any(run.get("status") == "completed" for run in runs)
 
 
-def _owed_recently(db: Database, repo: str, number: int, within: timedelta) -> bool:
-    with db.session() as session:
-        state = session.get(PullState, (repo, number))
-        if state is None or state.done_seq >= state.wanted_seq:
-            return False
-        updated = state.updated_at if state.updated_at.tzinfo else state.updated_at.replace(tzinfo=UTC)
-        return utcnow() - updated < within
-
-
 def _queue(rt: Runtime, repo: str, number: int, installation_id: int, head_sha: str) -> None:
     """Record the evaluation as owed and queue it, as a delivery of a `pull_request` event does."""
     recorded = rt.deliveries.record(
@@ -85,9 +78,7 @@ def _queue(rt: Runtime, repo: str, number: int, installation_id: int, head_sha: 
     if seq is None:
         # The state says a job is waiting, yet the PR was owed for longer than a pass: the
         # job may have been lost; one more is harmless (jobs coalesce when they start).
-        with rt.db.session() as session:
-            state = session.get(PullState, (repo, number))
-            seq = state.wanted_seq if state is not None else 1
+        seq = pull_state.wanted(rt.db, repo, number)
     enqueue(repo, number, installation_id, head_sha, seq, "reconcile")
 
 
@@ -102,7 +93,7 @@ def evaluate_missing(rt: Runtime, result: Pass) -> None:
             for pull in repo.get_pulls(state="open"):
                 result.pulls_checked += 1
                 head = pull.head.sha
-                if _completed(rt, gh.requester, name, head) or _owed_recently(rt.db, name, pull.number, within):
+                if _completed(rt, gh.requester, name, head) or pull_state.owed_recently(rt.db, name, pull.number, within):
                     continue
                 _queue(rt, name, pull.number, installation.id, head)
                 result.evaluations.append((name, pull.number))
@@ -213,14 +204,3 @@ def reconcile_periodically() -> None:
         log.warning("reconciler skipped: %s", exc)
         return
     reconcile(rt)
-
-
-def owed_evaluations(db: Database) -> tuple[int, float]:
-    """(PRs whose latest event is not evaluated yet, seconds since the oldest one's latest event)."""
-    with db.session() as session:
-        rows = session.query(PullState.updated_at).filter(PullState.done_seq < PullState.wanted_seq).all()
-    if not rows:
-        return 0, 0.0
-    now = utcnow()
-    oldest = min(r if r.tzinfo else r.replace(tzinfo=UTC) for (r,) in rows)
-    return len(rows), max(0.0, (now - oldest).total_seconds())

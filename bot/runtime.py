@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 import time
 
-from bot.db import Database
-from bot.deliveries import DeliveryLog
 from bot.github_client import GitHubApp
 from bot.isolation import Isolation, Limits
 from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.deliveries import DeliveryLog
 
 
 class Runtime:

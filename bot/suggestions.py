@@ -18,7 +18,7 @@ from github.Repository import Repository
 
 import rules
 from bot import render
-from bot.db import Database, PostedSuggestion
+from bot.store.db import Database, PostedSuggestion
 
 if TYPE_CHECKING:
     from bot.evaluate import Assessment

@@ -15,12 +15,13 @@ from huey.api import Task
 from huey.consumer import Consumer
 from huey.storage import SqliteStorage
 
-from bot.db import PullState
-from bot.evaluate import Job, reason_of, run
+from bot.evaluate import reason_of, run
 from bot.github_client import retry_after
 from bot.metrics import EVALUATION_SECONDS, JOBS
 from bot.runtime import get_runtime
 from bot.settings import Settings
+from bot.store import pull_state
+from bot.store.pull_state import Owed
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def evaluate(
     trigger: str,
     task: Task | None = None,
 ) -> None:
-    job = Job(repo, number, installation_id, head_sha, seq, trigger)
+    job = Owed(repo, number, installation_id, head_sha, seq, trigger)
     last_attempt = task is None or not task.retries
     start = time.perf_counter()
     try:
@@ -114,7 +115,7 @@ def enqueue_gate_job(key: str) -> None:
 
 def recover_gate_jobs() -> int:
     """Queue again the command and merge-group jobs recorded but not finished."""
-    from bot.db import GateJob
+    from bot.store.db import GateJob
 
     with get_runtime().db.session() as session:
         keys = [key for (key,) in session.query(GateJob.key).filter(GateJob.done.is_(False))]
@@ -129,15 +130,9 @@ def recover_pending() -> int:
     Huey removes a job from the queue when a worker takes it, so a crash mid-evaluation
     loses it; the database still says which PRs' latest events were not evaluated.
     """
-    rt = get_runtime()
-    owed = []
-    with rt.db.session() as session:
-        for state in session.query(PullState).filter(PullState.done_seq < PullState.wanted_seq):
-            state.started_seq = state.done_seq
-            state.queued_seq = state.wanted_seq
-            owed.append((state.repo, state.number, state.installation_id, state.head_sha, state.wanted_seq))
-    for repo, number, installation_id, head_sha, seq in owed:
-        enqueue(repo, number, installation_id, head_sha, seq, "recovery")
+    owed = pull_state.recover(get_runtime().db)
+    for job in owed:
+        enqueue(job.repo, job.number, job.installation_id, job.head_sha, job.seq, job.trigger)
     return len(owed)
 
 

@@ -18,11 +18,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot import gate_jobs
-from bot.db import GateJob, HeadPush, InstallationRepo, utcnow
-from bot.deliveries import Incoming, PullRef
 from bot.metrics import DELIVERIES
 from bot.report import CHECK_NAME, RECHECK_IDENTIFIER
 from bot.runtime import Runtime
+from bot.store import pull_state
+from bot.store.db import GateJob, HeadPush, InstallationRepo, utcnow
+from bot.store.deliveries import Incoming
+from bot.store.pull_state import PullRef
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +303,6 @@ def webhook() -> Response:
     except Exception:
         log.exception("could not enqueue delivery %s", guid)
         rt.deliveries.mark(guid, "enqueue-failed")
-        rt.deliveries.unqueue(routed.pulls)
+        pull_state.unqueue(rt.db, [(ref.repo, ref.number) for ref in routed.pulls])
         return _reply(503, event, "enqueue-failed")
     return _reply(202, event, "queued", pulls=[r.number for r in routed.pulls])

@@ -30,9 +30,9 @@ os.environ.setdefault("REVIEWGATE_JOB_RETRIES", "2")
 os.environ.setdefault("REVIEWGATE_JOB_RETRY_DELAY", "0")
 
 from app import create_app  # noqa: E402
-from bot.db import GateJob, PullState  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.store.db import GateJob, PullState  # noqa: E402
 from bot.tasks import EmbeddedConsumer, huey, start_consumer  # noqa: E402
 from tests.fakehub import FakeHub  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db import Evaluation
+from bot.store.db import Evaluation
 from tests.bot.harness import NO_APPROVALS, Bot
 from tests.fakehub.model import FileChange
 

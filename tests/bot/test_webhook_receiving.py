@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine
 
-from bot.db import Delivery, Evaluation, InstallationRepo
+from bot.store.db import Delivery, Evaluation, InstallationRepo
 from tests.bot.harness import NO_APPROVALS, Bot, _example, sign
 from tests.fakehub.model import FileChange
 

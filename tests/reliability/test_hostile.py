@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rules
-from bot.db import Delivery
 from bot.isolation import Isolation, Limits
+from bot.store.db import Delivery
 from bot.webhooks import KNOWN_EVENTS
 from tests.bot.harness import WEBHOOKS, Bot
 from tests.fakehub.model import FileChange

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bot.db import Delivery
 from bot.reconcile import due, reconcile, reconcile_periodically
 from bot.settings import Settings
+from bot.store.db import Delivery
 from bot.tasks import huey
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
