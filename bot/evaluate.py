@@ -29,7 +29,9 @@ import rules
 from bot import report, suggestions
 from bot.analysis import Analyzer, ChangedFile, is_python
 from bot.diff import added_lines
-from bot.gate import (
+from bot.isolation import OutOfTime
+from bot.policy.decide import decide
+from bot.policy.facts import (
     APPROVED,
     MAX_LISTED_COMMITS,
     CommitFact,
@@ -37,22 +39,20 @@ from bot.gate import (
     FindingFact,
     Hold,
     Review,
-    Verdict,
     Waiver,
-    decide,
     file_digest,
     fingerprint,
     is_bot,
 )
-from bot.isolation import OutOfTime
-from bot.publish import CheckRunPublisher, publish_comment
-from bot.repo_config import (
+from bot.policy.repo_config import (
     DEFAULT_CONFIG,
     PERMISSIONS,
     GateConfig,
     has_permission,
     parse_repo_config,
 )
+from bot.policy.verdict import Verdict
+from bot.publish import CheckRunPublisher, publish_comment
 from bot.runtime import Runtime
 from bot.store import pull_state
 from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord, utcnow

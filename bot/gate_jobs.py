@@ -34,10 +34,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import render, report
-from bot.commands import KNOWN, OPEN_COMMANDS, Command, authorize, explain, parse_commands
 from bot.evaluate import Assessment, Permissions, assess
-from bot.gate import is_bot, short
+from bot.policy.commands import KNOWN, OPEN_COMMANDS, Command, authorize, explain, parse_commands
+from bot.policy.facts import is_bot
 from bot.publish import CheckRunPublisher
+from bot.render import short
 from bot.runtime import Runtime
 from bot.store import pull_state
 from bot.store.db import (
@@ -499,7 +500,7 @@ def _reply_for(command: Command, outcome: str, detail: str, rt: Runtime) -> str:
     if outcome in ("refused", "unknown"):
         return f"{render.code(command.raw)}: {detail}" if detail else ""
     if outcome == "accepted" and command.name == "help":
-        from bot.commands import HELP_TEXT
+        from bot.policy.commands import HELP_TEXT
 
         return HELP_TEXT
     if outcome == "accepted" and command.name == "explain":

@@ -3,8 +3,8 @@ command changes in the check."""
 
 from __future__ import annotations
 
-from bot.commands import HELP_TEXT
-from bot.gate import short
+from bot.policy.commands import HELP_TEXT
+from bot.render import short
 from bot.store.db import HoldRecord, WaiverRecord
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
