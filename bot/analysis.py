@@ -94,10 +94,16 @@ def is_python(path: str) -> bool:
     return path.endswith(".py")
 
 
+def is_notice(finding: rules.Finding) -> bool:
+    """An engine notice (RG0xx): the file could not be (fully) analysed. It concerns the whole
+    file, so it is kept whatever lines changed."""
+    return finding.severity == rules.Severity.NOTICE
+
+
 def _filter(report: rules.Report, changed: frozenset[int] | None) -> tuple[rules.Finding, ...]:
     if changed is None:
         return report.findings
-    return tuple(f for f in report.findings if f.code.startswith("RG0") or f.line in changed)
+    return tuple(f for f in report.findings if is_notice(f) or f.line in changed)
 
 
 class Analyzer:

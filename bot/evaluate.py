@@ -14,79 +14,44 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote, urlsplit
 
-import requests
 from github import BadCredentialsException, GithubException, UnknownObjectException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
-from urllib3.exceptions import MaxRetryError
 
 import rules
-from bot import report, suggestions
-from bot.analysis import Analyzer, ChangedFile, is_python
+from bot import report
+from bot.analysis import Analyzer, is_notice, is_python
 from bot.diff import added_lines
+from bot.github import gather, suggestions
+from bot.github.client import reason_of
+from bot.github.publish import CheckRunPublisher, publish_comment
 from bot.isolation import OutOfTime
 from bot.policy.decide import decide
 from bot.policy.facts import (
     APPROVED,
-    MAX_LISTED_COMMITS,
-    CommitFact,
     Facts,
     FindingFact,
     Hold,
-    Review,
     Waiver,
     file_digest,
     fingerprint,
     is_bot,
 )
 from bot.policy.repo_config import (
-    DEFAULT_CONFIG,
-    PERMISSIONS,
     GateConfig,
     has_permission,
-    parse_repo_config,
 )
 from bot.policy.verdict import Verdict
-from bot.publish import CheckRunPublisher, publish_comment
 from bot.runtime import Runtime
 from bot.store import pull_state
 from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord, utcnow
 from bot.store.pull_state import Owed
-from rules.config import MAX_CONFIG_BYTES
 
 log = logging.getLogger(__name__)
-
-MAX_FILES = 3000  # GitHub lists at most this many files of a pull request
-
-
-@dataclass(frozen=True)
-class Gathered:
-    files: tuple[ChangedFile, ...]  # as GitHub listed them: at most MAX_FILES
-    total_files: int  # GitHub's count of the files the PR changes, listed or not
-    config: GateConfig
-    config_error: str | None
-    default_branch: str
-
-
-def reason_of(exc: BaseException) -> str:
-    """A one-line reason for the check run; never the request headers or tokens."""
-    if isinstance(exc, GithubException):
-        message = exc.data.get("message") if isinstance(exc.data, dict) else None
-        return f"GitHub answered {exc.status}" + (f" ({message})" if message else "")
-    if isinstance(exc, requests.RequestException):
-        inner = exc.args[0] if exc.args else None
-        if isinstance(inner, MaxRetryError):
-            # The URL's path only: the host may be an internal GitHub Enterprise name.
-            path = urlsplit(inner.url or "").path
-            return f"GitHub kept failing on {path} ({getattr(inner.reason, 'args', [inner.reason])[0]})"
-        return f"could not reach GitHub ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}"[:300]
-
 
 def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
     """Evaluate; returns the outcome label. Raises to let the queue retry."""
@@ -158,129 +123,6 @@ def _give_up(
         pull_state.release(rt.db, job, done=True)
 
 
-def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str | None]:
-    """The gate's configuration from the default branch, never the PR head, and its error.
-
-    An invalid file gives the defaults (for the annotations only) and the error, which
-    fails the check: a policy that cannot be read is never replaced by a guess.
-    """
-    try:
-        content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
-        if isinstance(content, list):  # a directory with the file's name
-            raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
-        if content.size > MAX_CONFIG_BYTES:  # refused before it is decoded or parsed
-            raise rules.ConfigError(
-                rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
-            )
-        return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
-    except UnknownObjectException:
-        return DEFAULT_CONFIG, None
-    except rules.ConfigError as exc:
-        return DEFAULT_CONFIG, str(exc)
-
-
-def _gather(repo: Repository, pull: PullRequest) -> Gathered:
-    default_branch = pull.base.repo.default_branch
-    config, config_error = read_config(repo, default_branch)
-    files: list[ChangedFile] = []
-    for f in pull.get_files():
-        files.append(ChangedFile(f.filename, f.status, f.sha, f.patch, f.previous_filename))
-        if len(files) >= MAX_FILES:
-            break
-    # Never fewer than were listed: a count GitHub did not give must not pass for a small one.
-    total = max(pull.changed_files or 0, len(files))
-    return Gathered(tuple(files), total, config, config_error, default_branch)
-
-
-class Permissions:
-    """Repository roles from the collaborator permission endpoint, asked once per login.
-
-    One instance lives for one evaluation (or one command job): a role changed on GitHub
-    is seen by the next one.
-    """
-
-    def __init__(self, repo: Repository) -> None:
-        self.repo = repo
-        self._known: dict[str, str] = {}
-
-    def of(self, login: str) -> str:
-        key = login.casefold()
-        if key not in self._known:
-            try:
-                _, data = self.repo.requester.requestJsonAndCheck(
-                    "GET", f"{self.repo.url}/collaborators/{quote(login, safe='')}/permission"
-                )
-            except UnknownObjectException:
-                data = {"permission": "none"}
-            # `role_name` keeps maintain and triage apart; `permission` folds them into
-            # write and read. Custom roles fall back to the folded value.
-            role = str(data.get("role_name") or "").lower()
-            if role not in PERMISSIONS:
-                role = str(data.get("permission") or "none").lower()
-            self._known[key] = role if role in PERMISSIONS else "none"
-        return self._known[key]
-
-
-def _team_members(repo: Repository, teams: Sequence[str], candidates: Iterable[str]) -> dict[str, frozenset[str]]:
-    """Which of `candidates` are active members of each team; teams that cannot be read
-    are left out, and `decide` says their membership is unknown (fail closed)."""
-    out: dict[str, frozenset[str]] = {}
-    for team in teams:
-        org, _, slug = team.partition("/")
-        members = set()
-        try:
-            for login in candidates:
-                try:
-                    _, data = repo.requester.requestJsonAndCheck(
-                        "GET", f"/orgs/{quote(org)}/teams/{quote(slug)}/memberships/{quote(login)}"
-                    )
-                except UnknownObjectException:
-                    continue
-                if data.get("state") == "active":
-                    members.add(login)
-        except GithubException as exc:
-            log.warning("team %s cannot be read (%s); its approvals are not counted", team, reason_of(exc))
-            continue
-        out[team] = frozenset(members)
-    return out
-
-
-def _reviews(pull: PullRequest) -> tuple[Review, ...]:
-    out = []
-    for r in pull.get_reviews():  # PyGithub follows the pages
-        user = r.user
-        submitted = r.submitted_at
-        out.append(
-            Review(
-                user=user.login if user is not None else "ghost",
-                user_type=(user.type if user is not None else "User") or "User",
-                state=r.state or "",
-                commit_id=r.commit_id or "",
-                submitted_at=submitted.isoformat() if submitted is not None else "",
-                id=r.id,
-            )
-        )
-    return tuple(out)
-
-
-def _commits(pull: PullRequest, head: str) -> tuple[tuple[CommitFact, ...], bool]:
-    """The PR's commits, oldest first, up to `head`, and whether that is every one of them.
-
-    GitHub lists at most 250 commits of a pull request; over that, none are asked for, as the
-    unlisted ones could not be checked anyway (`decide` fails closed).
-    """
-    if pull.commits > MAX_LISTED_COMMITS:
-        return (), False
-    out = [
-        CommitFact(c.sha, c.author.login if c.author else None, c.committer.login if c.committer else None)
-        for c in pull.get_commits()  # PyGithub follows the pages; `author` is null for an unlinked email
-    ]
-    shas = [c.sha for c in out]
-    if head not in shas:  # pushed to since the PR was read: the event of that push re-evaluates
-        return tuple(out), False
-    return tuple(out[: shas.index(head) + 1]), True
-
-
 def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:
     with rt.db.session() as session:
         rows = session.query(HeadPush.pusher).filter_by(repo=repo_name, number=number, head_sha=head)
@@ -328,11 +170,11 @@ class Assessment:
 
 def assess(
     rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
-    permissions: Permissions | None = None,
+    permissions: gather.Permissions | None = None,
 ) -> Assessment:
     # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
     deadline = time.monotonic() + rt.settings.evaluation_seconds
-    gathered = _gather(repo, pull)
+    gathered = gather.changes(repo, pull)
     config = gathered.config
     github = rt.github
     analyzer = Analyzer(rt.db, config.rules, lambda sha, limit: github.read_blob(repo, sha, limit), rt.isolation)
@@ -389,7 +231,7 @@ def assess(
                     suppressed=finding.suppressed,
                 )
             )
-            if finding.code.startswith("RG0"):
+            if is_notice(finding):
                 not_analyzed.append((finding.path, finding.message))
     notes: list[str] = []
     config_changed = any(
@@ -406,20 +248,20 @@ def assess(
         files_total=gathered.total_files,
     )
     author, author_type = pull.user.login, pull.user.type or "User"
-    reviews = _reviews(pull)
-    permissions = permissions or Permissions(repo)
+    reviews = gather.reviews(pull)
+    permissions = permissions or gather.Permissions(repo)
     reviewers = sorted(
         {r.user for r in reviews if r.user.casefold() != author.casefold() and not is_bot(r.user, r.user_type)}
     )
     roles = {login: permissions.of(login) for login in reviewers}
     approvers = sorted({r.user for r in reviews if r.state == APPROVED and r.user in roles})
-    teams = _team_members(repo, config.teams, approvers) if config.teams and approvers else {}
+    teams = gather.team_members(repo, config.teams, approvers) if config.teams and approvers else {}
     waivers, hold, digests = _stored_state(rt, repo_name, number)
     # Who pushed or committed what matters only to an approval that could count: without one,
     # the commits are not listed (no extra request).
     minimum = config.approvals.min_permission
     judged = not config.approvals.last_pusher_counts and any(has_permission(roles[a], minimum) for a in approvers)
-    commits, commits_complete = _commits(pull, head) if judged else ((), True)
+    commits, commits_complete = gather.commits(pull, head) if judged else ((), True)
     facts = Facts(
         repo=repo_name,
         number=number,
@@ -513,7 +355,8 @@ def _evaluate(
         )
     if found.config.suggestions and not found.facts.config_error:
         try:
-            suggestions.publish(rt.db, repo, job.repo, job.number, head, suggestions.collect(found))
+            offered = suggestions.collect(found.findings, found.fingerprints, found.changed_lines, found.line_sources)
+            suggestions.publish(rt.db, repo, job.repo, job.number, head, offered)
         except GithubException as exc:
             # Advice, not the verdict: the check is already right, and failing the job here
             # would turn it red. The next evaluation offers them again (none was recorded).

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
 from github import UnknownObjectException
 from github.IssueComment import IssueComment
@@ -34,10 +33,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import render, report
-from bot.evaluate import Assessment, Permissions, assess
+from bot.evaluate import Assessment, assess
+from bot.github import gather, publish
+from bot.github.gather import Permissions
+from bot.github.publish import CheckRunPublisher
 from bot.policy.commands import KNOWN, OPEN_COMMANDS, Command, authorize, explain, parse_commands
 from bot.policy.facts import is_bot
-from bot.publish import CheckRunPublisher
 from bot.render import short
 from bot.runtime import Runtime
 from bot.store import pull_state
@@ -53,7 +54,6 @@ from bot.store.db import (
 
 log = logging.getLogger(__name__)
 
-REPLY_MARKER = "<!-- reviewgate:reply:{comment_id} -->"
 STATE_CHANGING = frozenset({"recheck", "waive", "unwaive", "hold", "unhold"})
 # A comment of a thousand `/gate` lines must not become a thousand writes and checks.
 MAX_COMMANDS = 10
@@ -492,7 +492,7 @@ def acknowledge(rt: Runtime, key: str, repo_name: str, installation_id: int, dat
             if row is not None:
                 row.payload = json.dumps({**data, "replying": True})
     repo = rt.github.client(installation_id).get_repo(repo_name)
-    _acknowledge(repo, repo_name, number, comment_id, results, retried, rt.github.wrote)
+    _acknowledge(repo, number, comment_id, results, retried, rt.github.wrote)
     return ", ".join(f"{r.command.name or '?'}:{r.outcome}" for r in results) or "nothing to acknowledge"
 
 
@@ -508,16 +508,10 @@ def _reply_for(command: Command, outcome: str, detail: str, rt: Runtime) -> str:
     return ""
 
 
-def _post(repo: Repository, path: str, body: dict[str, Any]) -> Any:
-    _, data = repo.requester.requestJsonAndCheck("POST", f"{repo.url}{path}", input=body)
-    return data
-
-
 def _acknowledge(
-    repo: Repository, repo_name: str, number: int, comment_id: int, results: list[_Result], retried: bool,
+    repo: Repository, number: int, comment_id: int, results: list[_Result], retried: bool,
     wrote: Callable[[IssueComment], bool],
 ) -> None:
-    """React (GitHub keeps one reaction per kind, so reacting again is harmless) and reply once."""
     shown = [r for r in results if r.outcome != "ignored"]
     if not shown:
         return
@@ -528,20 +522,8 @@ def _acknowledge(
         kinds.append("confused")
     if any(r.outcome == "throttled" for r in shown):
         kinds.append("eyes")  # seen; answered a moment ago, so not again
-    for content in kinds:
-        _post(repo, f"/issues/comments/{comment_id}/reactions", {"content": content})
-    parts = [r.reply for r in shown if r.reply]
-    if not parts:
-        return
-    marker = REPLY_MARKER.format(comment_id=comment_id)
-    if retried:
-        # An earlier attempt may have replied before it failed. Only a reply of the App's own
-        # counts: anyone can type the marker.
-        issue = repo.get_issue(number)
-        if any(c.body and c.body.startswith(marker) and wrote(c) for c in issue.get_comments()):
-            return
-    body = "\n\n---\n\n".join([marker + "\n" + parts[0], *parts[1:]])
-    _post(repo, f"/issues/{number}/comments", {"body": render.bounded(body, render.COMMENT_LIMIT)})
+    replies = [r.reply for r in shown if r.reply]
+    publish.acknowledge(repo, number, comment_id, kinds, replies, retried=retried, wrote=wrote)
 
 
 # -- merge groups ------------------------------------------------------------------------------
@@ -566,10 +548,7 @@ def group_pulls(
         if ahead is not None:
             return [*json.loads(ahead.pulls), number], ""
     base_ref = str(data.get("base_ref") or match.group("base")).removeprefix("refs/heads/")
-    # Asked directly: a lazy PyGithub commit would answer with the ref it was given.
-    _, commit = repo.requester.requestJsonAndCheck("GET", f"{repo.url}/commits/{quote(base_ref)}")
-    tip = commit.get("sha") if isinstance(commit, dict) else None
-    if tip == base_sha:
+    if gather.branch_tip(repo, base_ref) == base_sha:
         return [number], ""
     return None, (
         f"the merge group is built on `{short(base_sha)}`, which is neither the tip of `{render.plain(base_ref)}` nor "

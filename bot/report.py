@@ -14,6 +14,8 @@ from bot import render
 
 CHECK_NAME = "reviewgate"
 STICKY_MARKER = "<!-- reviewgate:sticky -->"
+# Starts the one reply to a command comment; counts only in a comment of the App's own.
+REPLY_MARKER = "<!-- reviewgate:reply:{comment_id} -->"
 ANNOTATIONS_PER_REQUEST = 50  # GitHub rejects more in one create/update
 _LEVELS = {"error": "failure", "warning": "warning"}
 # The button on the check run; GitHub sends `check_run.requested_action` with the identifier.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bot.github_client import GitHubApp
+from bot.github.client import GitHubApp
 from bot.isolation import Isolation, Limits
 from bot.settings import Settings
 from bot.store.db import Database

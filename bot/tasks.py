@@ -15,8 +15,8 @@ from huey.api import Task
 from huey.consumer import Consumer
 from huey.storage import SqliteStorage
 
-from bot.evaluate import reason_of, run
-from bot.github_client import retry_after
+from bot.evaluate import run
+from bot.github.client import reason_of, retry_after
 from bot.metrics import EVALUATION_SECONDS, JOBS
 from bot.runtime import get_runtime
 from bot.settings import Settings

@@ -4,8 +4,7 @@ nor stand in for the bot's own comment."""
 
 from __future__ import annotations
 
-from bot.gate_jobs import REPLY_MARKER
-from bot.report import STICKY_MARKER
+from bot.report import REPLY_MARKER, STICKY_MARKER
 from bot.store.db import StickyComment
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
