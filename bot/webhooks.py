@@ -17,14 +17,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Connection, delete, insert, select, update
 
-from bot import gate_jobs
 from bot.metrics import DELIVERIES
+from bot.policy.commands import parse_commands
+from bot.policy.facts import is_bot
 from bot.report import CHECK_NAME, RECHECK_IDENTIFIER
 from bot.runtime import Runtime
 from bot.store import pull_state
 from bot.store.db import GateJob, HeadPush, InstallationRepo, utcnow
 from bot.store.deliveries import Incoming
-from bot.store.pull_state import PullRef
+from bot.store.pull_state import Owed, PullRef
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,48 @@ def _required(data: Any, kind: type, *path: str) -> Any:
     return value
 
 
+def comment_job(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The command job a comment asks for, or None: not on a pull request, by a bot, or
+    holding no `/gate` line. Pure, so the webhook can decide before acknowledging."""
+    issue = payload.get("issue") or {}
+    comment = payload.get("comment") or {}
+    user = comment.get("user") or {}
+    if not isinstance(issue, dict) or not issue.get("pull_request"):
+        return None  # a plain issue: the gate has nothing to say there
+    login, kind = user.get("login"), user.get("type") or "User"
+    if not isinstance(login, str) or is_bot(login, kind):
+        return None  # bots, ours included, are never answered
+    body = comment.get("body")
+    if not isinstance(body, str) or not parse_commands(body):
+        return None
+    comment_id, number = comment.get("id"), issue.get("number")
+    if not isinstance(comment_id, int) or not isinstance(number, int):
+        return None
+    return f"comment:{comment_id}", {
+        "comment_id": comment_id,
+        "number": number,
+        "actor": login,
+        "actor_type": kind,
+        "body": body,
+        "created_at": comment.get("created_at") or "",
+    }
+
+
+def merge_group_job(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The merge-group job a `merge_group.checks_requested` event asks for, or None if malformed."""
+    group = payload.get("merge_group") or {}
+    head_sha, head_ref = group.get("head_sha"), group.get("head_ref")
+    repo = (payload.get("repository") or {}).get("full_name")
+    if not all(isinstance(v, str) and v for v in (head_sha, head_ref, repo)):
+        return None
+    return f"merge_group:{repo}@{head_sha}", {
+        "head_sha": head_sha,
+        "head_ref": head_ref,
+        "base_sha": group.get("base_sha") or "",
+        "base_ref": group.get("base_ref") or "",
+    }
+
+
 def route(event: str, payload: dict[str, Any]) -> Routed:
     action = payload.get("action")
     repo = _get(payload, "repository", "full_name")
@@ -128,12 +171,12 @@ def route(event: str, payload: dict[str, Any]) -> Routed:
             job = GateJobRef(f"merge_group:{repo}@{head}", "merge_group", None)
             return Routed("queued", repo=repo, installation_id=installation_id, job=job)
     elif event == "issue_comment" and action == "created":
-        found = gate_jobs.comment_job(payload)
+        found = comment_job(payload)
         if found is None:
             return Routed("ignored", repo=repo)
         job = GateJobRef(found[0], "commands", found[1])
     elif event == "merge_group" and action == "checks_requested":
-        found = gate_jobs.merge_group_job(payload)
+        found = merge_group_job(payload)
         if found is None:
             raise BadPayload("`merge_group.head_sha`, `merge_group.head_ref` or `repository` is missing")
         job = GateJobRef(found[0], "merge_group", found[1])
@@ -203,16 +246,20 @@ def _record_job(conn: Connection, ref: GateJobRef, repo: str, installation_id: i
         return True
     if row is not None:
         return not row.done
-    return gate_jobs.recorder(ref.key, ref.kind, repo, installation_id, ref.data)(conn)
+    conn.execute(
+        insert(GateJob).values(
+            key=ref.key, kind=ref.kind, repo=repo, number=ref.data.get("number"), installation_id=installation_id,
+            payload=json.dumps(ref.data), done=False, created_at=utcnow(),
+        )
+    )
+    return True
 
 
 def _enqueue_job(rt: Runtime, event: str, guid: str, ref: GateJobRef, owed: bool) -> Response:
     if not owed:
         return _reply(202, event, "recorded: nothing to run")
-    from bot.tasks import enqueue_gate_job
-
     try:
-        enqueue_gate_job(ref.key)
+        rt.queue.enqueue_gate_job(ref.key)
     except Exception:
         log.exception("could not enqueue delivery %s", guid)
         rt.deliveries.mark(guid, "enqueue-failed")
@@ -294,12 +341,12 @@ def webhook() -> Response:
             return _reply(202, event, routed.outcome)
         DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome="ignored").inc()
         return Response(status=204)
-    from bot.tasks import enqueue  # the queue is built from settings on first import
-
     try:
         for ref, seq in zip(routed.pulls, recorded.to_queue, strict=True):
             if seq is not None:
-                enqueue(ref.repo, ref.number, ref.installation_id, ref.head_sha, seq, f"{event}.{action}")
+                rt.queue.enqueue_evaluation(
+                    Owed(ref.repo, ref.number, ref.installation_id, ref.head_sha, seq, f"{event}.{action}")
+                )
     except Exception:
         log.exception("could not enqueue delivery %s", guid)
         rt.deliveries.mark(guid, "enqueue-failed")

@@ -34,13 +34,12 @@ from requests.utils import parse_header_links
 
 from bot.metrics import RECONCILE_REPAIRS, RECONCILE_RUNS
 from bot.report import CHECK_NAME
-from bot.runtime import Runtime, get_runtime
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store import pull_state
 from bot.store.db import Delivery, utcnow
 from bot.store.deliveries import Incoming
-from bot.store.pull_state import PullRef
-from bot.tasks import enqueue, huey
+from bot.store.pull_state import Owed, PullRef
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def _queue(rt: Runtime, repo: str, number: int, installation_id: int, head_sha: 
         # The state says a job is waiting, yet the PR was owed for longer than a pass: the
         # job may have been lost; one more is harmless (jobs coalesce when they start).
         seq = pull_state.wanted(rt.db, repo, number)
-    enqueue(repo, number, installation_id, head_sha, seq, "reconcile")
+    rt.queue.enqueue_evaluation(Owed(repo, number, installation_id, head_sha, seq, "reconcile"))
 
 
 def evaluate_missing(rt: Runtime, result: Pass) -> None:
@@ -188,14 +187,10 @@ def due(settings: Settings, moment: datetime) -> bool:
     return minute % period == 0
 
 
-_settings = Settings()
-
-
-@huey.periodic_task(lambda moment: due(_settings, moment))
-def reconcile_periodically() -> None:
-    rt = get_runtime()
+def periodic_pass(rt: Runtime) -> None:
+    """The queue's periodic task (registered by `bot.jobs.queue`), asked once a minute when `due`."""
     if time.monotonic() - rt.started < rt.settings.reconcile_seconds:
-        # At start-up `recover_pending` has queued what was owed; the first pass comes one
+        # At start-up recovery has queued what was owed; the first pass comes one
         # interval later (so a short-lived process, a test's, never runs one by surprise).
         return
     try:
