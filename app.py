@@ -16,12 +16,12 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from waitress import serve
 
-from bot import webhooks
 from bot.jobs.queue import build_queue
 from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime
 from bot.settings import ConfigurationError, Settings
 from bot.store.pull_state import owed_evaluations
+from bot.web import webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:

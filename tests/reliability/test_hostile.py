@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import rules
 from bot.isolation import Isolation, Limits
 from bot.store.db import Delivery
-from bot.webhooks import KNOWN_EVENTS
+from bot.web.events import KNOWN_EVENTS
 from tests.bot.harness import WEBHOOKS, Bot
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
