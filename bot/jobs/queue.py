@@ -58,6 +58,10 @@ def build_huey(settings: Settings) -> Huey:
     )
 
 
+# How often an idle consumer looks for a job: at once at first, then at most every second.
+_POLLING: dict[str, Any] = {"initial_delay": 0.05, "max_delay": 1.0}
+
+
 class EmbeddedConsumer(Consumer):
     """A consumer that runs inside another server: that server owns the process's signals."""
 
@@ -109,11 +113,18 @@ class Queue:
         return int(self.huey.scheduled_count())
 
     def start_consumer(self, workers: int, **options: Any) -> EmbeddedConsumer:
-        """Consumer threads in this process (the periodic reconciler among their tasks)."""
-        options = {"initial_delay": 0.05, "max_delay": 1.0, **options}
-        consumer = EmbeddedConsumer(self.huey, workers=workers, worker_type="thread", **options)
+        """Consumer threads beside a server in this process (the periodic reconciler among
+        their tasks); the caller stops them."""
+        consumer = EmbeddedConsumer(self.huey, workers=workers, worker_type="thread", **{**_POLLING, **options})
         consumer.start()
         return consumer
+
+    def run_consumer(self, workers: int, *, periodic: bool = True) -> None:
+        """Consume in the foreground until a signal: SIGTERM stops after the jobs under way,
+        SIGINT at once (`python -m bot.worker`)."""
+        Consumer(
+            self.huey, workers=workers, worker_type="thread", periodic=periodic, graceful_signal="TERM", **_POLLING
+        ).run()
 
     def recover_evaluations(self) -> int:
         """Queue again the evaluations that were owed when the process stopped."""
