@@ -38,33 +38,6 @@ from bot.runtime import Runtime
 from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord
 
 
-def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:
-    with rt.db.session() as session:
-        rows = session.query(HeadPush.pusher).filter_by(repo=repo_name, number=number, head_sha=head)
-        return tuple(sorted(pusher for (pusher,) in rows))
-
-
-def _stored_state(rt: Runtime, repo_name: str, number: int) -> tuple[tuple[Waiver, ...], Hold | None, dict[str, str]]:
-    with rt.db.session() as session:
-        waivers = tuple(
-            Waiver(
-                pattern=w.pattern,
-                reason=w.reason,
-                by=w.by,
-                fingerprints=frozenset(json.loads(w.fingerprints)),
-                created_at=w.created_at.isoformat(),
-            )
-            for w in session.query(WaiverRecord)
-            .filter_by(repo=repo_name, number=number, revoked_at=None)
-            .order_by(WaiverRecord.id)
-        )
-        record = session.get(HoldRecord, (repo_name, number))
-        hold = Hold(record.by, record.created_at.isoformat(), record.reason) if record else None
-        earlier = session.query(Evaluation.head_sha, Evaluation.head_digest).filter_by(repo=repo_name, number=number)
-        digests = {sha: digest for sha, digest in earlier}
-    return waivers, hold, digests
-
-
 @dataclass(frozen=True)
 class Assessment:
     """One pull request at one head: every fact gathered and the gate's verdict. No writes."""
@@ -217,3 +190,30 @@ def assess(
         notes=tuple(notes),
         head_digest=head_digest,
     )
+
+
+def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:
+    with rt.db.session() as session:
+        rows = session.query(HeadPush.pusher).filter_by(repo=repo_name, number=number, head_sha=head)
+        return tuple(sorted(pusher for (pusher,) in rows))
+
+
+def _stored_state(rt: Runtime, repo_name: str, number: int) -> tuple[tuple[Waiver, ...], Hold | None, dict[str, str]]:
+    with rt.db.session() as session:
+        waivers = tuple(
+            Waiver(
+                pattern=w.pattern,
+                reason=w.reason,
+                by=w.by,
+                fingerprints=frozenset(json.loads(w.fingerprints)),
+                created_at=w.created_at.isoformat(),
+            )
+            for w in session.query(WaiverRecord)
+            .filter_by(repo=repo_name, number=number, revoked_at=None)
+            .order_by(WaiverRecord.id)
+        )
+        record = session.get(HoldRecord, (repo_name, number))
+        hold = Hold(record.by, record.created_at.isoformat(), record.reason) if record else None
+        earlier = session.query(Evaluation.head_sha, Evaluation.head_digest).filter_by(repo=repo_name, number=number)
+        digests = {sha: digest for sha, digest in earlier}
+    return waivers, hold, digests

@@ -54,7 +54,6 @@ from bot.store.db import (
     WaiverRecord,
     utcnow,
 )
-from bot.store.pull_state import Owed
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ _GATHER_ROUNDS = 3
 
 def _enqueue_evaluation(rt: Runtime, repo: str, number: int, installation_id: int, seq: int, trigger: str) -> None:
     try:
-        rt.queue.enqueue_evaluation(Owed(repo, number, installation_id, None, seq, trigger))
+        rt.queue.enqueue_evaluation(pull_state.Owed(repo, number, installation_id, None, seq, trigger))
     except Exception:
         # Still owed: the next event or start-up queues it.
         pull_state.unqueue(rt.db, [(repo, number)])
