@@ -63,7 +63,7 @@ class Routed:
 @dataclass(frozen=True)
 class _Event:
     name: str
-    action: Any
+    action: str | None
     payload: dict[str, Any]
     repo: str | None
     installation_id: int | None
@@ -73,11 +73,13 @@ class _Event:
 
 
 def route(event: str, payload: dict[str, Any]) -> Routed:
+    action = payload.get("action")
     repo = _get(payload, "repository", "full_name")
     installation = _get(payload, "installation", "id")
     handler = _HANDLERS.get(event)
     found = _Event(
-        event, payload.get("action"), payload, repo if isinstance(repo, str) else None,
+        # Not a string: no action a handler knows (and a list would not even compare with one).
+        event, action if isinstance(action, str) else None, payload, repo if isinstance(repo, str) else None,
         installation if isinstance(installation, int) and not isinstance(installation, bool) else None,
     )
     return found.ignored() if handler is None else handler(found)

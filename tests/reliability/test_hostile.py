@@ -182,6 +182,17 @@ def test_a_delivery_without_installation_is_ignored(bot: Bot) -> None:
     assert bot.hub.requests == []
 
 
+def test_a_signed_delivery_whose_action_is_not_a_string_is_ignored(bot: Bot) -> None:
+    _pull(bot, [FileChange("app/clock.py", before=OLD, after=NAIVE)])
+    for event in ("pull_request", "pull_request_review"):
+        payload = bot.pull_request_payload(REPO, 7)
+        payload["action"] = ["opened"]
+        response = bot.post(event, payload)
+        assert response.status_code == 204, response.text
+    bot.wait(30)
+    assert bot.hub.requests == []
+
+
 def test_a_pr_from_a_fork_is_evaluated_on_the_base_repository(bot: Bot) -> None:
     head = _pull(bot, [FileChange("app/clock.py", before=OLD, after=NAIVE)])
     payload = bot.pull_request_payload(REPO, 7)
