@@ -1,8 +1,8 @@
 """Reviewgate's web application: `create_app()` for WSGI servers, `python app.py` to run.
 
 `python app.py` serves the app with waitress and runs the queue consumer in the same
-process, so one command needs no other service. A separate `huey_consumer bot.tasks.huey`
-works on the same settings.
+process, so one command needs no other service. With `REVIEWGATE_WORKERS=0` it serves only,
+and `python -m bot.worker` processes on the same settings run the jobs.
 """
 
 from __future__ import annotations
@@ -14,22 +14,32 @@ import time
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from waitress import serve
 
-from bot import webhooks
+from bot.jobs.queue import build_queue
 from bot.metrics import WEBHOOK_SECONDS, watch_queue
-from bot.runtime import Runtime, configure
+from bot.runtime import Runtime
 from bot.settings import ConfigurationError, Settings
+from bot.store.pull_state import owed_evaluations
+from bot.web import webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Raises `ConfigurationError` when the settings are unsafe (no webhook secret).
 
-    The queue is built from the environment when `bot.tasks` is first imported (so that
-    `huey_consumer bot.tasks.huey` finds the same one); `settings` configure the rest.
+    Builds the runtime and the queue (the web side enqueues jobs); `python app.py` and
+    `python -m bot.worker` run consumers of that same queue.
     """
     settings = settings or Settings()
     settings.check_webhook_secret()
-    runtime = configure(settings)
+    runtime = Runtime(settings)
+    build_queue(runtime)
+    return web_app(runtime)
+
+
+def web_app(runtime: Runtime) -> Flask:
+    """The Flask app on a runtime whose queue is built."""
+    settings = runtime.settings
     app = Flask("reviewgate")
     # Werkzeug answers 413 itself when a body (chunked ones too) grows past this.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -46,10 +56,8 @@ def create_app(settings: Settings | None = None) -> Flask:
             WEBHOOK_SECONDS.observe(time.perf_counter() - g.started)
         return response
 
-    from bot.reconcile import owed_evaluations
-    from bot.tasks import huey
-
-    watch_queue(huey.pending_count, huey.scheduled_count, lambda: owed_evaluations(runtime.db))
+    queue = runtime.queue
+    watch_queue(queue.pending_count, queue.scheduled_count, lambda: owed_evaluations(runtime.db))
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -64,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         except Exception as exc:  # reported, not raised: this endpoint exists to say it
             problems["database"] = type(exc).__name__
         try:
-            huey.pending_count()
+            rt.queue.pending_count()
         except Exception as exc:
             problems["queue"] = type(exc).__name__
         try:
@@ -83,8 +91,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def main() -> None:
-    from waitress import serve
-
     # Whatever the server creates (SQLite journals, anything added later) is owner-only.
     os.umask(0o077)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -97,21 +103,15 @@ def main() -> None:
             # The server still runs (deliveries are verified and recorded, /readyz says what
             # is missing); evaluations fail closed, saying why, until the App is set.
             logging.getLogger("reviewgate").warning("%s", exc)
-        app = create_app(settings)
+        runtime = Runtime(settings)
     except ConfigurationError as exc:
         print(f"reviewgate: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-
-    from bot import tasks
-
-    # REVIEWGATE_WORKERS=0: jobs are left to `huey_consumer bot.tasks.huey` processes.
-    consumer = tasks.start_consumer(settings.workers) if settings.workers > 0 else None
-    owed = tasks.recover_pending()
-    if owed:
-        logging.getLogger("reviewgate").info("re-enqueued %d evaluations owed from before a restart", owed)
-    owed_jobs = tasks.recover_gate_jobs()
-    if owed_jobs:
-        logging.getLogger("reviewgate").info("re-enqueued %d command jobs owed from before a restart", owed_jobs)
+    queue = build_queue(runtime)
+    app = web_app(runtime)
+    # REVIEWGATE_WORKERS=0: jobs are left to `python -m bot.worker` processes.
+    consumer = queue.start_consumer(settings.workers) if settings.workers > 0 else None
+    queue.recover()
     try:
         serve(
             app, host=settings.host, port=settings.port, threads=settings.threads,

@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import gate  # noqa: E402
-from bot.gate import Facts, Review, decide  # noqa: E402
-from bot.repo_config import GateConfig, OwnersRule  # noqa: E402
+from bot.policy import paths  # noqa: E402
+from bot.policy.decide import decide  # noqa: E402
+from bot.policy.facts import Facts, Review  # noqa: E402
+from bot.policy.repo_config import GateConfig, OwnersRule  # noqa: E402
 
 HEAD = "a" * 40
 
@@ -75,7 +76,7 @@ def main() -> None:
         permissions={"bob": "write"}, changed_paths=_paths(args.paths),
     )
 
-    gate._glob.cache_clear()
+    paths._glob.cache_clear()
     start = time.perf_counter()
     verdict = decide(facts, config)
     first = time.perf_counter() - start

@@ -95,7 +95,7 @@ def ack_latency(
     pulls: int = 20, first_pr: int = 100,
 ) -> dict[str, float]:
     """Against `python app.py` in its own process: with its in-process consumer, or with
-    REVIEWGATE_WORKERS=0 and a `huey_consumer bot.tasks.huey` process beside it."""
+    REVIEWGATE_WORKERS=0 and a `python -m bot.worker` process beside it."""
     numbers = list(range(first_pr, first_pr + pulls))
     for number in numbers:
         before, after = pr_module(number)
@@ -119,7 +119,7 @@ def ack_latency(
     quiet: dict[str, Any] = dict(cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = subprocess.Popen([sys.executable, "app.py"], **quiet)
     consumer = (
-        subprocess.Popen([str(Path(sys.executable).parent / "huey_consumer"), "bot.tasks.huey", "-w", "2", "-k", "thread"], **quiet)
+        subprocess.Popen([sys.executable, "-m", "bot.worker", "--workers", "2"], **quiet)
         if separate_consumer else None
     )
     url = f"http://127.0.0.1:{port}"
@@ -199,7 +199,7 @@ def main() -> None:
         print("\nWebhook acknowledgement: 200 deliveries from 20 concurrent senders over 20 PRs")
         for label, separate, first in (
             ("python app.py (in-process consumer)", False, 100),
-            ("python app.py + huey_consumer process", True, 200),
+            ("python app.py + bot.worker process", True, 200),
         ):
             lat = ack_latency(hub, Path(tmp) / f"server-{first}", separate_consumer=separate, first_pr=first)
             print(

@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--pulls", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None, help="REVIEWGATE_THREADS of the server")
     parser.add_argument("--separate-consumer", action="store_true",
-                        help="REVIEWGATE_WORKERS=0 and a `huey_consumer bot.tasks.huey` process beside the server")
+                        help="REVIEWGATE_WORKERS=0 and a `python -m bot.worker` process beside the server")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="deliveries per second, open loop (default 0: each sender as fast as it is answered)")
     args = parser.parse_args()
@@ -121,7 +121,7 @@ def main() -> None:
         consumer = None
         if args.separate_consumer:
             consumer = subprocess.Popen(
-                [str(Path(sys.executable).parent / "huey_consumer"), "bot.tasks.huey", "-w", "2", "-k", "thread"],
+                [sys.executable, "-m", "bot.worker", "--workers", "2"],
                 cwd=ROOT, env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
         sampler = Sampler(server.pid)
@@ -165,7 +165,7 @@ def main() -> None:
     rss = [v for _, v in sampler.samples]
     load_rss = [v for t, v in sampler.samples if 1.0 <= t <= acked_at]
     pace = f"open loop at {args.rate:g}/s" if args.rate else "closed loop"
-    where = "`python app.py` (web only) + `huey_consumer`" if args.separate_consumer else "`python app.py`"
+    where = "`python app.py` (web only) + `python -m bot.worker`" if args.separate_consumer else "`python app.py`"
     print(f"{len(latencies)} deliveries from {args.senders} senders ({pace}) over {args.pulls} PRs against {where}")
     print(f"  answered: {dict(sorted(statuses.items()))}")
     print(f"  acknowledgement latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "

@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import rules
-from bot.db import CachedReport, Database
 from bot.diff import LineMap, git_lines
 from bot.isolation import Isolation, OutOfTime, notice
 from bot.metrics import BLOBS_FETCHED, CACHE_HITS, FILES_ANALYZED
+from bot.store.db import CachedReport, Database
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,16 @@ def is_python(path: str) -> bool:
     return path.endswith(".py")
 
 
+def is_notice(finding: rules.Finding) -> bool:
+    """An engine notice (RG0xx): the file could not be (fully) analysed. It concerns the whole
+    file, so it is kept whatever lines changed."""
+    return finding.severity == rules.Severity.NOTICE
+
+
 def _filter(report: rules.Report, changed: frozenset[int] | None) -> tuple[rules.Finding, ...]:
     if changed is None:
         return report.findings
-    return tuple(f for f in report.findings if f.code.startswith("RG0") or f.line in changed)
+    return tuple(f for f in report.findings if is_notice(f) or f.line in changed)
 
 
 class Analyzer:

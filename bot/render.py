@@ -12,6 +12,7 @@ image, a table cell, a `@mention` or a `#reference` to what the bot says. Pure, 
 - `cell(markdown)`: inline Markdown made safe inside a table cell.
 - `plain(s)`: one line of plain text, for fields GitHub does not render as Markdown.
 - `bounded(body, limit)`: a body cut to GitHub's size limit, saying so.
+- `short(sha)`: a commit as the bot names it.
 """
 
 from __future__ import annotations
@@ -143,7 +144,13 @@ def bounded(body: str, limit: int = COMMENT_LIMIT) -> str:
     return kept + note
 
 
+
+def short(sha: str) -> str:
+    """A commit as the bot names it: the first 7 characters of its sha, as GitHub shows it."""
+    return sha[:7]
+
+
 __all__ = [
     "ANNOTATION_MESSAGE_LIMIT", "ANNOTATION_TITLE_LIMIT", "COMMENT_LIMIT", "PIECE_LIMIT", "SUMMARY_LIMIT",
-    "TITLE_LIMIT", "bounded", "cell", "code", "login", "plain", "quoted", "text",
+    "TITLE_LIMIT", "bounded", "cell", "code", "login", "plain", "quoted", "short", "text",
 ]

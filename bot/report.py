@@ -14,6 +14,8 @@ from bot import render
 
 CHECK_NAME = "reviewgate"
 STICKY_MARKER = "<!-- reviewgate:sticky -->"
+# Starts the one reply to a command comment; counts only in a comment of the App's own.
+REPLY_MARKER = "<!-- reviewgate:reply:{comment_id} -->"
 ANNOTATIONS_PER_REQUEST = 50  # GitHub rejects more in one create/update
 _LEVELS = {"error": "failure", "warning": "warning"}
 # The button on the check run; GitHub sends `check_run.requested_action` with the identifier.
@@ -136,3 +138,28 @@ def comment_body(outcome: Outcome, docs_url: str) -> str:
         parts += ["", *_findings_table(active, docs_url)]
     parts += ["", "_Details and annotations are on the `reviewgate` check run. This comment is updated in place._"]
     return render.bounded("\n".join(parts), render.COMMENT_LIMIT)
+
+
+def merge_group_summary(title: str, lines: list[tuple[int, str, str, str]], why: str) -> str:
+    """A merge group's check run summary: each pull request's gate (number, head, conclusion,
+    title), or `why` the group's pull requests are unknown."""
+    mark = "✓" if title.startswith("Passed") else "✗"
+    out = [f"## {mark} {render.text(title)}", ""]
+    if why:
+        out += [
+            "The gate cannot tell which pull requests this merge group holds, so it fails closed. "
+            "Removing the pull request from the queue and adding it again builds a new group.",
+            "",
+        ]
+    if lines:
+        out += [
+            "Each pull request in the merge group is judged by its own gate at its own head commit.",
+            "",
+            "| Pull request | Head | Gate |",
+            "| --- | --- | --- |",
+        ]
+        for number, head, conclusion, verdict_title in lines:
+            sign = "✓" if conclusion == "success" else "✗"
+            out.append(f"| #{number} | `{render.short(head)}` | {sign} {render.cell(render.text(verdict_title))} |")
+        out.append("")
+    return "\n".join(out)

@@ -1,19 +1,38 @@
-"""The process's shared resources, built once from the settings: database and GitHub access.
+"""The process's shared resources, built once from the settings: the database, GitHub access,
+the analysis workers, and the handle of the job queue.
 
-The web app and the queue consumer (in-process or `huey_consumer`) both reach them here, so
-the same settings give the same state whichever process runs a job.
+The web app and the queue consumer (in `python app.py` or in `python -m bot.worker`) both
+reach them here, so the same settings give the same state whichever process runs a job.
+Nothing is built at import: `app.create_app()`, `bot.worker.main()` and the tests build a
+`Runtime`, then the queue (`bot.jobs.queue.build_queue`), which installs itself as `queue`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Protocol
 
-from bot.db import Database
-from bot.deliveries import DeliveryLog
-from bot.github_client import GitHubApp
+from bot.github.client import GitHubApp
 from bot.isolation import Isolation, Limits
 from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.deliveries import DeliveryLog
+from bot.store.pull_state import Owed
+
+
+class JobQueue(Protocol):
+    """What producers of work (the webhook, command jobs, the reconciler) and the web side
+    need of the queue. Implemented by `bot.jobs.queue.Queue`; defined here so that nothing
+    but the process entry points imports the queue itself."""
+
+    def enqueue_evaluation(self, job: Owed) -> None: ...
+
+    def enqueue_gate_job(self, key: str) -> None: ...
+
+    def pending_count(self) -> int: ...
+
+    def scheduled_count(self) -> int: ...
 
 
 class Runtime:
@@ -38,6 +57,17 @@ class Runtime:
             if settings.analysis_isolation
             else None
         )
+        self._queue: JobQueue | None = None
+
+    @property
+    def queue(self) -> JobQueue:
+        if self._queue is None:
+            raise RuntimeError("no job queue: bot.jobs.queue.build_queue installs one")
+        return self._queue
+
+    @queue.setter
+    def queue(self, queue: JobQueue) -> None:
+        self._queue = queue
 
     @property
     def github(self) -> GitHubApp:
@@ -52,24 +82,3 @@ class Runtime:
             self.isolation.close()
         self.db.dispose()
 
-
-_runtime: Runtime | None = None
-_runtime_lock = threading.Lock()
-
-
-def configure(settings: Settings) -> Runtime:
-    """Install the runtime for these settings (the app factory and the tests call this)."""
-    global _runtime
-    with _runtime_lock:
-        if _runtime is not None:
-            _runtime.close()
-        _runtime = Runtime(settings)
-        return _runtime
-
-
-def get_runtime() -> Runtime:
-    global _runtime
-    with _runtime_lock:
-        if _runtime is None:
-            _runtime = Runtime(Settings())
-        return _runtime

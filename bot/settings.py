@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     # the maximum fails the request, and the queue retries the job after the reset instead.
     github_secondary_rate_wait: float = 60.0
     github_max_rate_limit_wait: float = 300.0
-    # The reconciler (bot.reconcile): how often it runs, and how far back it looks for
+    # The reconciler (bot.jobs.reconcile): how often it runs, and how far back it looks for
     # deliveries that failed to ask GitHub to redeliver them.
     reconcile_seconds: int = 600
     reconcile_redeliver_hours: float = 6.0
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
         It holds the state database (private repositories' lines and comments) and the queue.
         The SQLite files are created 0600 before SQLite opens them, so whichever process
-        comes first (the server, a `huey_consumer`) gets them right: SQLite gives a
+        comes first (the server, a `python -m bot.worker`) gets them right: SQLite gives a
         database's -wal and -shm files the database file's mode.
         """
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

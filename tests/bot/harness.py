@@ -9,32 +9,22 @@ import copy
 import hashlib
 import hmac
 import json
-import os
-import tempfile
 import threading
 import time
 import uuid
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 from werkzeug.serving import make_server
 
-# The queue is built from the environment when bot.tasks is first imported, as in
-# production; these values apply to the whole test session. A retry delay of 0 makes a
-# failed job's retries immediate.
-_SESSION_DIR = tempfile.mkdtemp(prefix="reviewgate-tests-")
-os.environ.setdefault("REVIEWGATE_DATA_DIR", _SESSION_DIR)
-os.environ.setdefault("REVIEWGATE_JOB_RETRIES", "2")
-os.environ.setdefault("REVIEWGATE_JOB_RETRY_DELAY", "0")
-
-from app import create_app  # noqa: E402
-from bot.db import GateJob, PullState  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.tasks import EmbeddedConsumer, huey, start_consumer  # noqa: E402
-from tests.fakehub import FakeHub  # noqa: E402
+from app import create_app
+from bot.jobs.queue import EmbeddedConsumer, Queue
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.store.db import GateJob, PullState
+from tests.fakehub import FakeHub
 
 # These tests are about analysis and reporting; the approval policy has its own tests in
 # tests/gate_e2e. With this configuration a PR without findings passes on its own.
@@ -65,13 +55,19 @@ class Bot:
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
+    @property
+    def queue(self) -> Queue:
+        """The app's queue (in its data directory), as `create_app` built it."""
+        return cast(Queue, self.runtime.queue)
+
     def close(self) -> None:
         self.stop()
         if self._server is not None:
             self._server.shutdown()
         if self._thread is not None:
             self._thread.join(5)
-        huey.flush()
+        self.queue.huey.flush()
+        self.runtime.close()
 
     # -- deliveries -----------------------------------------------------------------------------
     def post(
@@ -132,7 +128,7 @@ class Bot:
     # -- queue ----------------------------------------------------------------------------------
     def start(self, workers: int = 2) -> None:
         if self.consumer is None:
-            self.consumer = start_consumer(workers, max_delay=0.1, initial_delay=0.02)
+            self.consumer = self.queue.start_consumer(workers, max_delay=0.1, initial_delay=0.02)
 
     def stop(self) -> None:
         if self.consumer is not None:
@@ -140,7 +136,7 @@ class Bot:
             self.consumer = None
 
     def settled(self) -> bool:
-        if huey.pending_count() or huey.scheduled_count():
+        if self.queue.pending_count() or self.queue.scheduled_count():
             return False
         with self.runtime.db.session() as session:
             if session.query(GateJob).filter(GateJob.done.is_(False)).count():
@@ -199,14 +195,16 @@ def make_settings(hub: FakeHub, data_dir: Path, **overrides: Any) -> Settings:
         github_retries=2,
         github_backoff=0,
         github_timeout=10,
+        # A failed job is retried twice, at once.
+        job_retries=2,
+        job_retry_delay=0,
     )
     values.update(overrides)
     return Settings(**values)
 
 
 def make_app(hub: FakeHub, data_dir: Path, serve_with: str = "werkzeug", **overrides: Any) -> Bot:
-    """Start the app over real HTTP on a fresh database; the queue is emptied first."""
-    huey.flush()
+    """Start the app over real HTTP on a fresh database and queue (both in `data_dir`)."""
     settings = make_settings(hub, data_dir, **overrides)
     app = create_app(settings)
     runtime: Runtime = app.extensions["reviewgate"]

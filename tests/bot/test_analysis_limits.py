@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.db import Evaluation
 from bot.metrics import FILES_ANALYZED
+from bot.store.db import Evaluation
 from tests.bot.harness import NO_APPROVALS, Bot, make_app
 from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange, blob_sha

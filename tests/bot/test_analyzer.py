@@ -10,8 +10,8 @@ import pytest
 
 import rules
 from bot.analysis import Analyzer, BlobTooLarge, ChangedFile
-from bot.db import Database
 from bot.isolation import OutOfTime
+from bot.store.db import Database
 
 NAIVE = b"from datetime import datetime\nX = datetime.now()\n"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.db import Delivery, Evaluation
 from bot.metrics import FILES_ANALYZED
+from bot.store.db import Delivery, Evaluation
 from tests.bot.harness import NO_APPROVALS, Bot
 from tests.fakehub.model import FileChange
 

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from bot.analysis import BlobTooLarge
-from bot.github_client import RAW_BLOB, GitHubApp
+from bot.github.client import RAW_BLOB, GitHubApp
 from bot.settings import Settings
 from tests.fakehub.hub import _app_key
 

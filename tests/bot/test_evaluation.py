@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db import Evaluation
+from bot.store.db import Evaluation
 from tests.bot.harness import NO_APPROVALS, Bot
 from tests.fakehub.model import FileChange
 
@@ -188,16 +188,14 @@ def test_a_refused_installation_token_is_replaced(bot: Bot) -> None:
 
 
 def test_an_evaluation_lost_with_the_queue_is_recovered_at_start_up(bot: Bot) -> None:
-    from bot.tasks import huey, recover_pending
-
     _repo(bot)
     head = bot.hub.add_pull(REPO, number=7, files=[FileChange("app/clock.py", before=OLD, after=NAIVE)]).head_sha
     assert bot.open_pull(REPO, 7).status_code == 202
-    huey.flush()  # the queued job is gone, as after a crash while a worker held it
-    assert recover_pending() == 1
+    bot.queue.huey.flush()  # the queued job is gone, as after a crash while a worker held it
+    assert bot.queue.recover_evaluations() == 1
     bot.wait()
     assert bot.latest_run(REPO, head)["conclusion"] == "failure"
-    assert recover_pending() == 0
+    assert bot.queue.recover_evaluations() == 0
 
 
 def test_more_files_than_github_lists_fail_the_check(bot: Bot) -> None:

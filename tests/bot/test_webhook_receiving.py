@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine
 
-from bot.db import Delivery, Evaluation, InstallationRepo
+from bot.store.db import Delivery, Evaluation, InstallationRepo
 from tests.bot.harness import NO_APPROVALS, Bot, _example, sign
 from tests.fakehub.model import FileChange
 
@@ -108,9 +108,7 @@ def test_a_burst_of_events_for_one_pr_is_one_evaluation_of_its_latest_head(bot: 
             bot.hub.push(REPO, 7, files=[FileChange(f"app/extra_{i}.py", status="added", after=f"X = {i}\n")])
         )
         assert bot.open_pull(REPO, 7, "synchronize").status_code == 202
-    from bot.tasks import huey
-
-    assert huey.pending_count() == 1
+    assert bot.queue.huey.pending_count() == 1
     bot.wait()
     evaluations = [(e.head_sha, e.trigger) for e in _all(bot)]
     assert evaluations == [(heads[-1], "pull_request.synchronize")]

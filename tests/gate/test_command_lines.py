@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import parse_commands
+from bot.policy.commands import parse_commands
 
 
 def names(body: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rules
-from bot.commands import HELP_TEXT, Command, authorize, explain, parse_commands
+from bot.policy.commands import HELP_TEXT, Command, authorize, explain, parse_commands
 
 
 def names(body: str) -> list[tuple[str, tuple[str, ...]]]:

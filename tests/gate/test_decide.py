@@ -13,20 +13,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import render
-from bot.gate import (
+from bot.policy.decide import decide
+from bot.policy.facts import (
     CommitFact,
     Facts,
     FindingFact,
     Hold,
     Review,
-    Verdict,
     Waiver,
-    decide,
     file_digest,
     fingerprint,
-    glob_match,
 )
-from bot.repo_config import DEFAULT_CONFIG, GateConfig, OwnersRule, parse_repo_config
+from bot.policy.paths import glob_match
+from bot.policy.repo_config import DEFAULT_CONFIG, GateConfig, OwnersRule, parse_repo_config
+from bot.policy.verdict import Verdict
 
 HEAD = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 OLD = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"

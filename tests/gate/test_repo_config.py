@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.repo_config import (
+from bot.policy.repo_config import (
     DEFAULT_CONFIG,
     ApprovalsConfig,
     FindingsConfig,

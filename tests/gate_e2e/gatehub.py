@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from bot.db import CommandAudit, Evaluation
+from bot.store.db import CommandAudit, Evaluation
 from tests.bot.harness import Bot, _example
 
 REPO = "octo/demo"

@@ -4,7 +4,7 @@ only the default branch can change."""
 
 from __future__ import annotations
 
-from bot.gate import short
+from bot.render import short
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, audit, comment, reactions, replies, review, run_on

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.db import CommandAudit, HoldRecord
+from bot.store.db import CommandAudit, HoldRecord
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import (

@@ -3,9 +3,9 @@ command changes in the check."""
 
 from __future__ import annotations
 
-from bot.commands import HELP_TEXT
-from bot.db import HoldRecord, WaiverRecord
-from bot.gate import short
+from bot.policy.commands import HELP_TEXT
+from bot.render import short
+from bot.store.db import HoldRecord, WaiverRecord
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import (
@@ -245,8 +245,6 @@ def test_owners_count_team_members_only(bot: Bot) -> None:
 
 
 def test_commands_on_one_pull_request_take_effect_in_the_order_written(bot: Bot) -> None:
-    from bot.tasks import enqueue_gate_job, huey
-
     head = _pull(bot)
     review(bot, 7, "bob")
     bot.wait()
@@ -255,8 +253,8 @@ def test_commands_on_one_pull_request_take_effect_in_the_order_written(bot: Bot)
     released, _ = comment(bot, 7, "mia", "/gate unhold")
     # The later comment's job runs first (as a second worker may make it): it applies the
     # earlier comment before its own, so the PR does not end up held.
-    huey.flush()
-    enqueue_gate_job(f"comment:{released}")
+    bot.queue.huey.flush()
+    bot.queue.enqueue_gate_job(f"comment:{released}")
     bot.wait()
     assert reactions(bot, held) == ["+1"] and reactions(bot, released) == ["+1"]
     assert [(a.actor, a.name) for a in audit(bot)] == [("bob", "hold"), ("mia", "unhold")]

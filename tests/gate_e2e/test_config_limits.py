@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from bot.db import Evaluation
+from bot.store.db import Evaluation
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, run_on

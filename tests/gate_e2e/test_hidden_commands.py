@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.db import HoldRecord, WaiverRecord
+from bot.store.db import HoldRecord, WaiverRecord
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, audit, comment, reactions, replies, review, run_on

@@ -5,8 +5,8 @@ fakehub listing the PR's commits with their authors and committers."""
 
 from __future__ import annotations
 
-from bot.db import HeadPush
-from bot.gate import short
+from bot.render import short
+from bot.store.db import HeadPush
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, review, run_on

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.db import Evaluation
-from bot.gate import short
+from bot.render import short
+from bot.store.db import Evaluation
 from tests.bot.harness import NO_APPROVALS, Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, run_on

@@ -4,9 +4,8 @@ nor stand in for the bot's own comment."""
 
 from __future__ import annotations
 
-from bot.db import StickyComment
-from bot.gate_jobs import REPLY_MARKER
-from bot.report import STICKY_MARKER
+from bot.report import REPLY_MARKER, STICKY_MARKER
+from bot.store.db import StickyComment
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, comment, reactions, replies, run_on

@@ -10,7 +10,7 @@ from typing import Any
 
 import rules
 from bot import render
-from bot.commands import explain
+from bot.policy.commands import explain
 from bot.report import STICKY_MARKER
 from tests.bot.harness import Bot
 from tests.bot.markdown_reader import JOINER, read_inline, table_cells

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db import MergeGroupRecord, PostedSuggestion
+from bot.store.db import MergeGroupRecord, PostedSuggestion
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, comment, merge_group, review, run_on

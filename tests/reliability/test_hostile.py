@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rules
-from bot.db import Delivery
 from bot.isolation import Isolation, Limits
-from bot.webhooks import KNOWN_EVENTS
+from bot.store.db import Delivery
+from bot.web.events import KNOWN_EVENTS
 from tests.bot.harness import WEBHOOKS, Bot
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
@@ -178,6 +178,17 @@ def test_a_delivery_without_installation_is_ignored(bot: Bot) -> None:
     del payload["installation"]
     response = bot.post("pull_request", payload)
     assert response.status_code == 204
+    bot.wait(30)
+    assert bot.hub.requests == []
+
+
+def test_a_signed_delivery_whose_action_is_not_a_string_is_ignored(bot: Bot) -> None:
+    _pull(bot, [FileChange("app/clock.py", before=OLD, after=NAIVE)])
+    for event in ("pull_request", "pull_request_review"):
+        payload = bot.pull_request_payload(REPO, 7)
+        payload["action"] = ["opened"]
+        response = bot.post(event, payload)
+        assert response.status_code == 204, response.text
     bot.wait(30)
     assert bot.hub.requests == []
 

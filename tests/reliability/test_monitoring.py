@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from bot.reconcile import reconcile
+from bot.jobs.reconcile import reconcile
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO

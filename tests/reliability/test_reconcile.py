@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bot.db import Delivery
-from bot.reconcile import due, reconcile, reconcile_periodically
+from bot.jobs.reconcile import due, reconcile
 from bot.settings import Settings
-from bot.tasks import huey
+from bot.store.db import Delivery
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
@@ -73,6 +72,7 @@ def test_failed_deliveries_of_the_last_hours_are_redelivered_once(bot: Bot) -> N
 
 def test_the_periodic_task_runs_a_pass_once_the_process_has_been_up_one_interval(bot: Bot) -> None:
     missed = bot.hub.add_pull(REPO, number=9, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)])
+    reconcile_periodically = bot.queue.reconcile_periodically
     reconcile_periodically.call_local()  # just started: recovery at start-up covers this
     assert not bot.hub.requests
     bot.runtime.started -= bot.runtime.settings.reconcile_seconds
@@ -81,7 +81,8 @@ def test_the_periodic_task_runs_a_pass_once_the_process_has_been_up_one_interval
     assert bot.latest_run(REPO, missed.head_sha)["conclusion"] == "failure"
 
 
-def test_the_pass_is_a_huey_periodic_task_on_the_configured_interval() -> None:
+def test_the_pass_is_a_huey_periodic_task_on_the_configured_interval(bot: Bot) -> None:
+    huey, reconcile_periodically = bot.queue.huey, bot.queue.reconcile_periodically
     assert reconcile_periodically.task_class in huey._registry._periodic_tasks
     every_ten = Settings(reconcile_seconds=600)
     ticks = [due(every_ten, datetime(2026, 1, 1, 12, minute, tzinfo=UTC)) for minute in range(60)]

@@ -10,7 +10,7 @@ import logging
 import pytest
 import requests
 
-from bot.reconcile import reconcile
+from bot.jobs.reconcile import reconcile
 from tests.bot.harness import Bot
 from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange

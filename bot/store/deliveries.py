@@ -7,9 +7,8 @@ takes every delivery waiting at that moment and records them in one transaction,
 fsync acknowledges the whole batch.
 
 What is recorded, per delivery: the GUID (redeliveries are recognised), the event, the
-outcome; and for each PR it concerns, a bump of the PR's `wanted_seq`. That bump is the
-durable promise of an evaluation: the queue may lose a job in a crash, the database then
-still says the evaluation is owed (see `bot.tasks.recover_pending`).
+outcome; and for each PR it concerns, an owed evaluation (`bot.store.pull_state`): the
+queue may lose a job in a crash, the database then still says the evaluation is owed.
 """
 
 from __future__ import annotations
@@ -20,24 +19,17 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, insert, select, update
 
-from bot.db import Database, Delivery, PullState, utcnow
+from bot.store import pull_state
+from bot.store.db import Database, Delivery, utcnow
+from bot.store.pull_state import PullRef
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-
-
-@dataclass(frozen=True)
-class PullRef:
-    repo: str
-    number: int
-    installation_id: int
-    head_sha: str | None
 
 
 @dataclass(frozen=True)
@@ -94,14 +86,6 @@ class DeliveryLog:
             if row is not None:
                 row.outcome = outcome
 
-    def unqueue(self, refs: tuple[PullRef, ...]) -> None:
-        """The job was not queued after all: let the next event queue one."""
-        with self.db.session() as session:
-            for ref in refs:
-                state = session.get(PullState, (ref.repo, ref.number), with_for_update=True)
-                if state is not None:
-                    state.queued_seq = state.started_seq
-
     def _ensure_writer(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -150,17 +134,7 @@ class DeliveryLog:
                     select(Delivery.guid, Delivery.outcome).where(Delivery.guid.in_(guids))
                 )
             }
-            keys = {(ref.repo, ref.number) for p in batch for ref in p.incoming.pulls}
-            states: dict[tuple[str, int], dict[str, Any]] = {}
-            if keys:
-                # FOR UPDATE: on PostgreSQL several web processes may bump the same PR.
-                rows = conn.execute(
-                    select(PullState)
-                    .where(tuple_(PullState.repo, PullState.number).in_(keys))
-                    .with_for_update()
-                )
-                states = {(r.repo, r.number): dict(r._mapping) for r in rows}
-            existing = set(states)
+            owing = pull_state.Batch(conn, {(ref.repo, ref.number) for p in batch for ref in p.incoming.pulls})
             inserts: list[dict[str, Any]] = []
             retried: list[dict[str, Any]] = []
             for pending in batch:
@@ -179,40 +153,12 @@ class DeliveryLog:
                 known[item.guid] = item.outcome
                 if item.extra is not None:
                     item.extra(conn)
-                to_queue = tuple(_bump(states, ref, item.trigger, now) for ref in item.pulls)
+                to_queue = tuple(owing.owe(ref, item.trigger, now) for ref in item.pulls)
                 results.append(Recorded(duplicate=False, to_queue=to_queue))
             if inserts:
                 conn.execute(insert(Delivery), inserts)
             for row in retried:
                 conn.execute(update(Delivery).where(Delivery.guid == row["guid"]).values(**row))
-            new_states = [v for k, v in states.items() if k not in existing]
-            if new_states:
-                conn.execute(insert(PullState), new_states)
-            changed = [
-                {"b_repo": v["repo"], "b_number": v["number"], **{c: v[c] for c in _BUMPED}}
-                for k, v in states.items() if k in existing
-            ]
-            if changed:
-                conn.execute(
-                    update(PullState)
-                    .where(PullState.repo == bindparam("b_repo"), PullState.number == bindparam("b_number"))
-                    .values({c: bindparam(c) for c in _BUMPED}),
-                    changed,
-                )
+            owing.write(conn)
         return results
 
-
-_BUMPED = ("wanted_seq", "queued_seq", "installation_id", "head_sha", "trigger", "updated_at")
-
-
-def _bump(states: dict[tuple[str, int], dict[str, Any]], ref: PullRef, trigger: str, now: datetime) -> int | None:
-    state = states.setdefault(
-        (ref.repo, ref.number),
-        dict(repo=ref.repo, number=ref.number, wanted_seq=0, queued_seq=0, started_seq=0, done_seq=0),
-    )
-    state["wanted_seq"] += 1
-    state.update(installation_id=ref.installation_id, head_sha=ref.head_sha, trigger=trigger, updated_at=now)
-    if state["queued_seq"] > state["started_seq"]:
-        return None  # a queued job has not started yet; it will take this event too
-    state["queued_seq"] = state["wanted_seq"]
-    return int(state["wanted_seq"])

@@ -50,10 +50,7 @@ class Delivery(Base):
 class PullState(Base):
     """Coalescing and the durable record of owed evaluations, per pull request.
 
-    Every event bumps `wanted_seq`. A job is queued only when none is waiting
-    (`queued_seq <= started_seq`); a job takes `wanted_seq` when it starts, so events that
-    arrive while it waits are covered by it, and a burst gives one evaluation.
-    `done_seq < wanted_seq` after a crash means an evaluation is owed (`recover_pending`).
+    Its counters are read and written by `bot.store.pull_state` only, which says how.
     """
 
     __tablename__ = "pull_states"

@@ -1,321 +1,46 @@
 """The gate's policy: a pure function from gathered facts to a verdict that says why.
 
 Everything `decide` needs (reviews, permissions, team memberships, findings, waivers, holds,
-digests of earlier evaluations) is gathered by the caller first; `decide` does no I/O, reads
-no clock and returns the same verdict for the same facts. That keeps every decision
-explainable and testable from a table of cases.
+digests of earlier evaluations) is gathered by the caller first (`bot.policy.facts`); `decide`
+does no I/O, reads no clock and returns the same verdict for the same facts. That keeps every
+decision explainable and testable from a table of cases.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import functools
-import hashlib
-import re
-import sys
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from bot import render
-from bot.repo_config import GateConfig, OwnersRule, has_permission
+from bot.policy.facts import (
+    APPROVED,
+    CHANGES_REQUESTED,
+    DISMISSED,
+    MAX_LISTED_COMMITS,
+    CommitFact,
+    Facts,
+    FindingFact,
+    Review,
+    Waiver,
+    is_bot,
+)
+from bot.policy.paths import PathIndex
+from bot.policy.repo_config import GateConfig, OwnersRule, has_permission
+from bot.policy.verdict import (
+    FAILURE,
+    SUCCESS,
+    Condition,
+    ReviewerState,
+    Verdict,
+    people,
+    plural,
+    summary,
+)
+from bot.render import short
 
-APPROVED = "APPROVED"
-CHANGES_REQUESTED = "CHANGES_REQUESTED"
-COMMENTED = "COMMENTED"
-DISMISSED = "DISMISSED"
-
-SUCCESS = "success"
-FAILURE = "failure"
-
-# Findings listed one by one in the summary; the rest are counted (a check summary is
-# limited to 65535 characters and the annotations already carry every finding).
-MAX_LISTED_FINDINGS = 30
 # Unmet conditions named in the one-line title.
 MAX_TITLE_PARTS = 3
-# GitHub lists at most this many commits of a pull request.
-MAX_LISTED_COMMITS = 250
-
 _CATEGORIES = {"RG0": "engine", "RG1": "time", "RG2": "storage"}
-
-
-@dataclass(frozen=True)
-class Review:
-    user: str
-    user_type: str  # "User" | "Bot"
-    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
-    commit_id: str
-    submitted_at: str  # ISO 8601: orders the reviews
-    id: int = 0
-
-
-@dataclass(frozen=True)
-class FindingFact:
-    code: str
-    slug: str
-    severity: str  # error | warning | notice
-    path: str
-    line: int
-    message: str
-    fingerprint: str
-    suppressed: bool = False
-
-
-@dataclass(frozen=True)
-class Waiver:
-    pattern: str  # a code ("RG201") or a prefix ("RG2")
-    reason: str
-    by: str
-    fingerprints: frozenset[str]  # the findings present on the head when the waiver was given
-    created_at: str
-
-
-@dataclass(frozen=True)
-class Hold:
-    by: str
-    created_at: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class CommitFact:
-    """One commit of the pull request, with the GitHub accounts of its author and committer
-    (None when GitHub links the commit's email to no account)."""
-
-    sha: str
-    author: str | None = None
-    committer: str | None = None
-
-
-@dataclass(frozen=True)
-class Facts:
-    repo: str
-    number: int
-    head_sha: str
-    author: str
-    author_type: str = "User"
-    reviews: tuple[Review, ...] = ()
-    permissions: Mapping[str, str] = field(default_factory=dict)  # login -> admin|...|none
-    team_members: Mapping[str, frozenset[str]] = field(default_factory=dict)  # "org/team" -> logins
-    changed_paths: tuple[str, ...] = ()
-    findings: tuple[FindingFact, ...] = ()  # on changed lines
-    waivers: tuple[Waiver, ...] = ()
-    hold: Hold | None = None
-    # commit sha -> digest of the PR's (path, patch) set at that commit, from earlier evaluations
-    digests: Mapping[str, str] = field(default_factory=dict)
-    head_digest: str = ""
-    config_error: str | None = None  # "file:line: problem"
-    config_changed_by_pr: bool = False
-    not_analyzed: tuple[tuple[str, str], ...] = ()  # (path, reason)
-    # Who brought the head commit (the senders of its push deliveries); empty when unknown.
-    head_pushers: tuple[str, ...] = ()
-    # The PR's commits, oldest first, up to the head. Gathered whenever an approval could
-    # count; `commits_complete` is False when GitHub could not list them all (over 250).
-    commits: tuple[CommitFact, ...] = ()
-    commits_complete: bool = True
-    # How many files GitHub listed of the `changed_files` it counts. Fewer listed (GitHub lists
-    # at most 3,000) means files nobody evaluated: their owners, findings and changes.
-    files_listed: int = 0
-    files_total: int = 0
-    # Changed Python files left unanalysed when the evaluation's time budget ran out.
-    out_of_time: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Condition:
-    key: str
-    met: bool
-    text: str  # without the mark; `line` adds it
-    unblock: str  # the command or action that meets it ("" when met)
-
-    @property
-    def line(self) -> str:
-        return f"{'✓' if self.met else '✗'} {self.text}"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    conclusion: str  # success | failure
-    title: str
-    conditions: tuple[Condition, ...]
-    summary: str  # Markdown
-
-    @property
-    def unmet(self) -> tuple[Condition, ...]:
-        return tuple(c for c in self.conditions if not c.met)
-
-
-def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> str:
-    """Identity of a finding that survives moves of unrelated lines.
-
-    Built from the rule, the file and the whitespace-normalised text of the finding's line,
-    never its line number. `occurrence` tells apart identical lines in one file (the n-th
-    finding of `code` on that same text, counting from 0); 0 gives the plain fingerprint.
-    """
-    normalised = " ".join(line_source.split())
-    parts = [code.upper(), path, normalised]
-    if occurrence:
-        parts.append(str(occurrence))
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def file_digest(changes: Iterable[Sequence[str]], files_total: int | None = None) -> str:
-    """Digest of a pull request's own change: the set of its files, each a tuple of strings
-    (the caller's: status, path, former path, patch or blob), and how many files it has.
-
-    Equal at two commits means a rebase or an update merge left the change untouched, so an
-    approval of one still covers the other. `files_total` counts files that were not listed
-    too, so a commit whose listing was cut never equals one whose listing is whole.
-    """
-    digest = hashlib.sha256()
-    for change in sorted({tuple(c) for c in changes}):
-        for part in change:
-            digest.update(f"{len(part)}:{part}".encode())
-        digest.update(b";")
-    if files_total is not None:
-        digest.update(f"of {files_total}".encode())
-    return digest.hexdigest()
-
-
-def is_bot(login: str, user_type: str = "User") -> bool:
-    return user_type == "Bot" or login.lower().endswith("[bot]")
-
-
-def glob_match(path: str, pattern: str) -> bool:
-    """Globs read as in the `paths:` section: `*` crosses `/`, `dir/` means all under dir."""
-    return _glob(pattern).test(_normal_path(path))
-
-
-def _normal_path(path: str) -> str:
-    return path.replace("\\", "/").removeprefix("./")
-
-
-@dataclass(frozen=True)
-class _Glob:
-    """A glob, read once. `prefix` is its literal start: every path it matches starts with it
-    (reading `**/` as matching nothing only changes text from a wildcard on), and `needle` a
-    literal every such path contains. The common shapes need no regular expression: a plain
-    path is `exact`, and `dir/`, `dir/**` match every path under the prefix (`rest`)."""
-
-    pattern: str
-    prefix: str
-    exact: bool = False
-    rest: bool = False
-    needle: str = ""
-
-    @functools.cached_property
-    def match(self) -> Callable[[str], object]:
-        # Compiled on first use: most globs of a large configuration match no changed path.
-        # As written, or with each `**/` matching nothing (`**/x.py` also matches `x.py`).
-        readings = dict.fromkeys((self.pattern, self.pattern.replace("**/", "")))
-        return re.compile("|".join(fnmatch.translate(p) for p in readings)).match
-
-    def test(self, path: str) -> bool:
-        if self.exact:
-            return path == self.prefix
-        if self.rest:
-            return path.startswith(self.prefix)
-        return self.match(path) is not None
-
-
-@functools.lru_cache(maxsize=8192)
-def _glob(pattern: str) -> _Glob:
-    pattern = pattern.removeprefix("./").removeprefix("/")
-    if pattern.endswith("/"):
-        pattern += "**"
-    prefix = re.split(r"[*?[]", pattern, maxsplit=1)[0]
-    wild = pattern[len(prefix):]
-    if not wild:
-        return _Glob(pattern, prefix, exact=True)
-    if not wild.strip("*"):
-        return _Glob(pattern, prefix, rest=True)
-    # The literal runs between wildcards are in every match, but for the `/` that follows a
-    # `**` (gone in the second reading); `[...]` is a set of characters, not a literal.
-    needle = "" if "[" in wild else max((r.removeprefix("/") for r in re.split(r"[*?]", wild)), key=len)
-    return _Glob(pattern, prefix, needle=needle)
-
-
-class _PathIndex:
-    """The changed paths, sorted, so that a glob is tried only on the paths that start with
-    its literal prefix: `app/storage/**` looks at `app/storage/...` and nothing else. With
-    thousands of owners entries and thousands of paths, trying every pair took a minute."""
-
-    def __init__(self, paths: Iterable[str]) -> None:
-        self._keys = sorted(_normal_path(p) for p in paths)
-        self._found: dict[str, range | frozenset[int]] = {}
-
-    def _matching(self, pattern: str) -> range | frozenset[int]:
-        found = self._found.get(pattern)
-        if found is None:
-            glob, keys = _glob(pattern), self._keys
-            start, end = self._range(glob.prefix)
-            if glob.rest:
-                found = range(start, end)
-            elif glob.exact:
-                found = frozenset(i for i in range(start, end) if keys[i] == glob.prefix)
-            else:
-                needle = glob.needle
-                candidates = [i for i in range(start, end) if needle in keys[i]]
-                match = glob.match if candidates else lambda _path: None
-                found = frozenset(i for i in candidates if match(keys[i]) is not None)
-            self._found[pattern] = found
-        return found
-
-    def _range(self, prefix: str) -> tuple[int, int]:
-        """Where the paths that start with `prefix` are: those from `prefix` up to the prefix
-        with its last character raised by one."""
-        keys = self._keys
-        start = bisect_left(keys, prefix)
-        if not prefix:
-            return 0, len(keys)
-        if prefix[-1] == chr(sys.maxunicode):
-            end = start
-            while end < len(keys) and keys[end].startswith(prefix):
-                end += 1
-            return start, end
-        return start, bisect_left(keys, prefix[:-1] + chr(ord(prefix[-1]) + 1), lo=start)
-
-    def count(self, patterns: Iterable[str]) -> int:
-        """How many changed paths match at least one of the globs."""
-        matched: set[int] = set()
-        for pattern in patterns:
-            matched.update(self._matching(pattern))
-        return len(matched)
-
-
-def short(sha: str) -> str:
-    return sha[:7]
-
-
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (plural or word + 's')}"
-
-
-def _people(logins: Sequence[str]) -> str:
-    names = [render.login(login) for login in logins]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-@dataclass(frozen=True)
-class ReviewerState:
-    """A reviewer's latest review that still has an effect, and whether it counts."""
-
-    login: str
-    review: Review
-    excluded: str  # why this reviewer never counts ("" when eligible)
-    fresh: bool  # an approval that covers the latest work
-    note: str  # at which commit, and why it is fresh, carried over or stale
-    pushed: str = ""  # why this approval does not count: the reviewer pushed or committed after it
-
-    @property
-    def approves(self) -> bool:
-        return self.review.state == APPROVED and not self.excluded and self.fresh and not self.pushed
-
-    @property
-    def blocks(self) -> bool:
-        return self.review.state == CHANGES_REQUESTED and not self.excluded
 
 
 def reviewer_states(facts: Facts, config: GateConfig) -> tuple[ReviewerState, ...]:
@@ -508,7 +233,7 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
     parts.append(_hold_part(facts))
     parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
     parts.append(_changes_requested_part(states))
-    changed = _PathIndex(facts.changed_paths)
+    changed = PathIndex(facts.changed_paths)
     for index, rule in enumerate(config.owners):
         part = _owners_part(index, rule, changed, facts, approver_keys, notes)
         if part:
@@ -524,7 +249,7 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         conclusion = FAILURE
         phrases = [p.phrase for p in unmet[:MAX_TITLE_PARTS]]
         if len(unmet) > MAX_TITLE_PARTS:
-            phrases.append(f"{_plural(len(unmet) - MAX_TITLE_PARTS, 'more condition')}")
+            phrases.append(f"{plural(len(unmet) - MAX_TITLE_PARTS, 'more condition')}")
         title = "Blocked: " + "; ".join(phrases)
         if escalated and not any(p.condition.key == "findings" for p in unmet):
             title += f" ({_category_phrase(unwaived)} not waived)"
@@ -542,10 +267,8 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
             f"The waiver of {render.code(waiver.pattern)} by {render.login(waiver.by)} is not honoured: "
             "the PR author and bots may not waive findings."
         )
-    summary = _summary(
-        facts, config, title, conditions, states, unwaived, covered, honoured, notes, head
-    )
-    return Verdict(conclusion, title, conditions, summary)
+    text = summary(facts, config, title, conditions, states, unwaived, covered, honoured, notes, head)
+    return Verdict(conclusion, title, conditions, text)
 
 
 def _config_failure(facts: Facts) -> Verdict:
@@ -560,7 +283,7 @@ def _config_failure(facts: Facts) -> Verdict:
         ),
     )
     title = f"Blocked: invalid configuration: {message}"
-    summary = "\n".join(
+    text = "\n".join(
         [
             f"## ✗ {render.text(title)}",
             "",
@@ -571,7 +294,7 @@ def _config_failure(facts: Facts) -> Verdict:
             "",
         ]
     )
-    return Verdict(FAILURE, title, (condition,), summary)
+    return Verdict(FAILURE, title, (condition,), text)
 
 
 # Files named in a condition; the summary's "Not analysed" section lists every one.
@@ -606,12 +329,12 @@ def _time_part(facts: Facts) -> _Part | None:
         Condition(
             "time",
             False,
-            f"Every changed Python file analysed: {_plural(len(late), 'file')} not analysed before the "
+            f"Every changed Python file analysed: {plural(len(late), 'file')} not analysed before the "
             f"evaluation's time budget ran out: {named}",
             "`/gate recheck` (or the Re-check button): files analysed so far are cached, so the next "
             "evaluation goes on from there. Operators can raise `REVIEWGATE_EVALUATION_SECONDS`.",
         ),
-        f"{_plural(len(late), 'file')} not analysed in time",
+        f"{plural(len(late), 'file')} not analysed in time",
     )
 
 
@@ -645,31 +368,31 @@ def _approvals_part(
     extra = config.findings.escalate_by if escalated else 0
     required = base + extra
     have = len(approvers)
-    why = f" ({base} + {extra} for {_plural(len(unwaived), 'unwaived error finding')})" if extra else ""
+    why = f" ({base} + {extra} for {plural(len(unwaived), 'unwaived error finding')})" if extra else ""
     if required == 0:
         return _Part(Condition("approvals", True, "No peer approval required (`approvals.required: 0`)", ""), "")
     if config.approvals.dismiss_stale:
-        text = f"{_plural(required, 'peer approval')} of the latest commit `{head}`{why}"
+        text = f"{plural(required, 'peer approval')} of the latest commit `{head}`{why}"
     else:
-        text = f"{_plural(required, 'peer approval')}{why} (of any commit: `approvals.dismiss_stale` is off)"
-    text += f": {have} ({_people([s.login for s in approvers])})" if approvers else ": none yet"
+        text = f"{plural(required, 'peer approval')}{why} (of any commit: `approvals.dismiss_stale` is off)"
+    text += f": {have} ({people([s.login for s in approvers])})" if approvers else ": none yet"
     if have >= required:
         return _Part(Condition("approvals", True, text, ""), "")
     missing = required - have
     more = " more" if have else ""
     unblock = (
-        f"{_plural(missing, 'reviewer')} with {config.approvals.min_permission} permission, other "
+        f"{plural(missing, 'reviewer')} with {config.approvals.min_permission} permission, other "
         f"than the author {render.login(facts.author)}, approve{'s' if missing == 1 else ''} `{head}`."
     )
     stale = [
         s.login for s in states if s.review.state == APPROVED and not s.excluded and not s.fresh and not s.pushed
     ]
     if stale:
-        unblock += f" {_people(stale)} approved an earlier commit: approving again counts."
+        unblock += f" {people(stale)} approved an earlier commit: approving again counts."
     own = [s.login for s in states if s.review.state == APPROVED and not s.excluded and s.pushed]
     if own:
         unblock += (
-            f" Someone other than {_people(own)} must approve: an approval does not count from whoever "
+            f" Someone other than {people(own)} must approve: an approval does not count from whoever "
             "pushed the latest commit or authored or committed work after approving."
         )
         if not facts.commits_complete:
@@ -685,7 +408,7 @@ def _changes_requested_part(states: Sequence[ReviewerState]) -> _Part:
     blockers = [s.login for s in states if s.blocks]
     if not blockers:
         return _Part(Condition("changes_requested", True, "No changes requested", ""), "")
-    who = _people(blockers)
+    who = people(blockers)
     return _Part(
         Condition(
             "changes_requested",
@@ -701,7 +424,7 @@ def _changes_requested_part(states: Sequence[ReviewerState]) -> _Part:
 def _owners_part(
     index: int,
     rule: OwnersRule,
-    changed: _PathIndex,
+    changed: PathIndex,
     facts: Facts,
     approver_keys: Mapping[str, str],
     notes: list[str],
@@ -716,10 +439,10 @@ def _owners_part(
     globs = ", ".join(render.code(g) for g in rule.paths)
     who = _who(rule.users, rule.teams)
     text = (
-        f"{_plural(rule.count, 'approval')} from the owners of {globs} ({who}) for "
-        f"{_plural(matched, 'changed file')}: "
+        f"{plural(rule.count, 'approval')} from the owners of {globs} ({who}) for "
+        f"{plural(matched, 'changed file')}: "
     )
-    text += f"{len(have)} ({_people(have)})" if have else "none yet"
+    text += f"{len(have)} ({people(have)})" if have else "none yet"
     if len(have) >= rule.count:
         return _Part(Condition(f"owners.{index}", True, text, ""), "")
     missing = rule.count - len(have)
@@ -728,10 +451,10 @@ def _owners_part(
             f"owners.{index}",
             False,
             text,
-            f"{_plural(missing, 'more approval')} of the latest commit from {who} "
+            f"{plural(missing, 'more approval')} of the latest commit from {who} "
             "(the PR author does not count).",
         ),
-        f"needs {_plural(missing, 'owner approval')} for {render.plain(rule.paths[0])}",
+        f"needs {plural(missing, 'owner approval')} for {render.plain(rule.paths[0])}",
     )
 
 
@@ -750,7 +473,7 @@ def _risk_owners_part(
         notes.append(f"The membership of {render.text(team)} is unknown; its members' approvals could not be counted.")
     have = sorted(login for key, login in approver_keys.items() if key in members)
     who = _who(users, teams)
-    text = f"1 approval from a risk owner ({who}) for {_plural(len(unwaived), 'unwaived error finding')}"
+    text = f"1 approval from a risk owner ({who}) for {plural(len(unwaived), 'unwaived error finding')}"
     if have:
         return _Part(Condition("risk_owners", True, f"{text}: {render.login(have[0])}", ""), "")
     return _Part(
@@ -773,7 +496,7 @@ def _findings_part(unwaived: Sequence[FindingFact]) -> _Part:
         Condition(
             "findings",
             False,
-            f"{_plural(len(unwaived), 'error finding')} on the changed lines not waived ({codes})",
+            f"{plural(len(unwaived), 'error finding')} on the changed lines not waived ({codes})",
             "Fix the code, or a reviewer with write permission who is not the author comments "
             f"{_waive_commands(unwaived)} (a prefix such as `RG2` waives a whole family).",
         ),
@@ -790,14 +513,14 @@ def _success_title(
 ) -> str:
     head = short(facts.head_sha)
     if approvers:
-        title = f"Passed: approved by {_people([s.login for s in approvers][:3])}"
+        title = f"Passed: approved by {people([s.login for s in approvers][:3])}"
         if len(approvers) > 3:
             title += f" and {len(approvers) - 3} more"
         title += f" on {head}"
     else:
         title = f"Passed: no approval required on {head}"
     if covered:
-        title += f"; {_plural(len(covered), 'finding')} waived"
+        title += f"; {plural(len(covered), 'finding')} waived"
     if unwaived and on_error == "warn":
         title += f"; {_category_phrase(unwaived)} reported (warn only)"
     elif unwaived:
@@ -805,98 +528,3 @@ def _success_title(
     return title
 
 
-def _summary(
-    facts: Facts,
-    config: GateConfig,
-    title: str,
-    conditions: Sequence[Condition],
-    states: Sequence[ReviewerState],
-    unwaived: Sequence[FindingFact],
-    covered: Mapping[int, Waiver],
-    honoured: Sequence[Waiver],
-    notes: Sequence[str],
-    head: str,
-) -> str:
-    mark = "✓" if all(c.met for c in conditions) else "✗"
-    out = [f"## {mark} {render.text(title)}", ""]
-    for condition in conditions:
-        out.append(f"- {condition.line}")
-        if not condition.met:
-            out.append(f"  - To unblock: {condition.unblock}")
-    out.append("")
-
-    if states:
-        out += ["### Reviews", "", "| Reviewer | Latest review | Counts |", "| --- | --- | --- |"]
-        for s in states:
-            state = s.review.state.replace("_", " ").lower()
-            if s.excluded:
-                counts = f"✗ not counted: {s.excluded}"
-            elif s.review.state == DISMISSED:
-                counts = "✗ dismissed"
-            elif s.review.state == CHANGES_REQUESTED:
-                counts = f"✗ blocks until {render.login(s.login)} approves or the review is dismissed ({s.note})"
-            elif s.pushed:
-                counts = f"✗ not counted: {s.pushed}"
-            else:
-                counts = f"{'✓' if s.fresh else '✗'} {s.note}"
-            out.append(f"| {render.cell(render.login(s.login))} | {state} | {render.cell(counts)} |")
-        out.append("")
-    else:
-        out += [f"No reviews yet on `{head}`.", ""]
-
-    on_error = config.findings.on_error
-    if unwaived:
-        effect = {
-            "block": "they block until fixed or waived",
-            "escalate": "they raise the approvals needed (`findings.on_error: escalate`)",
-            "warn": "reported only (`findings.on_error: warn`)",
-        }[on_error]
-        out += [f"### Error findings not waived ({len(unwaived)}): {effect}", ""]
-        for finding in unwaived[:MAX_LISTED_FINDINGS]:
-            out.append(
-                f"- {render.code(f'{finding.path}:{finding.line}')} **{finding.code}** {finding.slug}: "
-                f"{render.quoted(finding.message)}"
-            )
-        if len(unwaived) > MAX_LISTED_FINDINGS:
-            out.append(f"- and {len(unwaived) - MAX_LISTED_FINDINGS} more (see the annotations)")
-        out.append("")
-    warnings = sum(1 for f in facts.findings if f.severity != "error" and not f.suppressed)
-    suppressed = sum(1 for f in facts.findings if f.suppressed)
-    if warnings or suppressed:
-        quiet = []
-        if warnings:
-            quiet.append(f"{_plural(warnings, 'warning or notice', 'warnings or notices')} annotated")
-        if suppressed:
-            quiet.append(f"{_plural(suppressed, 'finding')} suppressed in the source")
-        out += [f"Not blocking: {', '.join(quiet)}.", ""]
-
-    if honoured:
-        out += ["### Active waivers", ""]
-        for waiver in honoured:
-            n = sum(1 for w in covered.values() if w is waiver)
-            out.append(
-                f"- {render.code(waiver.pattern)} by {render.login(waiver.by)}: {render.text(waiver.reason)} "
-                f"(covers {_plural(n, 'finding')} at `{head}`; {render.code(f'/gate unwaive {waiver.pattern}')} "
-                "takes it back)"
-            )
-        out.append("")
-
-    if facts.not_analyzed:
-        out += ["### Not analysed", ""]
-        for path, reason in sorted(facts.not_analyzed):
-            out.append(f"- {render.code(path)}: {render.quoted(reason)}")
-        out.append("")
-
-    if notes:
-        out += ["### Notes", ""]
-        out += [f"- {note}" for note in dict.fromkeys(notes)]
-        out.append("")
-    return "\n".join(out)
-
-
-__all__ = [
-    "APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "FAILURE", "SUCCESS", "Condition",
-    "Facts", "FindingFact", "Hold", "Review", "ReviewerState", "Verdict", "Waiver", "decide",
-    "file_digest", "fingerprint", "glob_match", "is_bot", "reviewer_states", "short",
-    "MAX_LISTED_COMMITS", "CommitFact",
-]

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from github.Repository import Repository
 
 import rules
 from bot import render
-from bot.db import Database, PostedSuggestion
-
-if TYPE_CHECKING:
-    from bot.evaluate import Assessment
+from bot.store.db import Database, PostedSuggestion
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +49,22 @@ def apply_edits(source: str, line: int, edits: Sequence[rules.Edit]) -> str | No
     return text
 
 
-def collect(found: Assessment) -> list[Suggestion]:
+def collect(
+    findings: Sequence[rules.Finding],
+    fingerprints: Sequence[str],
+    changed_lines: Mapping[str, frozenset[int]],
+    line_sources: Mapping[tuple[str, int], str],
+) -> list[Suggestion]:
+    """The safe fixes among `findings` (each with its fingerprint) that a review comment can
+    offer: on a line of the diff (`changed_lines`), whose text (`line_sources`) is known."""
     out = []
-    for finding, mark in zip(found.findings, found.fingerprints, strict=True):
+    for finding, mark in zip(findings, fingerprints, strict=True):
         fix = finding.fix
         if fix is None or not fix.safe or finding.suppressed or not fix.edits:
             continue
-        if finding.line not in found.changed_lines.get(finding.path, frozenset()):
+        if finding.line not in changed_lines.get(finding.path, frozenset()):
             continue  # a review comment can only sit on a line of the diff
-        source = found.line_sources.get((finding.path, finding.line))
+        source = line_sources.get((finding.path, finding.line))
         if source is None:
             continue
         replacement = apply_edits(source, finding.line, fix.edits)

@@ -32,13 +32,14 @@ from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from requests.utils import parse_header_links
 
-from bot.db import Database, Delivery, PullState, utcnow
-from bot.deliveries import Incoming, PullRef
 from bot.metrics import RECONCILE_REPAIRS, RECONCILE_RUNS
 from bot.report import CHECK_NAME
-from bot.runtime import Runtime, get_runtime
+from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.tasks import enqueue, huey
+from bot.store import pull_state
+from bot.store.db import Delivery, utcnow
+from bot.store.deliveries import Incoming
+from bot.store.pull_state import Owed, PullRef
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +64,6 @@ def _completed(rt: Runtime, gh_requester: Any, repo: str, head_sha: str) -> bool
     return any(run.get("status") == "completed" for run in runs)
 
 
-def _owed_recently(db: Database, repo: str, number: int, within: timedelta) -> bool:
-    with db.session() as session:
-        state = session.get(PullState, (repo, number))
-        if state is None or state.done_seq >= state.wanted_seq:
-            return False
-        updated = state.updated_at if state.updated_at.tzinfo else state.updated_at.replace(tzinfo=UTC)
-        return utcnow() - updated < within
-
-
 def _queue(rt: Runtime, repo: str, number: int, installation_id: int, head_sha: str) -> None:
     """Record the evaluation as owed and queue it, as a delivery of a `pull_request` event does."""
     recorded = rt.deliveries.record(
@@ -85,10 +77,8 @@ def _queue(rt: Runtime, repo: str, number: int, installation_id: int, head_sha: 
     if seq is None:
         # The state says a job is waiting, yet the PR was owed for longer than a pass: the
         # job may have been lost; one more is harmless (jobs coalesce when they start).
-        with rt.db.session() as session:
-            state = session.get(PullState, (repo, number))
-            seq = state.wanted_seq if state is not None else 1
-    enqueue(repo, number, installation_id, head_sha, seq, "reconcile")
+        seq = pull_state.wanted(rt.db, repo, number)
+    rt.queue.enqueue_evaluation(Owed(repo, number, installation_id, head_sha, seq, "reconcile"))
 
 
 def evaluate_missing(rt: Runtime, result: Pass) -> None:
@@ -102,7 +92,7 @@ def evaluate_missing(rt: Runtime, result: Pass) -> None:
             for pull in repo.get_pulls(state="open"):
                 result.pulls_checked += 1
                 head = pull.head.sha
-                if _completed(rt, gh.requester, name, head) or _owed_recently(rt.db, name, pull.number, within):
+                if _completed(rt, gh.requester, name, head) or pull_state.owed_recently(rt.db, name, pull.number, within):
                     continue
                 _queue(rt, name, pull.number, installation.id, head)
                 result.evaluations.append((name, pull.number))
@@ -197,14 +187,10 @@ def due(settings: Settings, moment: datetime) -> bool:
     return minute % period == 0
 
 
-_settings = Settings()
-
-
-@huey.periodic_task(lambda moment: due(_settings, moment))
-def reconcile_periodically() -> None:
-    rt = get_runtime()
+def periodic_pass(rt: Runtime) -> None:
+    """The queue's periodic task (registered by `bot.jobs.queue`), asked once a minute when `due`."""
     if time.monotonic() - rt.started < rt.settings.reconcile_seconds:
-        # At start-up `recover_pending` has queued what was owed; the first pass comes one
+        # At start-up recovery has queued what was owed; the first pass comes one
         # interval later (so a short-lived process, a test's, never runs one by surprise).
         return
     try:
@@ -213,14 +199,3 @@ def reconcile_periodically() -> None:
         log.warning("reconciler skipped: %s", exc)
         return
     reconcile(rt)
-
-
-def owed_evaluations(db: Database) -> tuple[int, float]:
-    """(PRs whose latest event is not evaluated yet, seconds since the oldest one's latest event)."""
-    with db.session() as session:
-        rows = session.query(PullState.updated_at).filter(PullState.done_seq < PullState.wanted_seq).all()
-    if not rows:
-        return 0, 0.0
-    now = utcnow()
-    oldest = min(r if r.tzinfo else r.replace(tzinfo=UTC) for (r,) in rows)
-    return len(rows), max(0.0, (now - oldest).total_seconds())

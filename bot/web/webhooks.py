@@ -2,153 +2,31 @@
 
 Order matters: the size limit and the signature are checked on the raw bytes before any
 parsing, so an unsigned request costs one HMAC and never reaches the JSON parser, the
-database or GitHub.
+database or GitHub. What the delivery asks for is read by `bot.web.events`; it is recorded
+(`bot.store`) before it is queued (`Runtime.queue`), and acknowledged only once recorded.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Connection, delete, insert, select, update
 
-from bot import gate_jobs
-from bot.db import GateJob, HeadPush, InstallationRepo, utcnow
-from bot.deliveries import Incoming, PullRef
 from bot.metrics import DELIVERIES
-from bot.report import CHECK_NAME, RECHECK_IDENTIFIER
 from bot.runtime import Runtime
+from bot.store import pull_state
+from bot.store.db import GateJob, HeadPush, InstallationRepo, utcnow
+from bot.store.deliveries import Incoming
+from bot.store.pull_state import Owed, PullRef
+from bot.web.events import KNOWN_EVENTS, BadPayload, GateJobRef, Outcome, route
+from bot.web.signature import verify_signature
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
-
-PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review", "edited"}
-# Actions that bring a head commit onto the pull request; their sender pushed it.
-PUSH_ACTIONS = {"opened", "synchronize", "reopened"}
-REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
-MAX_LOGIN = 100  # GitHub logins are at most 39 characters; bots add "[bot]"
-KNOWN_EVENTS = {
-    "ping", "pull_request", "check_run", "check_suite", "installation", "installation_repositories",
-    "pull_request_review", "issue_comment", "merge_group", "push",
-}
-
-
-class BadPayload(ValueError):
-    """Signed, but not the shape GitHub sends for this event."""
-
-
-@dataclass(frozen=True)
-class GateJobRef:
-    key: str
-    kind: str  # commands | merge_group
-    data: dict[str, Any] | None  # None: run the recorded job again (a re-run of its check)
-
-
-@dataclass(frozen=True)
-class Routed:
-    outcome: str  # queued | ignored | recorded | pong
-    pulls: tuple[PullRef, ...] = ()
-    repo: str | None = None
-    installation_id: int | None = None
-    job: GateJobRef | None = None
-    pusher: str | None = None  # who brought the head of `pulls[0]` (pull_request PUSH_ACTIONS)
-
-
-def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.encode())
-
-
-def _get(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _required(data: Any, kind: type, *path: str) -> Any:
-    value = _get(data, *path)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise BadPayload(f"`{'.'.join(path)}` is missing or not a {kind.__name__}")
-    return value
-
-
-def route(event: str, payload: dict[str, Any]) -> Routed:
-    action = payload.get("action")
-    repo = _get(payload, "repository", "full_name")
-    repo = repo if isinstance(repo, str) else None
-    installation = _get(payload, "installation", "id")
-    installation_id = installation if isinstance(installation, int) and not isinstance(installation, bool) else None
-
-    if event == "ping":
-        return Routed("pong", repo=repo)
-    if event in ("installation", "installation_repositories"):
-        return Routed("recorded", repo=repo, installation_id=installation_id)
-
-    pulls: list[tuple[int, str | None]] = []
-    job: GateJobRef | None = None
-    pusher: str | None = None
-    if event == "pull_request" and action in PR_ACTIONS:
-        if action == "edited" and "base" not in (payload.get("changes") or {}):
-            return Routed("ignored", repo=repo)
-        pulls.append(
-            (_required(payload, int, "pull_request", "number"), _required(payload, str, "pull_request", "head", "sha"))
-        )
-        sender = _get(payload, "sender", "login")
-        if action in PUSH_ACTIONS and isinstance(sender, str) and 0 < len(sender) <= MAX_LOGIN:
-            pusher = sender
-    elif event == "pull_request_review" and action in REVIEW_ACTIONS:
-        pulls.append(
-            (_required(payload, int, "pull_request", "number"), _required(payload, str, "pull_request", "head", "sha"))
-        )
-    elif event in ("check_run", "check_suite") and (
-        action == "rerequested" or (event == "check_run" and action == "requested_action")
-    ):
-        subject = _required(payload, dict, event)
-        if event == "check_run" and subject.get("name") != CHECK_NAME:
-            return Routed("ignored", repo=repo)
-        if action == "requested_action" and _get(payload, "requested_action", "identifier") != RECHECK_IDENTIFIER:
-            return Routed("ignored", repo=repo)
-        head = _required(subject, str, "head_sha")
-        for pr in subject.get("pull_requests") or []:
-            pulls.append((_required(pr, int, "number"), head))
-        if not pulls and repo is not None and installation_id is not None:
-            # No pull request on the commit: it may be a merge group's; re-run its check.
-            job = GateJobRef(f"merge_group:{repo}@{head}", "merge_group", None)
-            return Routed("queued", repo=repo, installation_id=installation_id, job=job)
-    elif event == "issue_comment" and action == "created":
-        found = gate_jobs.comment_job(payload)
-        if found is None:
-            return Routed("ignored", repo=repo)
-        job = GateJobRef(found[0], "commands", found[1])
-    elif event == "merge_group" and action == "checks_requested":
-        found = gate_jobs.merge_group_job(payload)
-        if found is None:
-            raise BadPayload("`merge_group.head_sha`, `merge_group.head_ref` or `repository` is missing")
-        job = GateJobRef(found[0], "merge_group", found[1])
-    else:
-        return Routed("ignored", repo=repo)
-
-    if repo is None:
-        raise BadPayload("`repository.full_name` is missing")
-    if installation_id is None:
-        # Not sent by an installation of the app (e.g. a repository webhook): nothing to act for.
-        return Routed("ignored: no installation", repo=repo)
-    if job is not None:
-        return Routed("queued", repo=repo, installation_id=installation_id, job=job)
-    if not pulls:
-        return Routed("ignored: no pull request", repo=repo, installation_id=installation_id)
-    refs = tuple(PullRef(repo, number, installation_id, head) for number, head in pulls)
-    return Routed("queued", pulls=refs, repo=repo, installation_id=installation_id, pusher=pusher)
 
 
 def _record_push(conn: Connection, ref: PullRef, pusher: str, action: str | None) -> None:
@@ -201,16 +79,20 @@ def _record_job(conn: Connection, ref: GateJobRef, repo: str, installation_id: i
         return True
     if row is not None:
         return not row.done
-    return gate_jobs.recorder(ref.key, ref.kind, repo, installation_id, ref.data)(conn)
+    conn.execute(
+        insert(GateJob).values(
+            key=ref.key, kind=ref.kind, repo=repo, number=ref.data.get("number"), installation_id=installation_id,
+            payload=json.dumps(ref.data), done=False, created_at=utcnow(),
+        )
+    )
+    return True
 
 
 def _enqueue_job(rt: Runtime, event: str, guid: str, ref: GateJobRef, owed: bool) -> Response:
     if not owed:
         return _reply(202, event, "recorded: nothing to run")
-    from bot.tasks import enqueue_gate_job
-
     try:
-        enqueue_gate_job(ref.key)
+        rt.queue.enqueue_gate_job(ref.key)
     except Exception:
         log.exception("could not enqueue delivery %s", guid)
         rt.deliveries.mark(guid, "enqueue-failed")
@@ -251,7 +133,7 @@ def webhook() -> Response:
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     extra = None
     job_owed: list[bool] = []
-    if routed.outcome == "recorded":
+    if routed.outcome is Outcome.RECORDED:
         installation_id = routed.installation_id
 
         def extra(conn: Connection) -> None:
@@ -272,7 +154,7 @@ def webhook() -> Response:
     try:
         recorded = rt.deliveries.record(
             Incoming(
-                guid=guid, event=event, action=action, outcome=routed.outcome, trigger=f"{event}.{action}",
+                guid=guid, event=event, action=action, outcome=str(routed.outcome), trigger=f"{event}.{action}",
                 repo=routed.repo, installation_id=routed.installation_id, pulls=routed.pulls, extra=extra,
             )
         )
@@ -283,24 +165,24 @@ def webhook() -> Response:
         return _reply(503, event, "not recorded")
     if recorded.duplicate:
         return _reply(202, event, "duplicate", first_outcome=recorded.first_outcome)
-    if routed.outcome == "pong":
+    if routed.outcome is Outcome.PONG:
         return _reply(200, event, "pong", msg="pong")
     if routed.job is not None:
         return _enqueue_job(rt, event, guid, routed.job, bool(job_owed and job_owed[0]))
     if not routed.pulls:
-        if routed.outcome == "recorded":
-            return _reply(202, event, routed.outcome)
+        if routed.outcome is Outcome.RECORDED:
+            return _reply(202, event, str(routed.outcome))
         DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome="ignored").inc()
         return Response(status=204)
-    from bot.tasks import enqueue  # the queue is built from settings on first import
-
     try:
         for ref, seq in zip(routed.pulls, recorded.to_queue, strict=True):
             if seq is not None:
-                enqueue(ref.repo, ref.number, ref.installation_id, ref.head_sha, seq, f"{event}.{action}")
+                rt.queue.enqueue_evaluation(
+                    Owed(ref.repo, ref.number, ref.installation_id, ref.head_sha, seq, f"{event}.{action}")
+                )
     except Exception:
         log.exception("could not enqueue delivery %s", guid)
         rt.deliveries.mark(guid, "enqueue-failed")
-        rt.deliveries.unqueue(routed.pulls)
+        pull_state.unqueue(rt.db, [(ref.repo, ref.number) for ref in routed.pulls])
         return _reply(503, event, "enqueue-failed")
     return _reply(202, event, "queued", pulls=[r.number for r in routed.pulls])

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
@@ -19,6 +19,7 @@ from github.IssueComment import IssueComment
 from github.Repository import Repository
 from github.Requester import Requester
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from bot.analysis import BlobTooLarge
@@ -85,6 +86,21 @@ def retry_after(exc: BaseException) -> float | None:
     except ValueError:
         return None
     return None
+
+
+def reason_of(exc: BaseException) -> str:
+    """A one-line reason for the check run; never the request headers or tokens."""
+    if isinstance(exc, GithubException):
+        message = exc.data.get("message") if isinstance(exc.data, dict) else None
+        return f"GitHub answered {exc.status}" + (f" ({message})" if message else "")
+    if isinstance(exc, requests.RequestException):
+        inner = exc.args[0] if exc.args else None
+        if isinstance(inner, MaxRetryError):
+            # The URL's path only: the host may be an internal GitHub Enterprise name.
+            path = urlsplit(inner.url or "").path
+            return f"GitHub kept failing on {path} ({getattr(inner.reason, 'args', [inner.reason])[0]})"
+        return f"could not reach GitHub ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 class GitHubApp:

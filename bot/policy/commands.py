@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import rules
 from bot import render
-from bot.gate import is_bot
-from bot.repo_config import PERMISSIONS, has_permission, permission_rank
+from bot.policy.facts import is_bot
+from bot.policy.repo_config import PERMISSIONS, has_permission, permission_rank
 
 PREFIX = "/gate"
 NEEDED_PERMISSION = "write"

@@ -1,4 +1,4 @@
-"""Writes to GitHub: the `reviewgate` check run and the sticky PR comment.
+"""Writes to GitHub: the `reviewgate` check run, the sticky PR comment and command replies.
 
 GitHub appends annotations on every update of a check run and never replaces them, so a
 run's annotations are remembered (as a digest): an unchanged set updates the run in place,
@@ -8,7 +8,7 @@ a different one gets a new run, which GitHub then shows as the commit's `reviewg
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from github.IssueComment import IssueComment
 from github.Repository import Repository
 
 from bot import render, report
-from bot.db import CheckRunRecord, Database, StickyComment, utcnow
+from bot.store.db import CheckRunRecord, Database, StickyComment, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -180,3 +180,38 @@ def publish_comment(
     with db.session() as session:
         session.merge(StickyComment(repo=repo_name, number=number, comment_id=comment_id, state_digest=state))
     return True
+
+
+def acknowledge(
+    repo: Repository,
+    number: int,
+    comment_id: int,
+    reactions: Sequence[str],
+    replies: Sequence[str],
+    *,
+    retried: bool,
+    wrote: Callable[[IssueComment], bool],
+) -> None:
+    """React to a command comment and reply to it once (`replies` joined in one comment).
+
+    GitHub keeps one reaction per kind, so reacting again is harmless. A reply is posted
+    once: a retried job first looks for the one an earlier attempt may have posted.
+    """
+    for content in reactions:
+        _post(repo, f"/issues/comments/{comment_id}/reactions", {"content": content})
+    if not replies:
+        return
+    marker = report.REPLY_MARKER.format(comment_id=comment_id)
+    if retried:
+        # An earlier attempt may have replied before it failed. Only a reply of the App's own
+        # counts: anyone can type the marker.
+        issue = repo.get_issue(number)
+        if any(c.body and c.body.startswith(marker) and wrote(c) for c in issue.get_comments()):
+            return
+    body = "\n\n---\n\n".join([marker + "\n" + replies[0], *replies[1:]])
+    _post(repo, f"/issues/{number}/comments", {"body": render.bounded(body, render.COMMENT_LIMIT)})
+
+
+def _post(repo: Repository, path: str, body: dict[str, Any]) -> Any:
+    _, data = repo.requester.requestJsonAndCheck("POST", f"{repo.url}{path}", input=body)
+    return data

@@ -1,0 +1,168 @@
+"""Reads from GitHub for an evaluation or a command: the files a pull request changes, the
+gate's configuration, reviews, commits, repository roles and team memberships.
+
+Each read asks as little as it can (one request per page, roles once per login) and gives
+plain facts (`bot.policy.facts`); nothing here decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from github import GithubException, UnknownObjectException
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+import rules
+from bot.analysis import ChangedFile
+from bot.github.client import reason_of
+from bot.policy.facts import MAX_LISTED_COMMITS, CommitFact, Review
+from bot.policy.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
+from rules.config import MAX_CONFIG_BYTES
+
+log = logging.getLogger(__name__)
+
+MAX_FILES = 3000  # GitHub lists at most this many files of a pull request
+
+
+@dataclass(frozen=True)
+class Gathered:
+    files: tuple[ChangedFile, ...]  # as GitHub listed them: at most MAX_FILES
+    total_files: int  # GitHub's count of the files the PR changes, listed or not
+    config: GateConfig
+    config_error: str | None
+    default_branch: str
+
+
+def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str | None]:
+    """The gate's configuration from the default branch, never the PR head, and its error.
+
+    An invalid file gives the defaults (for the annotations only) and the error, which
+    fails the check: a policy that cannot be read is never replaced by a guess.
+    """
+    try:
+        content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
+        if isinstance(content, list):  # a directory with the file's name
+            raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
+        if content.size > MAX_CONFIG_BYTES:  # refused before it is decoded or parsed
+            raise rules.ConfigError(
+                rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
+            )
+        return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
+    except UnknownObjectException:
+        return DEFAULT_CONFIG, None
+    except rules.ConfigError as exc:
+        return DEFAULT_CONFIG, str(exc)
+
+
+def changes(repo: Repository, pull: PullRequest) -> Gathered:
+    """The files the pull request changes (as many as GitHub lists) and the gate's configuration."""
+    default_branch = pull.base.repo.default_branch
+    config, config_error = read_config(repo, default_branch)
+    files: list[ChangedFile] = []
+    for f in pull.get_files():
+        files.append(ChangedFile(f.filename, f.status, f.sha, f.patch, f.previous_filename))
+        if len(files) >= MAX_FILES:
+            break
+    # Never fewer than were listed: a count GitHub did not give must not pass for a small one.
+    total = max(pull.changed_files or 0, len(files))
+    return Gathered(tuple(files), total, config, config_error, default_branch)
+
+
+def branch_tip(repo: Repository, branch: str) -> str | None:
+    """The sha of the branch's latest commit. Asked directly: a lazy PyGithub commit would
+    answer with the ref it was given."""
+    _, commit = repo.requester.requestJsonAndCheck("GET", f"{repo.url}/commits/{quote(branch)}")
+    return commit.get("sha") if isinstance(commit, dict) else None
+
+
+class Permissions:
+    """Repository roles from the collaborator permission endpoint, asked once per login.
+
+    One instance lives for one evaluation (or one command job): a role changed on GitHub
+    is seen by the next one.
+    """
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._known: dict[str, str] = {}
+
+    def of(self, login: str) -> str:
+        key = login.casefold()
+        if key not in self._known:
+            try:
+                _, data = self.repo.requester.requestJsonAndCheck(
+                    "GET", f"{self.repo.url}/collaborators/{quote(login, safe='')}/permission"
+                )
+            except UnknownObjectException:
+                data = {"permission": "none"}
+            # `role_name` keeps maintain and triage apart; `permission` folds them into
+            # write and read. Custom roles fall back to the folded value.
+            role = str(data.get("role_name") or "").lower()
+            if role not in PERMISSIONS:
+                role = str(data.get("permission") or "none").lower()
+            self._known[key] = role if role in PERMISSIONS else "none"
+        return self._known[key]
+
+
+def team_members(repo: Repository, teams: Sequence[str], candidates: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Which of `candidates` are active members of each team; teams that cannot be read
+    are left out, and `decide` says their membership is unknown (fail closed)."""
+    out: dict[str, frozenset[str]] = {}
+    for team in teams:
+        org, _, slug = team.partition("/")
+        members = set()
+        try:
+            for login in candidates:
+                try:
+                    _, data = repo.requester.requestJsonAndCheck(
+                        "GET", f"/orgs/{quote(org)}/teams/{quote(slug)}/memberships/{quote(login)}"
+                    )
+                except UnknownObjectException:
+                    continue
+                if data.get("state") == "active":
+                    members.add(login)
+        except GithubException as exc:
+            log.warning("team %s cannot be read (%s); its approvals are not counted", team, reason_of(exc))
+            continue
+        out[team] = frozenset(members)
+    return out
+
+
+def reviews(pull: PullRequest) -> tuple[Review, ...]:
+    out = []
+    for r in pull.get_reviews():  # PyGithub follows the pages
+        user = r.user
+        submitted = r.submitted_at
+        out.append(
+            Review(
+                user=user.login if user is not None else "ghost",
+                user_type=(user.type if user is not None else "User") or "User",
+                state=r.state or "",
+                commit_id=r.commit_id or "",
+                submitted_at=submitted.isoformat() if submitted is not None else "",
+                id=r.id,
+            )
+        )
+    return tuple(out)
+
+
+def commits(pull: PullRequest, head: str) -> tuple[tuple[CommitFact, ...], bool]:
+    """The PR's commits, oldest first, up to `head`, and whether that is every one of them.
+
+    GitHub lists at most 250 commits of a pull request; over that, none are asked for, as the
+    unlisted ones could not be checked anyway (`decide` fails closed).
+    """
+    if pull.commits > MAX_LISTED_COMMITS:
+        return (), False
+    out = [
+        CommitFact(c.sha, c.author.login if c.author else None, c.committer.login if c.committer else None)
+        for c in pull.get_commits()  # PyGithub follows the pages; `author` is null for an unlinked email
+    ]
+    shas = [c.sha for c in out]
+    if head not in shas:  # pushed to since the PR was read: the event of that push re-evaluates
+        return tuple(out), False
+    return tuple(out[: shas.index(head) + 1]), True

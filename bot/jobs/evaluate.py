@@ -1,0 +1,160 @@
+"""The evaluation job: take the owed evaluation, assess the pull request, publish, release.
+
+Jobs are idempotent and coalesced (see `bot.store.pull_state`): a job is queued only when none is
+waiting, and takes every event recorded by the time it starts, so a burst of events gives
+one evaluation of the latest head. The head evaluated is the one GitHub reports when the
+job starts, whatever head the events named: an event may be old (GitHub redelivers past
+events on request, and deliveries can arrive out of order), and coalescing keeps only the
+head of the latest one to arrive, so trusting it could cost the real head its evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from github import BadCredentialsException, GithubException, UnknownObjectException
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+from bot import report
+from bot.github import suggestions
+from bot.github.client import reason_of
+from bot.github.publish import CheckRunPublisher, publish_comment
+from bot.jobs.assess import assess
+from bot.runtime import Runtime
+from bot.store import pull_state
+from bot.store.db import Evaluation, utcnow
+from bot.store.pull_state import Owed
+
+log = logging.getLogger(__name__)
+
+
+def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
+    """Evaluate; returns the outcome label. Raises to let the queue retry."""
+    job = pull_state.take(rt.db, queued)
+    if job is None:
+        return "superseded"
+    repo: Repository | None = None
+    publisher: CheckRunPublisher | None = None
+    try:
+        gh = rt.github.client(job.installation_id)
+        repo = gh.get_repo(job.repo)  # lazy: the client is, so this costs no request
+        pull = repo.get_pull(job.number)
+        try:
+            head = pull.head.sha  # reading it fetches the PR
+        except UnknownObjectException:
+            pull_state.release(rt.db, job, done=True)
+            return "gone"
+        if pull.state != "open":
+            pull_state.release(rt.db, job, done=True)
+            return "closed"
+        publisher = CheckRunPublisher(rt.db, repo, job.repo, head)
+        started = utcnow()
+        publisher.start()
+        conclusion = _evaluate(rt, job, repo, pull, head, publisher, started)
+        pull_state.release(rt.db, job, done=True)
+        return conclusion
+    except Exception as exc:
+        if isinstance(exc, UnknownObjectException) and repo is not None and _vanished(repo, job.number):
+            # The PR (or its repository) was deleted while we evaluated: nothing to report on.
+            pull_state.release(rt.db, job, done=True)
+            return "gone"
+        if isinstance(exc, BadCredentialsException):
+            # The cached installation token was refused (revoked, or the clocks disagree):
+            # the retry starts with a new one.
+            rt.github.forget_installation(job.installation_id)
+        if last_attempt:
+            _give_up(rt, job, repo, publisher, exc)
+        else:
+            pull_state.release(rt.db, job, done=False)
+        raise
+
+
+def _vanished(repo: Repository, number: int) -> bool:
+    """Whether GitHub says the PR is gone; any other answer (or none) is not proof of it."""
+    try:
+        repo.get_pull(number).head.sha  # noqa: B018  # reading it fetches the PR
+    except UnknownObjectException:
+        return True
+    except Exception:  # GitHub failing here is the original error's business  # noqa: BLE001
+        return False
+    return False
+
+
+def _give_up(
+    rt: Runtime, job: Owed, repo: Repository | None, publisher: CheckRunPublisher | None, exc: Exception
+) -> None:
+    reason = reason_of(exc)
+    log.error("giving up on %s#%s after the last retry: %s", job.repo, job.number, reason)
+    try:
+        if publisher is None and job.head_sha is not None and repo is not None:
+            publisher = CheckRunPublisher(rt.db, repo, job.repo, job.head_sha)
+        if publisher is not None:  # None: no client (no App credentials), nothing to report to
+            publisher.fail(reason)
+    except Exception:
+        # GitHub is unreachable even for this: the run stays pending (or absent), which
+        # blocks the merge as a required check until GitHub's Re-run or the next event.
+        log.exception("could not mark %s#%s as failed", job.repo, job.number)
+    finally:
+        pull_state.release(rt.db, job, done=True)
+
+
+def _evaluate(
+    rt: Runtime,
+    job: Owed,
+    repo: Repository,
+    pull: PullRequest,
+    head: str,
+    publisher: CheckRunPublisher,
+    started: datetime,
+) -> str:
+    found = assess(rt, job.repo, job.number, repo, pull, head)
+    verdict = found.verdict
+    outcome = report.Outcome(
+        head_sha=head,
+        conclusion=verdict.conclusion,
+        title=verdict.title,
+        verdict_summary=verdict.summary,
+        findings=found.findings,
+        not_analyzed=found.not_analyzed,
+        whole_files=found.whole_files,
+        notes=found.notes,
+        unmet=tuple(c.key for c in verdict.unmet),
+    )
+    annotations = report.annotations_for(found.findings)
+    publisher.complete(
+        verdict.conclusion,
+        verdict.title,
+        report.summary(outcome, rt.settings.rules_docs_url),
+        annotations,
+        actions=[report.RECHECK_ACTION],
+    )
+    if found.config.comment == "sticky":
+        publish_comment(
+            rt.db, repo, job.repo, job.number, outcome, found.fingerprints, rt.settings.rules_docs_url,
+            wrote=rt.github.wrote,
+        )
+    with rt.db.session() as session:
+        session.add(
+            Evaluation(
+                repo=job.repo,
+                number=job.number,
+                head_sha=head,
+                head_digest=found.head_digest,
+                conclusion=verdict.conclusion,
+                title=verdict.title,
+                findings_digest=report.digest(annotations),
+                trigger=job.trigger,
+                started_at=started,
+            )
+        )
+    if found.config.suggestions and not found.facts.config_error:
+        try:
+            offered = suggestions.collect(found.findings, found.fingerprints, found.changed_lines, found.line_sources)
+            suggestions.publish(rt.db, repo, job.repo, job.number, head, offered)
+        except GithubException as exc:
+            # Advice, not the verdict: the check is already right, and failing the job here
+            # would turn it red. The next evaluation offers them again (none was recorded).
+            log.error("could not post suggestions on %s#%s: %s", job.repo, job.number, reason_of(exc))
+    return verdict.conclusion

@@ -1,0 +1,227 @@
+"""The job queue: Huey on SQLite (default) or Redis, with every task of the bot registered.
+
+`build_queue(rt)` builds it from the runtime's settings and installs it as `rt.queue`, where
+producers of work reach it through the `JobQueue` protocol. Only the process entry points
+(`app.py`, `bot.worker`) import this module: they build the queue, start consumers and queue
+again at start-up what was owed when the process stopped.
+
+Three tasks: `evaluate` (one owed evaluation, `bot.jobs.evaluate`), `gate_job` (a `/gate`
+command comment, its acknowledgement or a merge group, by the key of its `GateJob` row), and
+the reconciler's periodic pass (`bot.jobs.reconcile`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.api import Task, TaskWrapper
+from huey.consumer import Consumer
+from huey.storage import SqliteStorage
+
+from bot.github.client import reason_of, retry_after
+from bot.jobs import commands, evaluate, merge_group, reconcile
+from bot.metrics import EVALUATION_SECONDS, JOBS
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.store import pull_state
+from bot.store.db import GateJob, utcnow
+from bot.store.pull_state import Owed
+
+log = logging.getLogger(__name__)
+
+
+class _QueueStorage(SqliteStorage):
+    """WAL with synchronous=NORMAL: a committed job survives a crash of the process.
+
+    It may not survive a power cut, and need not: the delivery's evaluation is recorded as
+    owed in the database (fsync'ed) before the job is queued, and `recover` queues it again
+    at start-up. One fsync per delivery instead of two keeps acknowledgements fast.
+    """
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
+
+
+def build_huey(settings: Settings) -> Huey:
+    if settings.redis_url:
+        return RedisHuey("reviewgate", url=settings.redis_url, results=False)
+    settings.prepare_data_dir()
+    return SqliteHuey(
+        "reviewgate", filename=str(settings.queue_path.resolve()), results=False,
+        storage_class=_QueueStorage,
+    )
+
+
+# How often an idle consumer looks for a job: at once at first, then at most every second.
+_POLLING: dict[str, Any] = {"initial_delay": 0.05, "max_delay": 1.0}
+
+
+class EmbeddedConsumer(Consumer):
+    """A consumer that runs inside another server: that server owns the process's signals."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class Queue:
+    """The Huey instance and its tasks, for one runtime. Implements `bot.runtime.JobQueue`."""
+
+    def __init__(self, rt: Runtime) -> None:
+        settings = rt.settings
+        self.rt = rt
+        self.huey = build_huey(settings)
+
+        @self.huey.task(
+            retries=settings.job_retries, retry_delay=settings.job_retry_delay,
+            retry_backoff=settings.job_retry_backoff, context=True,
+        )
+        def evaluate(
+            repo: str, number: int, installation_id: int, head_sha: str | None, seq: int, trigger: str,
+            task: Task | None = None,
+        ) -> None:
+            _evaluate(rt, Owed(repo, number, installation_id, head_sha, seq, trigger), task)
+
+        @self.huey.task(retries=settings.job_retries, retry_delay=settings.job_retry_delay, context=True)
+        def gate_job(key: str, task: Task | None = None) -> None:
+            """A `/gate` command comment, its acknowledgement, or a merge group."""
+            _gate_job(rt, key, task)
+
+        @self.huey.periodic_task(lambda moment: reconcile.due(settings, moment))
+        def reconcile_periodically() -> None:
+            reconcile.periodic_pass(rt)
+
+        self.evaluate: TaskWrapper = evaluate
+        self.gate_job: TaskWrapper = gate_job
+        self.reconcile_periodically: TaskWrapper = reconcile_periodically
+
+    def enqueue_evaluation(self, job: Owed) -> None:
+        self.evaluate(job.repo, job.number, job.installation_id, job.head_sha, job.seq, job.trigger)
+
+    def enqueue_gate_job(self, key: str) -> None:
+        self.gate_job(key)
+
+    def pending_count(self) -> int:
+        return int(self.huey.pending_count())
+
+    def scheduled_count(self) -> int:
+        return int(self.huey.scheduled_count())
+
+    def start_consumer(self, workers: int, **options: Any) -> EmbeddedConsumer:
+        """Consumer threads beside a server in this process (the periodic reconciler among
+        their tasks); the caller stops them."""
+        consumer = EmbeddedConsumer(self.huey, workers=workers, worker_type="thread", **{**_POLLING, **options})
+        consumer.start()
+        return consumer
+
+    def run_consumer(self, workers: int, *, periodic: bool = True) -> None:
+        """Consume in the foreground until a signal: SIGTERM stops after the jobs under way,
+        SIGINT at once (`python -m bot.worker`)."""
+        Consumer(
+            self.huey, workers=workers, worker_type="thread", periodic=periodic, graceful_signal="TERM", **_POLLING
+        ).run()
+
+    def recover_evaluations(self) -> int:
+        """Queue again the evaluations that were owed when the process stopped."""
+        owed = pull_state.recover(self.rt.db)
+        for job in owed:
+            self.enqueue_evaluation(job)
+        return len(owed)
+
+    def recover_gate_jobs(self) -> int:
+        """Queue again the command and merge-group jobs recorded but not finished."""
+        with self.rt.db.session() as session:
+            keys = [key for (key,) in session.query(GateJob.key).filter(GateJob.done.is_(False))]
+        for key in keys:
+            self.enqueue_gate_job(key)
+        return len(keys)
+
+    def recover(self) -> None:
+        """At start-up: queue again whatever was owed from before a restart."""
+        owed = self.recover_evaluations()
+        if owed:
+            log.info("re-enqueued %d evaluations owed from before a restart", owed)
+        owed_jobs = self.recover_gate_jobs()
+        if owed_jobs:
+            log.info("re-enqueued %d command jobs owed from before a restart", owed_jobs)
+
+
+def build_queue(rt: Runtime) -> Queue:
+    """The queue for the runtime's settings, with every task registered, installed as `rt.queue`."""
+    queue = Queue(rt)
+    rt.queue = queue
+    return queue
+
+
+def _evaluate(rt: Runtime, job: Owed, task: Task | None) -> None:
+    last_attempt = task is None or not task.retries
+    start = time.perf_counter()
+    try:
+        outcome = evaluate.run(rt, job, last_attempt=last_attempt)
+    except Exception as exc:
+        JOBS.labels(outcome="gave_up" if last_attempt else "retry").inc()
+        if last_attempt:
+            log.exception("evaluation of %s#%s failed after the last retry", job.repo, job.number)
+        else:
+            wait = retry_after(exc)
+            if task is not None and wait is not None and wait > (task.retry_delay or 0):
+                # Huey's next retry waits task.retry_delay: not before GitHub's reset time.
+                task.retry_delay = wait
+            log.warning(
+                "evaluation of %s#%s failed, the queue retries it: %s", job.repo, job.number, reason_of(exc)
+            )
+        raise
+    finally:
+        EVALUATION_SECONDS.observe(time.perf_counter() - start)
+    JOBS.labels(outcome=outcome).inc()
+    log.info("evaluated %s#%s (%s): %s", job.repo, job.number, job.trigger, outcome)
+
+
+def _gate_job(rt: Runtime, key: str, task: Task | None) -> None:
+    last_attempt = task is None or not task.retries
+    try:
+        outcome = _run_gate_job(rt, key, last_attempt=last_attempt)
+    except Exception as exc:
+        JOBS.labels(outcome="gave_up" if last_attempt else "retry").inc()
+        log.warning("%s failed%s: %s", key, "" if last_attempt else ", the queue retries it", reason_of(exc))
+        raise
+    JOBS.labels(outcome="gate_job").inc()
+    log.info("%s: %s", key, outcome)
+
+
+def _run_gate_job(rt: Runtime, key: str, *, last_attempt: bool) -> str:
+    with rt.db.session() as session:
+        row = session.get(GateJob, key)
+        if row is None or row.done:
+            return "done already"
+        kind, repo_name, installation_id = row.kind, row.repo, row.installation_id
+        data = json.loads(row.payload)
+    try:
+        if kind == "commands":
+            outcome = commands.run_commands(rt, key, repo_name, installation_id, data)
+        elif kind == "acknowledge":
+            outcome = commands.acknowledge(rt, key, repo_name, installation_id, data)
+        elif kind == "merge_group":
+            outcome = merge_group.check_merge_group(rt, repo_name, installation_id, data)
+        else:
+            outcome = f"unknown kind {kind}"
+    except Exception as exc:
+        if not last_attempt:
+            raise
+        _finish(rt, key, f"failed: {type(exc).__name__}")
+        raise
+    _finish(rt, key, outcome)
+    return outcome
+
+
+def _finish(rt: Runtime, key: str, outcome: str) -> None:
+    """Mark the job done, unless it already is (a command job is marked when applied)."""
+    with rt.db.session() as session:
+        row = session.get(GateJob, key)
+        if row is not None and not row.done:
+            row.done, row.outcome, row.finished_at = True, outcome[:200], utcnow()

@@ -1,0 +1,205 @@
+"""Owed evaluations: the per-PR sequence counters of `PullState`, and every change to them.
+
+Each pull request has four counters. Every event that asks for an evaluation (a delivery, an
+applied command, the reconciler) bumps `wanted_seq`: that bump, committed, is the durable
+promise of an evaluation. A job is queued only when none is waiting (`queued_seq <=
+started_seq`), and a job takes `wanted_seq` when it starts (`started_seq`), so the events
+that arrive while it waits are covered by it and a burst gives one evaluation. A job that
+finishes sets `done_seq`; one that fails gives its events back to the retry. After a crash,
+`done_seq < wanted_seq` says which evaluations are still owed (`recover`).
+
+This module is the only code that reads or writes the counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from bot.store.db import Database, PullState, utcnow
+
+
+@dataclass(frozen=True)
+class PullRef:
+    """A pull request an event concerns, and the head the event named (a hint only)."""
+
+    repo: str
+    number: int
+    installation_id: int
+    head_sha: str | None
+
+
+@dataclass(frozen=True)
+class Owed:
+    """An evaluation owed to a pull request: what a queued evaluation job carries."""
+
+    repo: str
+    number: int
+    installation_id: int
+    # The head the latest event named, a hint only: what is evaluated is GitHub's head. It
+    # is used when GitHub cannot be asked, to report the failure on a commit.
+    head_sha: str | None
+    seq: int
+    trigger: str
+
+
+class Batch:
+    """The states of the pull requests one batch of deliveries concerns, in one transaction:
+    locked when read, bumped in memory per delivery, written at once (a fixed handful of
+    statements per batch, whatever its size)."""
+
+    def __init__(self, conn: Connection, keys: set[tuple[str, int]]) -> None:
+        self._states: dict[tuple[str, int], dict[str, Any]] = {}
+        if keys:
+            # FOR UPDATE: on PostgreSQL several web processes may bump the same PR.
+            rows = conn.execute(
+                select(PullState).where(tuple_(PullState.repo, PullState.number).in_(keys)).with_for_update()
+            )
+            self._states = {(r.repo, r.number): dict(r._mapping) for r in rows}
+        self._existing = set(self._states)
+
+    def owe(self, ref: PullRef, trigger: str, now: datetime) -> int | None:
+        """Record an event of `ref`'s PR; the seq of a job to queue now, or None when one is waiting."""
+        state = self._states.setdefault(
+            (ref.repo, ref.number),
+            dict(repo=ref.repo, number=ref.number, wanted_seq=0, queued_seq=0, started_seq=0, done_seq=0),
+        )
+        state["wanted_seq"] += 1
+        state.update(installation_id=ref.installation_id, head_sha=ref.head_sha, trigger=trigger, updated_at=now)
+        if state["queued_seq"] > state["started_seq"]:
+            return None  # a queued job has not started yet; it will take this event too
+        state["queued_seq"] = state["wanted_seq"]
+        return int(state["wanted_seq"])
+
+    def write(self, conn: Connection) -> None:
+        new_states = [v for k, v in self._states.items() if k not in self._existing]
+        if new_states:
+            conn.execute(insert(PullState), new_states)
+        changed = [
+            {"b_repo": v["repo"], "b_number": v["number"], **{c: v[c] for c in _BUMPED}}
+            for k, v in self._states.items() if k in self._existing
+        ]
+        if changed:
+            conn.execute(
+                update(PullState)
+                .where(PullState.repo == bindparam("b_repo"), PullState.number == bindparam("b_number"))
+                .values({c: bindparam(c) for c in _BUMPED}),
+                changed,
+            )
+
+
+_BUMPED = ("wanted_seq", "queued_seq", "installation_id", "head_sha", "trigger", "updated_at")
+
+
+def owe(session: Session, repo: str, number: int, installation_id: int, trigger: str) -> int | None:
+    """Record that the PR must be evaluated again (as a delivery does), at whatever head it has
+    when the job runs; the seq to queue, if any. In the caller's transaction."""
+    state = session.get(PullState, (repo, number), with_for_update=True)
+    if state is None:
+        state = PullState(
+            repo=repo, number=number, installation_id=installation_id,
+            wanted_seq=0, queued_seq=0, started_seq=0, done_seq=0,
+        )
+        session.add(state)
+    state.wanted_seq += 1
+    state.head_sha = None
+    state.trigger = trigger
+    state.installation_id = installation_id
+    state.updated_at = utcnow()
+    if state.queued_seq > state.started_seq:
+        return None  # a waiting job will take this too
+    state.queued_seq = state.wanted_seq
+    return state.wanted_seq
+
+
+def unqueue(db: Database, keys: Iterable[tuple[str, int]]) -> None:
+    """The job was not queued after all: the evaluation stays owed, and the next event (or
+    start-up) queues one."""
+    with db.session() as session:
+        for key in keys:
+            state = session.get(PullState, key, with_for_update=True)
+            if state is not None:
+                state.queued_seq = state.started_seq
+
+
+def take(db: Database, queued: Owed) -> Owed | None:
+    """Start: cover every event recorded so far. None when a newer job already did."""
+    with db.session() as session:
+        state = session.get(PullState, (queued.repo, queued.number), with_for_update=True)
+        if state is None:  # queued by hand, or by an older version: evaluate as asked
+            return queued
+        if state.started_seq >= state.wanted_seq:
+            return None  # a job running or done covers every event recorded
+        state.started_seq = state.wanted_seq
+        return Owed(
+            queued.repo, queued.number, state.installation_id, state.head_sha, state.wanted_seq,
+            state.trigger or queued.trigger,
+        )
+
+
+def release(db: Database, job: Owed, *, done: bool) -> None:
+    """Finish (done) or give the events back to the retry or the next job (not done)."""
+    with db.session() as session:
+        state = session.get(PullState, (job.repo, job.number), with_for_update=True)
+        if state is None:
+            return
+        if done:
+            state.done_seq = max(state.done_seq, job.seq)
+        else:
+            state.started_seq = state.done_seq
+        state.updated_at = utcnow()
+
+
+def recover(db: Database) -> list[Owed]:
+    """The evaluations owed when the process stopped, marked as queued again: the caller
+    queues each one.
+
+    Huey removes a job from the queue when a worker takes it, so a crash mid-evaluation
+    loses it; the counters still say which PRs' latest events were not evaluated.
+    """
+    owed = []
+    with db.session() as session:
+        for state in session.query(PullState).filter(PullState.done_seq < PullState.wanted_seq):
+            state.started_seq = state.done_seq
+            state.queued_seq = state.wanted_seq
+            owed.append(
+                Owed(state.repo, state.number, state.installation_id, state.head_sha, state.wanted_seq, "recovery")
+            )
+    return owed
+
+
+def wanted(db: Database, repo: str, number: int) -> int:
+    """The PR's latest seq (1 when it has none yet)."""
+    with db.session() as session:
+        state = session.get(PullState, (repo, number))
+        return state.wanted_seq if state is not None else 1
+
+
+def owed_recently(db: Database, repo: str, number: int, within: timedelta) -> bool:
+    """Whether an evaluation of the PR is owed for an event newer than `within`."""
+    with db.session() as session:
+        state = session.get(PullState, (repo, number))
+        if state is None or state.done_seq >= state.wanted_seq:
+            return False
+        return utcnow() - _aware(state.updated_at) < within
+
+
+def owed_evaluations(db: Database) -> tuple[int, float]:
+    """(PRs whose latest event is not evaluated yet, seconds since the oldest one's latest event)."""
+    with db.session() as session:
+        rows = session.query(PullState.updated_at).filter(PullState.done_seq < PullState.wanted_seq).all()
+    if not rows:
+        return 0, 0.0
+    now = utcnow()
+    oldest = min(_aware(r) for (r,) in rows)
+    return len(rows), max(0.0, (now - oldest).total_seconds())
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every one stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""`POST /webhook`: GitHub's deliveries verified, read, recorded and queued, in milliseconds."""

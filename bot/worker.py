@@ -1,0 +1,75 @@
+"""`python -m bot.worker`: a process that runs the queue's jobs, on the web app's settings.
+
+What `python app.py` does besides serving: consumer threads for evaluations, commands and
+merge groups, the reconciler's periodic pass, and, at start-up, queueing again whatever was
+owed when the bot stopped. Run it beside `REVIEWGATE_WORKERS=0 python app.py` (web only),
+as many as needed: on the same machine with the SQLite queue, on any machine with Redis.
+
+Threads: `--workers`, else `REVIEWGATE_WORKERS`; when that is 0 (the setting that keeps
+the web process from running jobs, often shared through `.env`), the default of 2.
+SIGTERM stops after the jobs under way; SIGINT (Ctrl-C) at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.jobs.queue import build_queue
+from bot.runtime import Runtime
+from bot.settings import ConfigurationError, Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORKERS: int = Settings.model_fields["workers"].default
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot.worker", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--workers", type=int, default=None,
+        help="consumer threads (default: REVIEWGATE_WORKERS, or 2 when that is 0)",
+    )
+    parser.add_argument(
+        "--no-periodic", action="store_true",
+        help="do not run the reconciler's periodic pass here (when another process runs it)",
+    )
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _arguments(argv)
+    # Whatever the worker creates (SQLite journals, anything added later) is owner-only.
+    os.umask(0o077)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    try:
+        settings.check_github_app()
+    except ConfigurationError as exc:
+        # Jobs still run, and fail closed saying why, until the App is set.
+        log.warning("%s", exc)
+    workers = args.workers if args.workers is not None else settings.workers or DEFAULT_WORKERS
+    # The analysis worker processes are sized by the thread count (`Runtime`).
+    settings = settings.model_copy(update={"workers": workers})
+    try:
+        runtime = Runtime(settings)
+    except ConfigurationError as exc:
+        print(f"reviewgate: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    queue = build_queue(runtime)
+    queue.recover()
+    log.info("worker: %d consumer threads%s", workers, "" if not args.no_periodic else ", no periodic tasks")
+    try:
+        queue.run_consumer(workers, periodic=not args.no_periodic)
+    finally:
+        runtime.close()
+
+
+if __name__ == "__main__":
+    main()
