@@ -11,7 +11,7 @@ head of the latest one to arrive, so trusting it could cost the real head its ev
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from github import BadCredentialsException, GithubException, UnknownObjectException
 from github.PullRequest import PullRequest
@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 
 def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
     """Evaluate; returns the outcome label. Raises to let the queue retry."""
-    job = pull_state.take(rt.db, queued)
-    if job is None:
-        return "superseded"
+    lease = timedelta(seconds=rt.settings.evaluation_seconds + rt.settings.lease_seconds)
+    job = pull_state.take(rt.db, queued, lease)
+    if isinstance(job, str):
+        return job  # busy: the running evaluation queues the next one; or superseded
     repo: Repository | None = None
     publisher: CheckRunPublisher | None = None
     try:
@@ -44,21 +45,21 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         try:
             head = pull.head.sha  # reading it fetches the PR
         except UnknownObjectException:
-            pull_state.release(rt.db, job, done=True)
+            _finish(rt, job)
             return "gone"
         if pull.state != "open":
-            pull_state.release(rt.db, job, done=True)
+            _finish(rt, job)
             return "closed"
         publisher = CheckRunPublisher(rt.db, repo, job.repo, head)
         started = utcnow()
         publisher.start()
         conclusion = _evaluate(rt, job, repo, pull, head, publisher, started)
-        pull_state.release(rt.db, job, done=True)
+        _finish(rt, job)
         return conclusion
     except Exception as exc:
         if isinstance(exc, UnknownObjectException) and repo is not None and _vanished(repo, job.number):
             # The PR (or its repository) was deleted while we evaluated: nothing to report on.
-            pull_state.release(rt.db, job, done=True)
+            _finish(rt, job)
             return "gone"
         if isinstance(exc, BadCredentialsException):
             # The cached installation token was refused (revoked, or the clocks disagree):
@@ -69,6 +70,19 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         else:
             pull_state.release(rt.db, job, done=False)
         raise
+
+
+def _finish(rt: Runtime, job: Owed) -> None:
+    """Release the PR; events that arrived while this evaluation ran get the next one."""
+    follow_up = pull_state.release(rt.db, job, done=True)
+    if follow_up is not None:
+        try:
+            rt.queue.enqueue_evaluation(follow_up)
+        except Exception:
+            # This evaluation's verdict stands; the next one stays owed in the database, and
+            # the next event, the reconciler or start-up recovery queues it.
+            log.exception("could not queue the next evaluation of %s#%s", job.repo, job.number)
+            pull_state.unqueue(rt.db, [(job.repo, job.number)])
 
 
 def _vanished(repo: Repository, number: int) -> bool:
@@ -97,7 +111,7 @@ def _give_up(
         # blocks the merge as a required check until GitHub's Re-run or the next event.
         log.exception("could not mark %s#%s as failed", job.repo, job.number)
     finally:
-        pull_state.release(rt.db, job, done=True)
+        _finish(rt, job)
 
 
 def _evaluate(

@@ -160,6 +160,21 @@ class WaiverRecord(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class EvaluationLease(Base):
+    """The evaluation of a pull request that is running now, and until when it may hold it.
+
+    One evaluation of a PR at a time: an older one that gathered its facts before a hold or
+    a dismissal must never publish its verdict after a newer one. A lease left by a process
+    that died expires; until then the PR's next evaluation waits for it.
+    """
+
+    __tablename__ = "evaluation_leases"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class HeadPush(Base):
     """Who brought a head commit onto a pull request: the `sender` of the `pull_request`
     delivery (`synchronize` for a push, `opened` / `reopened` for the first head).

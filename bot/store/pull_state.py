@@ -8,6 +8,11 @@ that arrive while it waits are covered by it and a burst gives one evaluation. A
 finishes sets `done_seq`; one that fails gives its events back to the retry. After a crash,
 `done_seq < wanted_seq` says which evaluations are still owed (`recover`).
 
+One evaluation of a PR runs at a time (an `EvaluationLease`): a job that finds another one
+running leaves its events to it, and the running one, when it finishes, hands back a
+follow-up job for the events that arrived meanwhile. So an evaluation that gathered its facts
+before a hold can never publish its older verdict over the newer one.
+
 This module is the only code that reads or writes the counters.
 """
 
@@ -21,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from bot.store.db import Database, PullState, utcnow
+from bot.store.db import Database, EvaluationLease, PullState, utcnow
 
 
 @dataclass(frozen=True)
@@ -127,32 +132,58 @@ def unqueue(db: Database, keys: Iterable[tuple[str, int]]) -> None:
                 state.queued_seq = state.started_seq
 
 
-def take(db: Database, queued: Owed) -> Owed | None:
-    """Start: cover every event recorded so far. None when a newer job already did."""
+BUSY = "busy"  # another evaluation of the PR is running; it queues the next one
+SUPERSEDED = "superseded"  # a job running or done covers every event recorded
+
+
+def take(db: Database, queued: Owed, lease: timedelta) -> Owed | str:
+    """Start: cover every event recorded so far, and hold the PR's lease for `lease`.
+
+    `BUSY` or `SUPERSEDED` instead when this job has nothing to do now."""
     with db.session() as session:
         state = session.get(PullState, (queued.repo, queued.number), with_for_update=True)
         if state is None:  # queued by hand, or by an older version: evaluate as asked
             return queued
         if state.started_seq >= state.wanted_seq:
-            return None  # a job running or done covers every event recorded
+            return SUPERSEDED
+        now = utcnow()
+        held = session.get(EvaluationLease, (queued.repo, queued.number), with_for_update=True)
+        if held is not None and state.started_seq > state.done_seq and _aware(held.expires_at) > now:
+            return BUSY
         state.started_seq = state.wanted_seq
+        session.merge(
+            EvaluationLease(repo=queued.repo, number=queued.number, seq=state.wanted_seq, expires_at=now + lease)
+        )
         return Owed(
             queued.repo, queued.number, state.installation_id, state.head_sha, state.wanted_seq,
             state.trigger or queued.trigger,
         )
 
 
-def release(db: Database, job: Owed, *, done: bool) -> None:
-    """Finish (done) or give the events back to the retry or the next job (not done)."""
+def release(db: Database, job: Owed, *, done: bool) -> Owed | None:
+    """Finish (done) or give the events back to the retry (not done), and let go of the lease.
+
+    Returns the follow-up job to queue when events arrived while this one ran (the jobs they
+    queued found it busy and left them to it)."""
     with db.session() as session:
         state = session.get(PullState, (job.repo, job.number), with_for_update=True)
+        held = session.get(EvaluationLease, (job.repo, job.number), with_for_update=True)
+        if held is not None and held.seq == job.seq:
+            session.delete(held)
         if state is None:
-            return
-        if done:
-            state.done_seq = max(state.done_seq, job.seq)
-        else:
-            state.started_seq = state.done_seq
+            return None
         state.updated_at = utcnow()
+        if not done:
+            state.started_seq = state.done_seq
+            return None
+        state.done_seq = max(state.done_seq, job.seq)
+        if state.wanted_seq <= state.started_seq:
+            return None
+        state.queued_seq = state.wanted_seq
+        return Owed(
+            job.repo, job.number, state.installation_id, state.head_sha, state.wanted_seq,
+            state.trigger or job.trigger,
+        )
 
 
 def recover(db: Database) -> list[Owed]:
@@ -164,6 +195,8 @@ def recover(db: Database) -> list[Owed]:
     """
     owed = []
     with db.session() as session:
+        # The evaluations these leases stood for died with the process.
+        session.query(EvaluationLease).delete()
         for state in session.query(PullState).filter(PullState.done_seq < PullState.wanted_seq):
             state.started_seq = state.done_seq
             state.queued_seq = state.wanted_seq

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import rules
 from bot import render
 from bot.policy.decide import decide
 from bot.policy.facts import (
@@ -481,12 +481,9 @@ def test_glob_match(path: str, pattern: str, matches: bool) -> None:
 
 
 def _glob_match_before(path: str, pattern: str) -> bool:
-    """`glob_match` as it was, one fnmatch per reading: the reference for the compiled one."""
-    path = path.replace("\\", "/").removeprefix("./")
-    pattern = pattern.removeprefix("./").removeprefix("/")
-    if pattern.endswith("/"):
-        pattern += "**"
-    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+    """The definition of a glob's reading (`rules.glob_match`, shared with `paths:`): the
+    reference the gate's indexed matcher must agree with."""
+    return rules.glob_match(path, pattern)
 
 
 _GLOB_PIECES = ["a", "b", "ab", "/", ".", ".py", "*", "**", "**/", "?", "[ab]", "[!a]", "[", "]", "./", "\\"]
