@@ -123,10 +123,17 @@ def summary(outcome: Outcome, docs_url: str) -> str:
 
 
 def comment_state(outcome: Outcome, fingerprints: Iterable[str]) -> str:
-    """What the sticky comment depends on: the verdict, what blocks it and the set of
-    findings; not the sha, so a new commit with the same verdict leaves the comment alone."""
+    """What the sticky comment shows: the verdict's text (waivers, holds, reviews, what
+    unblocks it) and the set of findings. Not the sha: a new commit with the same verdict
+    leaves the comment alone, one request fewer per push."""
+    sha = render.short(outcome.head_sha)
     return digest(
-        {"conclusion": outcome.conclusion, "findings": sorted(fingerprints), "unmet": sorted(outcome.unmet)}
+        {
+            "conclusion": outcome.conclusion,
+            "findings": sorted(fingerprints),
+            "title": outcome.title.replace(sha, ""),
+            "summary": outcome.verdict_summary.replace(sha, ""),
+        }
     )
 
 
