@@ -112,8 +112,11 @@ def test_help_and_explain_reply_to_anyone(bot: Bot) -> None:
     assert reactions(bot, helped) == ["+1"] and reactions(bot, explained) == ["+1"]
     got = replies(bot, 7)
     assert len(got) == 2
-    assert HELP_TEXT.strip() in got[0]
-    assert "RG101" in got[1] and "naive" in got[1].lower()
+    # Each answers its own comment (the two are answered side by side, in either order).
+    (help_reply,) = [r for r in got if f"reply:{helped} " in r]
+    (explain_reply,) = [r for r in got if f"reply:{explained} " in r]
+    assert HELP_TEXT.strip() in help_reply
+    assert "RG101" in explain_reply and "naive" in explain_reply.lower()
     # Neither changes the gate, so no evaluation follows.
     assert len(evaluations(bot)) == 1
 
