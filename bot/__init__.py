@@ -17,8 +17,8 @@ A delivery travels one way::
 
 and beside them: settings.py, metrics.py, runtime.py (the process's database, GitHub App,
 analysis workers and queue handle, built by the entry points), render.py (all escaping of
-user text) and report.py (the check run's and sticky comment's Markdown), analysis.py,
-diff.py and isolation.py (the bridge to the rule engine in rules/). Entry points: app.py
+user text) and report.py (the check run's and sticky comment's Markdown), analysis.py and
+isolation.py (the bridge to the rule engine in rules/, whose diff.py numbers lines as git does). Entry points: app.py
 (`create_app()`, `python app.py`) and worker.py (`python -m bot.worker`).
 
 Layer rules (tests/test_structure.py checks them):

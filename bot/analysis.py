@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import rules
-from bot.diff import LineMap, git_lines
 from bot.isolation import Isolation, OutOfTime, notice
 from bot.metrics import BLOBS_FETCHED, CACHE_HITS, FILES_ANALYZED
 from bot.store.db import CachedReport, Database
+from rules import LineMap, git_lines
 
 
 @dataclass(frozen=True)

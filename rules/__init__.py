@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rules.catalogue import BY_CODE, CATALOGUE, rule_for
 from rules.config import CONFIG_PATH, ConfigError, RulesConfig, glob_match, load_document
+from rules.diff import LineMap, added_lines, git_lines
 from rules.engine import analyze
 from rules.model import Edit, Finding, Fix, Report, Severity
 from rules.rule import Example, Rule
@@ -42,7 +43,7 @@ def __getattr__(name: str) -> str:
 
 
 __all__ = [
-    "BY_CODE", "CATALOGUE", "CONFIG_PATH", "ConfigError", "Edit", "Example", "Finding", "Fix",
-    "Report", "Rule", "RULES_VERSION", "RulesConfig", "Severity", "analyze", "glob_match", "load_document",
+    "BY_CODE", "CATALOGUE", "CONFIG_PATH", "ConfigError", "Edit", "Example", "Finding", "Fix", "LineMap",
+    "Report", "Rule", "RULES_VERSION", "RulesConfig", "Severity", "added_lines", "analyze", "git_lines", "glob_match", "load_document",
     "rule_for",
 ]

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from rules import __version__
 from rules.config import CONFIG_PATH, ConfigError, RulesConfig
+from rules.diff import added_lines, git_lines
 from rules.docs import render
 from rules.engine import analyze, fix_source
 from rules.model import Finding, Report, Severity
@@ -34,7 +35,6 @@ SKIP_DIRS = frozenset(
 )
 _CODE = re.compile(r"RG[0-9]{0,3}")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_HUNK = re.compile(r"@@ -[0-9]+(?:,[0-9]+)? \+([0-9]+)(?:,([0-9]+))? @@")
 
 DESCRIPTION = """\
 Check Python files for risky time and storage patterns, as the reviewgate check does on a
@@ -251,28 +251,28 @@ def _unquote(name: str) -> str:
 def parse_diff(text: str) -> dict[str, set[int]]:
     """New-side line numbers added or changed per file (paths as in the diff, `b/` removed).
 
-    Reads `git diff -U0` output: each hunk header `@@ -a,b +c,d @@` changes lines c..c+d-1.
-    A file that is only renamed or deleted has no changed lines.
+    Reads `git diff` output, cut into lines where git cuts them, each file's hunks read by the
+    same `added_lines` the pull-request gate uses. A file that is only renamed or deleted has
+    no changed lines.
     """
     out: dict[str, set[int]] = {}
+    hunks: dict[str, list[str]] = {}
     current: str | None = None
     in_header = False
-    for line in text.splitlines():
+    for line in git_lines(text):
         if line.startswith("diff --git "):
             in_header, current = True, None
         elif in_header and line.startswith("+++ "):
             name = _unquote(line[4:].rstrip("\t"))
-            if name == "/dev/null":
-                current = None
-            else:
-                current = name[2:] if name.startswith("b/") else name
+            current = None if name == "/dev/null" else (name[2:] if name.startswith("b/") else name)
+            if current is not None:
                 out.setdefault(current, set())
         elif line.startswith("@@"):
             in_header = False
-            match = _HUNK.match(line)
-            if match and current is not None:
-                start, count = int(match[1]), int(match[2]) if match[2] is not None else 1
-                out[current].update(range(start, start + count))
+        if current is not None and not in_header:
+            hunks.setdefault(current, []).append(line)
+    for name, lines in hunks.items():
+        out[name].update(added_lines("\n".join(lines)))
     return out
 
 

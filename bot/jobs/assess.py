@@ -18,7 +18,6 @@ from github.Repository import Repository
 
 import rules
 from bot.analysis import Analyzer, is_notice, is_python
-from bot.diff import added_lines
 from bot.github import gather
 from bot.isolation import OutOfTime
 from bot.policy.decide import decide
@@ -36,6 +35,7 @@ from bot.policy.repo_config import GateConfig, has_permission
 from bot.policy.verdict import Verdict
 from bot.runtime import Runtime
 from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord
+from rules import added_lines
 
 
 @dataclass(frozen=True)

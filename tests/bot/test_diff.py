@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import rules
 from bot.analysis import Analyzer, ChangedFile, to_git_lines
-from bot.diff import LineMap, added_lines, git_lines
 from bot.store.db import CachedReport, Database
+from rules import LineMap, added_lines, git_lines
 
 CASES = [
     ("@@ -0,0 +1,3 @@\n+a\n+b\n+c", {1, 2, 3}),

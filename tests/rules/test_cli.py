@@ -491,6 +491,16 @@ def test_parse_diff_hunks():
     assert parse_diff(diff) == {"x.py": {3, 11, 12}, "sp ace\tb.py": {1, 2, 3}}
 
 
+def test_parse_diff_cuts_lines_where_git_does():
+    # A form feed or U+2028 in an added line is no line break for git: the "hunk header"
+    # after it is text, and must not move the changed lines.
+    diff = (
+        "diff --git a/x.py b/x.py\nindex 1..2 100644\n--- a/x.py\n+++ b/x.py\n"
+        "@@ -1,0 +2,2 @@\n+# x\f@@ -1,1 +900,1 @@\n+y = 1\u2028@@ -1 +700 @@\n"
+    )
+    assert parse_diff(diff) == {"x.py": {2, 3}}
+
+
 # -- the real command, docs and the pre-commit hook -------------------------------------------
 
 

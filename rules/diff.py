@@ -1,5 +1,6 @@
-"""Line numbers as git and GitHub count them: changed lines from a file's `patch`, and the
-way from the rule engine's line numbers to git's.
+"""Line numbers as git and GitHub count them: changed lines from a file's patch (a pull
+request's `patch`, or one file's part of `git diff`), and the way from the engine's line
+numbers to git's.
 
 git ends a line at "\\n" only. `str.splitlines` also ends one at "\\r", "\\f", "\\v",
 "\\x1c"-"\\x1e", "\\x85", "\\u2028" and "\\u2029", and Python's parser at a lone "\\r": either
