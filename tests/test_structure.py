@@ -16,6 +16,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.importgraph import cycles
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 600
 # Imports inside a function, by module, that are allowed: optional dependencies only.
@@ -73,39 +75,6 @@ def _graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     return edges
 
 
-def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in sorted(edges[node]):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in sorted(edges):
-        if node not in index:
-            visit(node)
-    return found
 
 
 def _nested_imports(file: Path) -> list[tuple[int, str]]:
@@ -130,7 +99,7 @@ BOT = _modules("app.py", "bot")
 
 
 def test_no_import_cycle_among_the_app_and_the_bot() -> None:
-    assert _cycles(_graph(BOT)) == []
+    assert cycles(_graph(BOT)) == []
 
 
 # The layers of bot/__init__.py's docstring: what each group of modules may import (besides
@@ -190,7 +159,7 @@ def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path
     (tmp_path / "a.py").write_text("def f():\n    from b import g\n")
     (tmp_path / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\n")
     modules = {"a": tmp_path / "a.py", "b": tmp_path / "b.py"}
-    assert _cycles(_graph(modules)) == [["a", "b"]]
+    assert cycles(_graph(modules)) == [["a", "b"]]
 
 
 def test_imports_are_at_the_top_of_each_module() -> None:
