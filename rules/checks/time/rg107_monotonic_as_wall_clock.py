@@ -241,13 +241,7 @@ class MonotonicAsWallClock(Rule):
 
     # -- traversal: record the calls that matter, note the units holding a monotonic read ---
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if type(func) is cst.Attribute:  # exact types: cheaper than isinstance on libcst's ABCs
-            if func.attr.value not in _ATTRS:
-                return
-        elif type(func) is not cst.Name:
-            return
-        name = self.ctx.qualified_name(func)
+        name = self.ctx.called(node, _ATTRS)
         if name is None or name not in _RECORDED:
             return
         self._calls[node] = name

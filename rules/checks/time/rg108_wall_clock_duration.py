@@ -9,6 +9,7 @@ from rules.rule import Context, Example, FixSpec, Rule
 
 # A wall-clock reading and the monotonic call that measures the same thing.
 _READINGS = {"time.time": "monotonic", "time.time_ns": "monotonic_ns"}
+_TIME_ATTRS = frozenset(q.rpartition(".")[2] for q in _READINGS)
 _MAX_DEPTH = 40
 _ORDERING = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 
@@ -170,13 +171,7 @@ class WallClockDuration(Rule):
         self._units: set[cst.CSTNode] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if type(func) is cst.Attribute:  # exact types: cheaper than isinstance on libcst's ABCs
-            if func.attr.value not in ("time", "time_ns"):
-                return
-        elif type(func) is not cst.Name:
-            return
-        name = self.ctx.qualified_name(func)
+        name = self.ctx.called(node, _TIME_ATTRS)
         if name not in _READINGS:
             return
         self._calls[node] = name

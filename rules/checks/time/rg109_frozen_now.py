@@ -252,13 +252,7 @@ class FrozenNow(Rule):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if type(func) is cst.Attribute:  # exact types: cheaper than isinstance on libcst's ABCs
-            if func.attr.value not in _ATTRS:
-                return
-        elif type(func) is not cst.Name:
-            return
-        name = self.ctx.qualified_name(func)
+        name = self.ctx.called(node, _ATTRS)
         if name is None:
             return
         if name not in _NOW:
