@@ -39,7 +39,6 @@ class Outcome:
     not_analyzed: tuple[tuple[str, str], ...]
     whole_files: tuple[str, ...]
     notes: tuple[str, ...] = ()
-    unmet: tuple[str, ...] = ()  # keys of the gate's unmet conditions
 
 
 def _hint(finding: rules.Finding) -> str:

@@ -134,7 +134,6 @@ def _evaluate(
         not_analyzed=found.not_analyzed,
         whole_files=found.whole_files,
         notes=found.notes,
-        unmet=tuple(c.key for c in verdict.unmet),
     )
     annotations = report.annotations_for(found.findings)
     publisher.complete(
