@@ -7,13 +7,20 @@ gate would fail open.
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 
 from bot.store.db import HoldRecord
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, comment, review, run_on
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def test_a_slow_evaluation_does_not_publish_its_older_verdict_over_a_hold(bot: Bot) -> None:
@@ -30,20 +37,11 @@ def test_a_slow_evaluation_does_not_publish_its_older_verdict_over_a_hold(bot: B
     # The next evaluation decides "success" and is then slow to say so on GitHub.
     hub.fail("PATCH", r"/check-runs/\d+$", None, times=1, delay=3.0)
     review(bot, 7, "bob")  # another approval: an evaluation that will pass
-    time.sleep(0.5)  # it has gathered its facts and is publishing
-    held = threading.Event()
-
-    def hold() -> None:
-        comment(bot, 7, "mia", "/gate hold the migration is not deployed")
-        held.set()
-
-    threading.Thread(target=hold).start()
-    assert held.wait(10)
+    _until(lambda: any(r.method == "PATCH" and r.status == 0 for r in hub.requests))  # publishing
+    comment(bot, 7, "mia", "/gate hold the migration is not deployed")
     bot.wait(timeout=60)
     # Settled by the counters; the slow request may still be on its way: wait for its answer.
-    deadline = time.monotonic() + 10
-    while any(r.status == 0 for r in hub.requests) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _until(lambda: all(r.status for r in hub.requests))
     bot.wait(timeout=60)
     with bot.runtime.db.session() as session:
         assert session.get(HoldRecord, (REPO, 7)) is not None
