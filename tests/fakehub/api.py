@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -109,6 +110,8 @@ def build_app(hub: FakeHub) -> Flask:
     @app.after_request
     def after(response: Response) -> Response:
         entry: LoggedRequest | None = g.get("entry")
+        if request.method == "GET" and response.status_code == 200 and not response.is_streamed:
+            response = conditional(response, entry)
         if entry is not None:
             entry.status = response.status_code
         if "X-RateLimit-Remaining" not in response.headers:
@@ -120,6 +123,20 @@ def build_app(hub: FakeHub) -> Flask:
         if hub.validate and response.mimetype == "application/json" and response.status_code != 204:
             validate_response(request.method, request.path, response)
         return response
+
+    def conditional(response: Response, entry: LoggedRequest | None) -> Response:
+        """GitHub's conditional requests: an ETag on every answer, and ``304 Not Modified``
+        (with no body, not counted against the rate limit) when ``If-None-Match`` names it."""
+        digest = hashlib.sha256(response.get_data()).hexdigest()[:40]
+        etag = f'W/"{digest}"'
+        response.headers["ETag"] = etag
+        asked = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
+        if etag not in asked:
+            return response
+        if entry is not None and entry.auth == "token":
+            with hub.locked():
+                hub.rate_remaining = min(5000, hub.rate_remaining + 1)
+        return Response(status=304, headers={"ETag": etag})
 
     def validate_response(method: str, path: str, response: Response) -> None:
         text = response.get_data(as_text=True)
@@ -404,7 +421,10 @@ def build_app(hub: FakeHub) -> Flask:
                     rest = full[len(prefix) :]
                     if "/" in rest:
                         child = prefix + rest.split("/", 1)[0]
-                        children[child] = ("dir", stable_tree_sha(repo.full_name, commit, child), 0)
+                        # A tree's sha depends on what it holds, as git's does: an unchanged
+                        # folder keeps its sha (and its listing its ETag) across commits.
+                        inside = sorted((p, s) for p, s in tree.items() if p.startswith(child + "/"))
+                        children[child] = ("dir", stable_tree_sha(repr(inside)), 0)
                     else:
                         children[full] = ("file", sha, len(repo.blobs[sha]))
             if not children:

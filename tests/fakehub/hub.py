@@ -23,6 +23,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import ClosingIterator
 
 from . import openapi
 from .model import (
@@ -109,6 +110,14 @@ class FakeHub:
         self.redelivery_requests: list[int] = []
         self.rate_remaining = 5000
         self.rate_reset = int(time.time()) + 3600
+        # GitHub's own latency: every request waits this long before it is answered.
+        self.latency = 0.0
+        # Requests being answered, per caller ("installation:<id>", "app" for JWTs, "anonymous"),
+        # the most seen at once, and the limit above which a test fails (None: no limit).
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        self.in_flight_limit: int | None = None
+        self.concurrency_violations: list[str] = []
 
         self._lock = threading.RLock()
         self._ids = itertools.count(1000)
@@ -132,7 +141,7 @@ class FakeHub:
         from .api import build_app
 
         self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, build_app(self), threaded=True, request_handler=_QuietHandler
+            "127.0.0.1", 0, self._accounted(build_app(self)), threaded=True, request_handler=_QuietHandler
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.shapes = Shapes(self.url, self.app_id, self.app_slug)
@@ -156,6 +165,54 @@ class FakeHub:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- latency and concurrency ------------------------------------------------------------------
+    def _accounted(self, app: Any) -> Any:
+        """The WSGI app, with every request counted in flight until its body is sent (a streamed
+        blob stays in flight while it streams) and held back by ``latency`` first."""
+
+        def serve(environ: dict[str, Any], start_response: Any) -> Any:
+            caller = self._caller(environ.get("HTTP_AUTHORIZATION", ""))
+            self._enter(caller, f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
+            try:
+                if self.latency:
+                    self.wait(self.latency)
+                body = app(environ, start_response)
+            except BaseException:
+                self._leave(caller)
+                raise
+            return ClosingIterator(body, [lambda: self._leave(caller)])
+
+        return serve
+
+    def _caller(self, authorization: str) -> str:
+        scheme, _, value = authorization.partition(" ")
+        value = value.strip()
+        if scheme.lower() not in {"token", "bearer"} or not value:
+            return "anonymous"
+        if value.count(".") == 2:
+            return "app"
+        record = self.token_record(value)
+        return f"installation:{record['installation_id']}" if record else "anonymous"
+
+    def _enter(self, caller: str, what: str) -> None:
+        with self._lock:
+            now = self.in_flight[caller] = self.in_flight.get(caller, 0) + 1
+            self.max_in_flight[caller] = max(self.max_in_flight.get(caller, 0), now)
+            if self.in_flight_limit is not None and now > self.in_flight_limit and caller != "anonymous":
+                self.concurrency_violations.append(
+                    f"{now} requests in flight for {caller} (limit {self.in_flight_limit}) at {what}"
+                )
+
+    def _leave(self, caller: str) -> None:
+        with self._lock:
+            self.in_flight[caller] -= 1
+
+    def counted_requests(self, since: int = 0) -> list[LoggedRequest]:
+        """Requests that count against an installation's primary rate limit: authenticated
+        with its token and not answered 304 (GitHub does not count those)."""
+        with self._lock:
+            return [r for r in self.requests[since:] if r.auth == "token" and r.status != 304]
 
     # -- time and ids -----------------------------------------------------------------------------
     def _next_id(self) -> int:
@@ -520,6 +577,9 @@ class FakeHub:
         with self._lock:
             pr = self.pull(full_name, number)
             self._users.add(user)
+            # GitHub moves a pull request's `updated_at` on every review and comment, so its
+            # ETag changes with them.
+            pr.updated_at = self._timestamp()
             return self._store_review(pr, user, user_type, state, commit_id or pr.head_sha, body, None)
 
     def _store_review(
@@ -576,6 +636,8 @@ class FakeHub:
             if not self._issue_exists(full_name, number):
                 raise KeyError(f"fakehub: no pull request or issue {full_name}#{number}")
             self._users.add(user)
+            if (full_name, number) in self._pulls:
+                self._pulls[(full_name, number)].updated_at = self._timestamp()
             return self._store_comment(full_name, number, user, user_type, body, via_app)
 
     def _store_comment(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +187,7 @@ class LoggedRequest:
     status: int
     json_body: Any
     auth: str = ""  # "jwt", "token", "" (none) or "bad"
+    at: float = field(default_factory=time.monotonic)  # when it arrived (after any latency)
 
 
 @dataclass

@@ -28,6 +28,8 @@ def _check(hub: FakeHub) -> None:
         problems.append("fakehub crashed:\n" + "\n".join(hub.server_errors))
     if hub.schema_violations:
         problems.append("fakehub served responses off GitHub's schema:\n" + "\n".join(hub.schema_violations[:20]))
+    if hub.concurrency_violations:
+        problems.append("too many requests in flight:\n" + "\n".join(hub.concurrency_violations[:20]))
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
 
