@@ -111,8 +111,7 @@ def ack_latency(
         REVIEWGATE_GITHUB_API_URL=hub.url,
         REVIEWGATE_DATA_DIR=str(data_dir),
         REVIEWGATE_PORT=str(port),
-        REVIEWGATE_GITHUB_SECONDS_BETWEEN_REQUESTS="0",
-        REVIEWGATE_GITHUB_SECONDS_BETWEEN_WRITES="0",
+        REVIEWGATE_GITHUB_WRITE_INTERVAL="0",
     )
     if separate_consumer:
         env["REVIEWGATE_WORKERS"] = "0"

@@ -23,7 +23,15 @@ EVALUATION_SECONDS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
 GITHUB_REQUESTS = Counter(
-    "reviewgate_github_requests", "HTTP responses from the GitHub API, by method and status", ["method", "status"]
+    "reviewgate_github_requests",
+    "HTTP responses from the GitHub API (retried attempts included), by method, kind and status; "
+    "a 304 does not count against GitHub's rate limit",
+    ["method", "kind", "status"],
+)
+GITHUB_NOT_MODIFIED = Counter(
+    "reviewgate_github_not_modified",
+    "Conditional GitHub requests answered 304 Not Modified (free of rate limit), by kind",
+    ["kind"],
 )
 GITHUB_ERRORS = Counter(
     "reviewgate_github_errors", "GitHub API requests that failed (status >= 400 or no answer)", ["method", "kind"]

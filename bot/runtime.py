@@ -14,10 +14,12 @@ import time
 from typing import Protocol
 
 from bot.github.client import GitHubApp
+from bot.github.traffic import Bucket, MemoryPacer, WritePacer
 from bot.isolation import Isolation, Limits
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.deliveries import DeliveryLog
+from bot.store.pacing import DatabasePacer
 from bot.store.pull_state import Owed
 
 
@@ -26,7 +28,7 @@ class JobQueue(Protocol):
     need of the queue. Implemented by `bot.jobs.queue.Queue`; defined here so that nothing
     but the process entry points imports the queue itself."""
 
-    def enqueue_evaluation(self, job: Owed) -> None: ...
+    def enqueue_evaluation(self, job: Owed, delay: float | None = None) -> None: ...
 
     def enqueue_gate_job(self, key: str) -> None: ...
 
@@ -74,8 +76,15 @@ class Runtime:
         # Built on first use: the web side never calls GitHub, so it starts without the key.
         with self._lock:
             if self._github is None:
-                self._github = GitHubApp(self.settings)
+                self._github = GitHubApp(self.settings, self._pacer())
             return self._github
+
+    def _pacer(self) -> WritePacer:
+        """Writes to GitHub paced by a bucket that every process shares through the database."""
+        bucket = Bucket(self.settings.github_write_burst, self.settings.github_write_interval)
+        if bucket.interval <= 0:
+            return MemoryPacer(bucket)
+        return DatabasePacer(self.db, bucket.burst, bucket.take, bucket.interval)
 
     def close(self) -> None:
         if self.isolation is not None:

@@ -55,9 +55,18 @@ class Settings(BaseSettings):
     github_retries: int = 5
     github_backoff: float = 1.0
     github_timeout: int = 20
-    # Waits that PyGithub puts between requests; GitHub asks integrations to pace writes.
-    github_seconds_between_requests: float = 0.25
-    github_seconds_between_writes: float = 1.0
+    # Requests in flight at once per installation, in each process (bot.github.traffic).
+    github_concurrency: int = 8
+    # Writes: this many at once go unpaced, a longer burst is spaced this many seconds apart,
+    # per installation and shared by every process (GitHub's secondary-limit guidance).
+    github_write_burst: int = 5
+    github_write_interval: float = 1.0
+    # Answers remembered for conditional requests (entries, and megabytes in all).
+    github_etag_entries: int = 5000
+    github_etag_mb: int = 64
+    # Below this many requests left of an installation's hourly budget, its evaluations wait
+    # for GitHub's reset (the check run says until when) instead of failing half-way.
+    github_rate_limit_reserve: int = 100
     # A secondary rate limit without Retry-After is waited out this long; a wait longer than
     # the maximum fails the request, and the queue retries the job after the reset instead.
     github_secondary_rate_wait: float = 60.0

@@ -2,7 +2,8 @@
 
 The installation token lives on PyGithub's `AppInstallationAuth`, which fetches it on first
 use and again only when it is about to expire; keeping one auth object per installation is
-what makes the token reused across jobs.
+what makes the token reused across jobs. How many requests go out at once, how writes are
+paced and which reads are conditional is `bot.github.traffic`'s business.
 """
 
 from __future__ import annotations
@@ -23,6 +24,17 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from bot.analysis import BlobTooLarge
+from bot.github.traffic import (
+    APP,
+    CALLER_HEADER,
+    Bucket,
+    ETagCache,
+    MemoryPacer,
+    Traffic,
+    WritePacer,
+    current_kind,
+    register,
+)
 from bot.metrics import GITHUB_ERRORS, GITHUB_REQUESTS, watch_rate_limits
 from bot.settings import Settings
 
@@ -44,7 +56,7 @@ class CountingRetry(GithubRetry):
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        GITHUB_REQUESTS.labels(method=method, status=str(status_code)).inc()
+        GITHUB_REQUESTS.labels(method=method, kind=current_kind(), status=str(status_code)).inc()
         if status_code >= 400:
             GITHUB_ERRORS.labels(method=method, kind=str(status_code)).inc()
         return bool(super().is_retry(method, status_code, has_retry_after))
@@ -103,20 +115,47 @@ def reason_of(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+class _InstallationAuth(Auth.AppInstallationAuth):
+    """PyGithub's installation auth, naming the installation on each request it signs, so
+    that the request spends that installation's budget (`bot.github.traffic`)."""
+
+    def authentication(self, headers: dict[str, Any]) -> None:
+        super().authentication(headers)
+        headers[CALLER_HEADER] = installation_key(self.installation_id)
+
+
+def installation_key(installation_id: int) -> str:
+    return f"installation:{installation_id}"
+
+
 class GitHubApp:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, pacer: WritePacer | None = None) -> None:
         settings.check_github_app()
         assert settings.app_id is not None and settings.private_key_pem is not None
         self.settings = settings
         self._app_auth = Auth.AppAuth(settings.app_id, settings.private_key_pem)
+        retry = make_retry(settings)
         self._common: dict[str, Any] = dict(
             base_url=settings.github_api_url.rstrip("/"),
             timeout=settings.github_timeout,
-            retry=make_retry(settings),
+            retry=retry,
             per_page=100,
-            seconds_between_requests=settings.github_seconds_between_requests or None,
-            seconds_between_writes=settings.github_seconds_between_writes or None,
+            # No fixed pause between requests: `traffic` bounds what is in flight and paces
+            # bursts of writes instead.
+            seconds_between_requests=None,
+            seconds_between_writes=None,
         )
+        bucket = Bucket(settings.github_write_burst, settings.github_write_interval)
+        self.traffic = Traffic(
+            settings.github_concurrency,
+            pacer if pacer is not None else MemoryPacer(bucket),
+            ETagCache(settings.github_etag_entries, settings.github_etag_mb * 1024 * 1024),
+        )
+        # Evaluations of several installations share the connection pool.
+        self.traffic.mount(
+            HTTPAdapter(max_retries=retry, pool_maxsize=max(10, settings.github_concurrency * max(1, settings.workers)))
+        )
+        register(self._common["base_url"], self.traffic)
         self._integration = GithubIntegration(auth=self._app_auth, **self._common)
         self._installations: dict[int, Auth.AppInstallationAuth] = {}
         # The newest client's requester per installation: PyGithub keeps the rate-limit
@@ -124,13 +163,6 @@ class GitHubApp:
         self._requesters: dict[int, Requester] = {}
         self._lock = threading.Lock()
         self._bot_login: str | None = None
-        # Blob bytes are streamed, which PyGithub does not do: a session of our own, with the
-        # same retry policy, so a blob's length is known before its body is read.
-        self._raw = requests.Session()
-        adapter = HTTPAdapter(max_retries=make_retry(settings), pool_maxsize=max(10, settings.workers))
-        self._raw.mount("http://", adapter)
-        self._raw.mount("https://", adapter)
-        self._paced = threading.local()
         watch_rate_limits(self.rate_limits)
 
     @property
@@ -139,18 +171,25 @@ class GitHubApp:
         return self._integration
 
     def rate_limits(self) -> dict[str, int]:
-        with self._lock:
-            requesters = {str(k): v for k, v in self._requesters.items()}
-        requesters["app"] = self._integration.requester
-        return {key: r.rate_limiting[0] for key, r in requesters.items() if r.rate_limiting[0] >= 0}
+        return {
+            key.removeprefix("installation:"): budget.remaining for key, budget in self.traffic.budgets().items()
+        }
+
+    def rate_limit_wait(self, installation_id: int, reserve: int) -> float | None:
+        """Seconds until GitHub resets the installation's budget, when fewer than `reserve`
+        requests are left of it; None when there are enough (or nothing is known yet)."""
+        budget = self.traffic.budget(installation_key(installation_id))
+        if budget is None or budget.remaining >= reserve:
+            return None
+        wait = budget.reset - time.time()
+        return wait if wait > 0 else None
 
     def installation_auth(self, installation_id: int) -> Auth.AppInstallationAuth:
         with self._lock:
             auth = self._installations.get(installation_id)
             if auth is None:
-                auth = self._app_auth.get_installation_auth(
-                    installation_id, requester=self._integration.requester
-                )
+                auth = _InstallationAuth(self._app_auth, installation_id)
+                auth.withRequester(self._integration.requester)
                 self._installations[installation_id] = auth
             return auth
 
@@ -199,18 +238,19 @@ class GitHubApp:
         if not base.startswith(requester.base_url + "/"):
             # The token goes with the request: only ever to the API it was issued for.
             raise ValueError(f"{base} is not under {requester.base_url}")
-        self._pace()
-        try:
-            return self._read(requester, f"{base}/git/blobs/{quote(sha, safe='')}", headers, options, limit)
-        finally:
-            self._paced.last = time.monotonic()
+        caller = headers.pop(CALLER_HEADER, APP)
+        # The slot is held while the body streams: GitHub is still serving the request.
+        with self.traffic.request(caller, "GET", "git/blobs"):
+            return self._read(caller, requester, f"{base}/git/blobs/{quote(sha, safe='')}", headers, options, limit)
 
     def _read(
-        self, requester: Requester, url: str, headers: dict[str, str], options: dict[str, Any], limit: int
+        self, caller: str, requester: Requester, url: str, headers: dict[str, str], options: dict[str, Any],
+        limit: int,
     ) -> bytes:
-        with self._raw.get(
+        with self.traffic.session.get(
             url, headers=headers, stream=True, timeout=options["timeout"], verify=options["verify"],
         ) as response:
+            self.traffic.observe(caller, response.headers)
             if response.status_code != 200:
                 try:
                     data = response.json()
@@ -230,11 +270,3 @@ class GitHubApp:
                 if len(body) > limit:
                     raise BlobTooLarge(None)
             return bytes(body)
-
-    def _pace(self) -> None:
-        """`github_seconds_between_requests` between this thread's blob reads, as PyGithub
-        paces its own requests."""
-        gap = self.settings.github_seconds_between_requests
-        last = getattr(self._paced, "last", None)
-        if gap and last is not None:
-            time.sleep(max(0.0, last + gap - time.monotonic()))

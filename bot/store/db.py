@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Engine,
+    Float,
     Integer,
     String,
     Text,
@@ -259,6 +260,16 @@ class MergeGroupRecord(Base):
     pulls: Mapped[str] = mapped_column(Text)  # JSON list of numbers, queue order
     conclusion: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WriteBudget(Base):
+    """Each installation's token bucket for writes to GitHub (`bot.github.traffic`), shared by
+    every process so that together they keep to GitHub's pace for content-creating requests."""
+
+    __tablename__ = "github_write_budgets"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)  # epoch seconds: compared across machines
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

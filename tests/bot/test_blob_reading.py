@@ -63,8 +63,7 @@ def github() -> Iterator[tuple[str, Served]]:
 
 
 def _read(url: str, sha: str, limit: int = 1024 * 1024) -> Any:
-    settings = Settings(app_id=1, private_key=_app_key()[0], github_api_url=url, github_retries=0,
-                        github_seconds_between_requests=0)
+    settings = Settings(app_id=1, private_key=_app_key()[0], github_api_url=url, github_retries=0)
     repo = Github(base_url=url, auth=Auth.Token("ghs_test"), lazy=True).get_repo("octo/demo")
     return GitHubApp(settings).read_blob(repo, sha, limit)
 

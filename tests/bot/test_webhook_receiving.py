@@ -145,7 +145,8 @@ def test_health_readiness_and_metrics(bot: Bot) -> None:
     assert 'reviewgate_deliveries_total{event="pull_request",outcome="queued"}' in text
     assert 'reviewgate_jobs_total{outcome="failure"}' in text
     assert "reviewgate_evaluation_seconds_bucket" in text
-    assert 'reviewgate_github_requests_total{method="GET",status="200"}' in text
+    assert 'reviewgate_github_requests_total{kind="pulls",method="GET",status="200"}' in text
+    assert 'reviewgate_github_requests_total{kind="check-runs",method="POST",status="201"}' in text
     assert "reviewgate_queue_depth 0.0" in text
     assert bot.hub.webhook_secret not in text
 

@@ -43,8 +43,7 @@ class ServerProcess:
             REVIEWGATE_GITHUB_API_URL=hub.url,
             REVIEWGATE_DATA_DIR=str(data_dir),
             REVIEWGATE_PORT=str(self.port),
-            REVIEWGATE_GITHUB_SECONDS_BETWEEN_REQUESTS="0",
-            REVIEWGATE_GITHUB_SECONDS_BETWEEN_WRITES="0",
+            REVIEWGATE_GITHUB_WRITE_INTERVAL="0",
         )
         env.update({f"REVIEWGATE_{k.upper()}": str(v) for k, v in settings.items()})
         self.env = env

@@ -47,8 +47,8 @@ def test_drill_first_three_writes_fail_502_502_secondary_rate_limit(make_bot: Ca
     # PyGithub's retry absorbed all three within the one job, waiting out Retry-After.
     assert metric(bot.url, "reviewgate_jobs_total", outcome="retry") == retries_before
     assert time.monotonic() - started >= 1.0
-    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", status="502") >= 2
-    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", status="403") >= 1
+    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", kind="check-runs", status="502") >= 2
+    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", kind="check-runs", status="403") >= 1
 
 
 def test_a_primary_rate_limit_past_the_longest_wait_is_retried_by_the_queue_after_the_reset(
