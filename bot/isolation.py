@@ -59,6 +59,10 @@ class OutOfTime(Exception):
     """The caller's deadline passed before the analysis finished."""
 
 
+def _ready() -> bool:
+    return True
+
+
 def _init_worker(memory_bytes: int, owner: int) -> None:
     _state["memory_bytes"] = memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
@@ -125,6 +129,20 @@ class Isolation:
             if self._pool is None:
                 self._pool = self._new_pool(self.limits.workers)
             return self._pool
+
+    def warm(self) -> None:
+        """Start the workers now, in the background: the first pull request after a start
+        must not wait seconds for the fork server and the parser's import."""
+
+        def start() -> None:
+            try:
+                pool = self._current()
+                for future in [pool.submit(_ready) for _ in range(self.limits.workers)]:
+                    future.result(timeout=self.limits.wall_seconds)
+            except Exception as exc:  # the first analysis will say what is wrong  # noqa: BLE001
+                log.warning("could not start the analysis workers ahead of time: %s", exc)
+
+        threading.Thread(target=start, name="isolation-warm", daemon=True).start()
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")

@@ -7,9 +7,14 @@ plain facts (`bot.policy.facts`); nothing here decides.
 
 from __future__ import annotations
 
+import base64
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from github import GithubException, UnknownObjectException
@@ -26,6 +31,7 @@ from rules.config import MAX_CONFIG_BYTES
 log = logging.getLogger(__name__)
 
 MAX_FILES = 3000  # GitHub lists at most this many files of a pull request
+_PER_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -42,34 +48,106 @@ def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str 
 
     An invalid file gives the defaults (for the annotations only) and the error, which
     fails the check: a policy that cannot be read is never replaced by a guess.
+
+    The file is found through its folder's listing, asked conditionally: while `.github/`
+    is unchanged GitHub answers 304, free of rate limit, and the file's blob (by sha) is
+    remembered. A missing file cannot be asked about conditionally (GitHub's 404 has no ETag);
+    a missing folder costs one request, as before.
     """
+    folder, _, name = rules.CONFIG_PATH.rpartition("/")
     try:
-        content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
-        if isinstance(content, list):  # a directory with the file's name
+        _, listing = repo.requester.requestJsonAndCheck(
+            "GET", f"{repo.url}/contents/{quote(folder)}", parameters={"ref": default_branch}
+        )
+        entries = {e.get("name"): e for e in listing} if isinstance(listing, list) else {}
+        entry = entries.get(name)
+        if entry is None:
+            return DEFAULT_CONFIG, None
+        if entry.get("type") == "dir":
             raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
-        if content.size > MAX_CONFIG_BYTES:  # refused before it is decoded or parsed
+        size = int(entry.get("size") or 0)
+        if size > MAX_CONFIG_BYTES:  # refused before it is fetched or parsed
             raise rules.ConfigError(
-                rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
+                rules.CONFIG_PATH, None, f"the file is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
             )
-        return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
+        if entry.get("type") != "file":  # a symbolic link or a submodule: GitHub resolves it
+            return _read_config_file(repo, default_branch)
+        return parse_repo_config(_config_text(repo, str(entry.get("sha")))), None
     except UnknownObjectException:
         return DEFAULT_CONFIG, None
     except rules.ConfigError as exc:
         return DEFAULT_CONFIG, str(exc)
 
 
-def changes(repo: Repository, pull: PullRequest) -> Gathered:
-    """The files the pull request changes (as many as GitHub lists) and the gate's configuration."""
+def _read_config_file(repo: Repository, default_branch: str) -> tuple[GateConfig, str | None]:
+    content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
+    if isinstance(content, list):  # a directory with the file's name
+        raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
+    if content.size > MAX_CONFIG_BYTES:
+        raise rules.ConfigError(
+            rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
+        )
+    return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
+
+
+# Configuration files by (repository, blob sha): a blob never changes, so it is asked once.
+_CONFIG_TEXTS: OrderedDict[tuple[str, str], str] = OrderedDict()
+_CONFIG_TEXTS_MAX = 256
+_CONFIG_LOCK = threading.Lock()
+
+
+def _config_text(repo: Repository, sha: str) -> str:
+    key = (repo.url, sha)
+    with _CONFIG_LOCK:
+        if key in _CONFIG_TEXTS:
+            _CONFIG_TEXTS.move_to_end(key)
+            return _CONFIG_TEXTS[key]
+    _, blob = repo.requester.requestJsonAndCheck("GET", f"{repo.url}/git/blobs/{quote(sha, safe='')}")
+    raw = base64.b64decode(blob.get("content") or "") if isinstance(blob, dict) else b""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise rules.ConfigError(rules.CONFIG_PATH, None, f"the file is {len(raw):,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
+    text = raw.decode("utf-8", "replace")
+    with _CONFIG_LOCK:
+        _CONFIG_TEXTS[key] = text
+        while len(_CONFIG_TEXTS) > _CONFIG_TEXTS_MAX:
+            _CONFIG_TEXTS.popitem(last=False)
+    return text
+
+
+def changes(repo: Repository, pull: PullRequest, pool: Executor) -> Gathered:
+    """The files the pull request changes (as many as GitHub lists) and the gate's configuration,
+    read side by side: the configuration and every page of files at once."""
     default_branch = pull.base.repo.default_branch
-    config, config_error = read_config(repo, default_branch)
-    files: list[ChangedFile] = []
-    for f in pull.get_files():
-        files.append(ChangedFile(f.filename, f.status, f.sha, f.patch, f.previous_filename))
-        if len(files) >= MAX_FILES:
-            break
+    config = pool.submit(read_config, repo, default_branch)
+    files = list_files(pull, pool)
     # Never fewer than were listed: a count GitHub did not give must not pass for a small one.
     total = max(pull.changed_files or 0, len(files))
-    return Gathered(tuple(files), total, config, config_error, default_branch)
+    return Gathered(tuple(files), total, *config.result(), default_branch)
+
+
+def list_files(pull: PullRequest, pool: Executor) -> list[ChangedFile]:
+    """Every page GitHub's count of changed files calls for, asked at once; then on, one page
+    at a time, while pages come back full (the PR may have grown since it was read)."""
+    expected = min(MAX_FILES, pull.changed_files or 0)
+    pages = max(1, -(-expected // _PER_PAGE))
+    listed: list[dict[str, Any]] = []
+    for page in pool.map(lambda page: _files_page(pull, page), range(1, pages + 1)):
+        listed.extend(page)
+    last = pages
+    while len(listed) == last * _PER_PAGE and len(listed) < MAX_FILES:
+        last += 1
+        listed.extend(_files_page(pull, last))
+    return [
+        ChangedFile(f["filename"], f["status"], f["sha"], f.get("patch"), f.get("previous_filename"))
+        for f in listed[:MAX_FILES]
+    ]
+
+
+def _files_page(pull: PullRequest, page: int) -> list[dict[str, Any]]:
+    _, data = pull.requester.requestJsonAndCheck(
+        "GET", f"{pull.url}/files", parameters={"per_page": _PER_PAGE, "page": page}
+    )
+    return data if isinstance(data, list) else []
 
 
 def branch_tip(repo: Repository, branch: str) -> str | None:

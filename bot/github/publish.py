@@ -63,6 +63,15 @@ class CheckRunPublisher:
         run_id = self._create(status="in_progress", started_at=utcnow())
         self._save(run_id, None)
 
+    def waiting(self, title: str, summary: str) -> None:
+        """Show why the evaluation has not started, on a commit that has no run yet."""
+        if self._record() is not None:
+            return
+        run_id = self._create(
+            status="queued", output={"title": render.plain(title, render.TITLE_LIMIT), "summary": render.text(summary)}
+        )
+        self._save(run_id, None)
+
     def complete(
         self,
         conclusion: str,
@@ -103,11 +112,13 @@ class CheckRunPublisher:
         # The title is plain text on GitHub's side; the summary is Markdown, already escaped.
         title = render.plain(title, render.TITLE_LIMIT)
         summary = render.bounded(summary, render.SUMMARY_LIMIT)
+        # The verdict goes out with the first batch, so the reviewer sees it after one request;
+        # GitHub appends the other batches' annotations to the completed run.
         for i, chunk in enumerate(chunks):
             output: dict[str, Any] = {"title": title, "summary": summary}
             if chunk:
                 output["annotations"] = chunk
-            if i < len(chunks) - 1:
+            if i > 0:
                 run.edit(output=output)
             elif actions:
                 run.edit(

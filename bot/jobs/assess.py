@@ -11,13 +11,14 @@ import json
 import time
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 import rules
-from bot.analysis import Analyzer, is_notice, is_python
+from bot.analysis import Analyzer, ChangedFile, FileResult, is_notice, is_python
 from bot.github import gather
 from bot.isolation import OutOfTime
 from bot.policy.decide import decide
@@ -26,6 +27,7 @@ from bot.policy.facts import (
     Facts,
     FindingFact,
     Hold,
+    Review,
     Waiver,
     file_digest,
     fingerprint,
@@ -58,22 +60,25 @@ class Assessment:
 
 def assess(
     rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
-    permissions: gather.Permissions | None = None,
+    permissions: gather.Permissions | None = None, pool: Executor | None = None,
 ) -> Assessment:
+    """`pull` has been read (its head is `head`). Reads that do not depend on each other go
+    out together on `pool` (one of the job's own when None), and each file's analysis
+    starts as soon as its blob arrives."""
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=pool_size(rt), thread_name_prefix="gather") as own:
+            return assess(rt, repo_name, number, repo, pull, head, permissions, own)
     # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
     deadline = time.monotonic() + rt.settings.evaluation_seconds
-    gathered = gather.changes(repo, pull)
+    reviews_read = pool.submit(gather.reviews, pull)
+    gathered = gather.changes(repo, pull, pool)
     config = gathered.config
     github = rt.github
     analyzer = Analyzer(rt.db, config.rules, lambda sha, limit: github.read_blob(repo, sha, limit), rt.isolation)
-    findings: list[rules.Finding] = []
-    fingerprints: list[str] = []
-    facts_findings: list[FindingFact] = []
-    sources: dict[tuple[str, int], str] = {}
     changed_lines: dict[str, frozenset[int]] = {}
     not_analyzed: list[tuple[str, str]] = []
-    out_of_time: list[str] = []
     whole_files: list[str] = []
+    analyses: list[tuple[ChangedFile, Future[FileResult]]] = []
     for changed in gathered.files:
         if changed.status == "removed" or not is_python(changed.path):
             continue
@@ -88,8 +93,38 @@ def assess(
             changed_lines[changed.path] = lines
             if not lines:
                 continue  # a pure rename or deletions only: no line of the PR's own to check
+        analyses.append((changed, pool.submit(analyzer.analyze, changed, lines, deadline)))
+    try:
+        return _conclude(rt, repo_name, number, repo, pull, head, gathered, analyses, reviews_read, permissions,
+                         pool, not_analyzed, whole_files, changed_lines)
+    finally:
+        for _, analysis in analyses:
+            analysis.cancel()  # when a read failed: the files not started yet are not fetched
+
+
+def _conclude(
+    rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
+    gathered: gather.Gathered, analyses: list[tuple[ChangedFile, Future[FileResult]]],
+    reviews_read: Future[tuple[Review, ...]], permissions: gather.Permissions | None, pool: Executor,
+    not_analyzed: list[tuple[str, str]], whole_files: list[str], changed_lines: dict[str, frozenset[int]],
+) -> Assessment:
+    config = gathered.config
+    findings: list[rules.Finding] = []
+    fingerprints: list[str] = []
+    facts_findings: list[FindingFact] = []
+    sources: dict[tuple[str, int], str] = {}
+    out_of_time: list[str] = []
+    # Roles are asked while the files are analysed.
+    author, author_type = pull.user.login, pull.user.type or "User"
+    reviews = reviews_read.result()
+    permissions = permissions or gather.Permissions(repo)
+    reviewers = sorted(
+        {r.user for r in reviews if r.user.casefold() != author.casefold() and not is_bot(r.user, r.user_type)}
+    )
+    roles = dict(zip(reviewers, pool.map(permissions.of, reviewers), strict=True))
+    for changed, analysis in analyses:
         try:
-            result = analyzer.analyze(changed, lines, deadline)
+            result = analysis.result()
         except OutOfTime:
             out_of_time.append(changed.path)
             not_analyzed.append((
@@ -135,13 +170,6 @@ def assess(
         ),
         files_total=gathered.total_files,
     )
-    author, author_type = pull.user.login, pull.user.type or "User"
-    reviews = gather.reviews(pull)
-    permissions = permissions or gather.Permissions(repo)
-    reviewers = sorted(
-        {r.user for r in reviews if r.user.casefold() != author.casefold() and not is_bot(r.user, r.user_type)}
-    )
-    roles = {login: permissions.of(login) for login in reviewers}
     approvers = sorted({r.user for r in reviews if r.state == APPROVED and r.user in roles})
     teams = gather.team_members(repo, config.teams, approvers) if config.teams and approvers else {}
     waivers, hold, digests = _stored_state(rt, repo_name, number)
@@ -190,6 +218,12 @@ def assess(
         notes=tuple(notes),
         head_digest=head_digest,
     )
+
+
+def pool_size(rt: Runtime) -> int:
+    """Threads for one job's reads and analyses: enough to keep every request slot of the
+    installation busy while as many files wait for (or sit in) the analysis workers."""
+    return rt.settings.github_concurrency + max(2, rt.settings.workers)
 
 
 def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:

@@ -11,7 +11,8 @@ head of the latest one to arrive, so trusting it could cost the real head its ev
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from github import BadCredentialsException, GithubException, UnknownObjectException
 from github.PullRequest import PullRequest
@@ -21,7 +22,7 @@ from bot import report
 from bot.github import suggestions
 from bot.github.client import reason_of
 from bot.github.publish import CheckRunPublisher, publish_comment
-from bot.jobs.assess import assess
+from bot.jobs.assess import assess, pool_size
 from bot.runtime import Runtime
 from bot.store import pull_state
 from bot.store.db import Evaluation, utcnow
@@ -51,9 +52,14 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
             _finish(rt, job)
             return "closed"
         publisher = CheckRunPublisher(rt.db, repo, job.repo, head)
+        wait = rt.github.rate_limit_wait(job.installation_id, rt.settings.github_rate_limit_reserve)
+        if wait is not None:
+            return _wait_for_rate_limit(rt, job, publisher, wait)
         started = utcnow()
-        publisher.start()
-        conclusion = _evaluate(rt, job, repo, pull, head, publisher, started)
+        with ThreadPoolExecutor(max_workers=pool_size(rt), thread_name_prefix="evaluate") as pool:
+            # The run shows "in progress" while the files are read, not after.
+            shown = pool.submit(publisher.start)
+            conclusion = _evaluate(rt, job, repo, pull, head, publisher, started, pool, shown)
         _finish(rt, job)
         return conclusion
     except Exception as exc:
@@ -70,6 +76,22 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         else:
             pull_state.release(rt.db, job, done=False)
         raise
+
+
+def _wait_for_rate_limit(rt: Runtime, job: Owed, publisher: CheckRunPublisher, wait: float) -> str:
+    """Too little of the installation's budget is left for an evaluation: it waits in the queue
+    until GitHub's reset, and a head without a verdict yet says so (never a pass, never a
+    failure). A verdict already given on this head stands until the new one."""
+    until = datetime.now(UTC) + timedelta(seconds=wait)
+    publisher.waiting(
+        f"waiting for GitHub's rate limit until {until:%H:%M} UTC",
+        f"GitHub's hourly request budget of this installation is nearly spent; the evaluation of "
+        f"commit `{publisher.head_sha[:7]}` resumes when GitHub resets it, at {until:%H:%M:%S} UTC.",
+    )
+    pull_state.release(rt.db, job, done=False)
+    rt.queue.enqueue_evaluation(job, delay=wait + 1)
+    log.warning("%s#%s waits %.0f s for GitHub's rate limit", job.repo, job.number, wait)
+    return "rate_limited"
 
 
 def _finish(rt: Runtime, job: Owed) -> None:
@@ -122,8 +144,11 @@ def _evaluate(
     head: str,
     publisher: CheckRunPublisher,
     started: datetime,
+    pool: ThreadPoolExecutor,
+    shown: Future[None],
 ) -> str:
-    found = assess(rt, job.repo, job.number, repo, pull, head)
+    found = assess(rt, job.repo, job.number, repo, pull, head, pool=pool)
+    shown.result()  # the run to complete is the one just created
     verdict = found.verdict
     outcome = report.Outcome(
         head_sha=head,

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Task, TaskWrapper
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Worker
 from huey.storage import SqliteStorage
 
 from bot.github.client import reason_of, retry_after
@@ -48,25 +49,97 @@ class _QueueStorage(SqliteStorage):
         return conn
 
 
+class _Ringing:
+    """Rings the process's doorbell once a job is in the queue (Huey's `enqueued` signal
+    comes before the job is stored, too early to wake a worker for it)."""
+
+    doorbell: Doorbell | None = None
+
+    def enqueue(self, task: Task) -> Any:
+        result = super().enqueue(task)  # type: ignore[misc]
+        if self.doorbell is not None:
+            self.doorbell.ring()
+        return result
+
+
+class _RedisHuey(_Ringing, RedisHuey):
+    pass
+
+
+class _SqliteHuey(_Ringing, SqliteHuey):
+    pass
+
+
 def build_huey(settings: Settings) -> Huey:
     if settings.redis_url:
-        return RedisHuey("reviewgate", url=settings.redis_url, results=False)
+        return _RedisHuey("reviewgate", url=settings.redis_url, results=False)
     settings.prepare_data_dir()
-    return SqliteHuey(
+    return _SqliteHuey(
         "reviewgate", filename=str(settings.queue_path.resolve()), results=False,
         storage_class=_QueueStorage,
     )
 
 
-# How often an idle consumer looks for a job: at once at first, then at most every second.
+# How often an idle consumer looks for a job queued by another process: at once at first,
+# then at most every second. A job queued in the same process rings the doorbell instead.
 _POLLING: dict[str, Any] = {"initial_delay": 0.05, "max_delay": 1.0}
+
+
+class Doorbell:
+    """Rung whenever this process queues a job (retries and scheduled jobs that fall due
+    included): idle workers wake at once instead of sleeping out their delay.
+
+    A worker notes the ring count before it looks at the queue and sleeps only while the
+    count is unchanged, so a job queued between its look and its sleep is not missed.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.rings = 0
+
+    def ring(self) -> None:
+        with self._cond:
+            self.rings += 1
+            self._cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self.rings != seen, timeout)
+
+
+def _worker_class(doorbell: Doorbell) -> type[Worker]:
+    class WakeableWorker(Worker):
+        _seen = 0
+        delay: float
+        max_delay: float
+        backoff: float
+
+        def loop(self, now: Any = None) -> None:
+            self._seen = doorbell.rings
+            super().loop(now)
+
+        def sleep(self) -> None:
+            self.delay = min(self.delay, self.max_delay)
+            if not self.stop_flag.is_set():
+                doorbell.wait(self._seen, self.delay)
+            self.delay *= self.backoff
+
+    return WakeableWorker
 
 
 class EmbeddedConsumer(Consumer):
     """A consumer that runs inside another server: that server owns the process's signals."""
 
+    doorbell: Doorbell | None = None
+
     def _set_signal_handlers(self) -> None:
         pass
+
+    def stop(self, graceful: bool = False) -> None:
+        self.stop_flag.set()
+        if self.doorbell is not None:
+            self.doorbell.ring()  # sleeping workers see the stop flag now
+        super().stop(graceful=graceful)
 
 
 class Queue:
@@ -76,6 +149,9 @@ class Queue:
         settings = rt.settings
         self.rt = rt
         self.huey = build_huey(settings)
+        self.doorbell = Doorbell()
+        if isinstance(self.huey, _Ringing):
+            self.huey.doorbell = self.doorbell
 
         @self.huey.task(
             retries=settings.job_retries, retry_delay=settings.job_retry_delay,
@@ -100,8 +176,12 @@ class Queue:
         self.gate_job: TaskWrapper = gate_job
         self.reconcile_periodically: TaskWrapper = reconcile_periodically
 
-    def enqueue_evaluation(self, job: Owed) -> None:
-        self.evaluate(job.repo, job.number, job.installation_id, job.head_sha, job.seq, job.trigger)
+    def enqueue_evaluation(self, job: Owed, delay: float | None = None) -> None:
+        args = (job.repo, job.number, job.installation_id, job.head_sha, job.seq, job.trigger)
+        if delay is None:
+            self.evaluate(*args)
+        else:
+            self.evaluate.schedule(args, delay=delay)
 
     def enqueue_gate_job(self, key: str) -> None:
         self.gate_job(key)
@@ -115,14 +195,25 @@ class Queue:
     def start_consumer(self, workers: int, **options: Any) -> EmbeddedConsumer:
         """Consumer threads beside a server in this process (the periodic reconciler among
         their tasks); the caller stops them."""
-        consumer = EmbeddedConsumer(self.huey, workers=workers, worker_type="thread", **{**_POLLING, **options})
+        if self.rt.isolation is not None:
+            self.rt.isolation.warm()
+        # Huey builds its workers in the constructor, from the class's `worker_class`.
+        embedded = type("Consumer", (EmbeddedConsumer,), {"worker_class": _worker_class(self.doorbell),
+                                                          "doorbell": self.doorbell})
+        consumer: EmbeddedConsumer = embedded(
+            self.huey, workers=workers, worker_type="thread", **{**_POLLING, **options}
+        )
         consumer.start()
         return consumer
 
     def run_consumer(self, workers: int, *, periodic: bool = True) -> None:
         """Consume in the foreground until a signal: SIGTERM stops after the jobs under way,
         SIGINT at once (`python -m bot.worker`)."""
-        Consumer(
+        if self.rt.isolation is not None:
+            self.rt.isolation.warm()
+        # Woken at once for the jobs this process queues itself (retries, follow-ups).
+        foreground = type("Consumer", (Consumer,), {"worker_class": _worker_class(self.doorbell)})
+        foreground(
             self.huey, workers=workers, worker_type="thread", periodic=periodic, graceful_signal="TERM", **_POLLING
         ).run()
 
