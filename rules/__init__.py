@@ -23,7 +23,7 @@ from rules.engine import analyze
 from rules.model import Edit, Finding, Fix, Report, Severity
 from rules.rule import Example, Rule
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the package version too (pyproject.toml reads it); tagged v0.2.0
 
 
 @functools.cache
