@@ -17,7 +17,6 @@ from urllib.parse import urlparse
 import jsonschema
 import libcst as cst
 import pytest
-import yaml
 
 from rules import CATALOGUE, analyze
 from rules.cli import main, parse_diff
@@ -542,13 +541,6 @@ def test_docs_have_one_anchor_per_rule():
 def test_generate_docs_writes_the_file(project):
     assert run("--generate-docs", "out.md") == (0, "", "")
     assert (project / "out.md").read_text(encoding="utf-8") == render()
-
-
-def test_pre_commit_hook_definition():
-    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    assert hook["id"] == "reviewgate"
-    assert hook["entry"] == "python -m rules"
-    assert hook["language"] == "python" and hook["types"] == ["python"]
 
 
 def test_readme_catalogue_is_up_to_date():
