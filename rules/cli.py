@@ -142,7 +142,7 @@ def main(
         return exc.code if isinstance(exc.code, int) else 2
     try:
         if args.command == "rule":
-            return show_rule(args, parser, out, err)
+            return show_rule(args, out, err)
         return check(args, out, err, stdin)
     except BrokenPipeError:  # `reviewgate | head`: the reader has seen enough
         if out is sys.stdout:
@@ -150,7 +150,7 @@ def main(
         return 0
 
 
-def show_rule(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO, err: TextIO) -> int:
+def show_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.all == (args.code is not None):
         err.write("reviewgate rule: give one rule code, or --all\n")
         return 2
@@ -186,9 +186,11 @@ def check(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: BinaryIO | 
         for diff in outcome.diffs:
             out.write(diff)
         out.flush()
-        fixes = sum(outcome.would_fix)
-        err.write(f"reviewgate: would apply {fixes} fix(es) to {len(outcome.diffs)} file(s)\n" if fixes
-                  else "reviewgate: no fix to apply\n")
+        fixes, files = sum(outcome.would_fix), len(outcome.diffs)
+        err.write(
+            f"reviewgate: --fix would apply {fixes} fix{'es' if fixes > 1 else ''} to {files} "
+            f"file{'s' if files > 1 else ''}\n" if fixes else "reviewgate: no fix to apply\n"
+        )
         return 2 if outcome.failed else 1 if outcome.diffs and not args.exit_zero else 0
     write_output(args, outcome, out)
     out.flush()
