@@ -92,7 +92,8 @@ sections; a missing file means the defaults.
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="reviewgate", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="reviewgate", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="`reviewgate check --help` lists the options, the output formats and the exit statuses.",
     )
     parser.add_argument("--version", action="version", version=f"reviewgate {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -260,6 +260,7 @@ def test_diff_prints_the_fix_and_writes_nothing(git):
     code, out, err = run("check", "--diff")
     assert code == 1
     assert out.startswith("--- a/a.py\n+++ b/a.py\n")
+    assert err == "reviewgate: --fix would apply 1 fix to 1 file\n"
     assert path.read_text() == BAD
     subprocess.run(["git", "apply"], input=out, text=True, check=True)
     applied = path.read_text()
