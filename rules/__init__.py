@@ -6,8 +6,11 @@ Layout: `model.py` (findings, reports) and `rule.py` (the rule API: `Rule`, `Con
 `FixSpec`) are what rules and callers see; `engine/` parses, walks the tree once for all
 rules and turns fixes into text edits; `scope.py` resolves names to imports; `analysis/`
 answers the questions several rules ask; `checks/<family>/rgNNN_<slug>.py` are the rules,
-which `catalogue.py` finds; `config.py`, `suppress.py`, `cli.py`, `output.py` and `docs.py`
-are the configuration, the in-code suppressions, the command line and the documentation.
+which `catalogue.py` finds; `config.py` and `gate_config.py` are the configuration (the
+engine's sections, and the whole file's schema, which the bot uses too), `suppress.py` the
+in-code suppressions, `docs.py` the documentation. The command line is `cli.py`, with
+`files.py` (which files, which configuration), `gitdiff.py` (changed lines), `output.py` and
+`text.py` (formats), `progress.py`. Nothing here imports the bot or its dependencies.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from rules.engine import analyze
 from rules.model import Edit, Finding, Fix, Report, Severity
 from rules.rule import Example, Rule
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the package version too (pyproject.toml reads it); tagged v0.2.0
 
 
 @functools.cache

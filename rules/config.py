@@ -50,7 +50,8 @@ class Document:
             if path in self.lines:
                 return self.lines[path]
             path = path[:-1]
-        return self.lines.get((), 1)
+        # a document without positions (TOML's table) names no line rather than a wrong one
+        return self.lines.get((), 1) if self.lines else None
 
     def error(self, path: tuple[Any, ...], problem: str) -> ConfigError:
         return ConfigError(self.filename, self.line(*path), problem)

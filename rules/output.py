@@ -1,43 +1,27 @@
-"""The results of `python -m rules` as text, JSON, SARIF 2.1.0 (GitHub code scanning) or
-GitHub Actions workflow commands (annotations)."""
+"""The results of `reviewgate check` as text (with source snippets, or concise: one line per
+finding), JSON, SARIF 2.1.0 (GitHub code scanning) or GitHub Actions workflow commands
+(annotations); `--statistics` as text or JSON."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote
 
 from rules import __version__
 from rules.catalogue import CATALOGUE
 from rules.config import RulesConfig
 from rules.docs import DOCS_URL, ENGINE_NOTICES, anchor_url, area, help_markdown, help_text
+from rules.files import Target
 from rules.model import Finding, Report, Severity
+from rules.text import Style, finding_text, printable, statistics, statistics_text
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "concise", "json", "sarif", "github")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-
-
-@dataclass(frozen=True)
-class Target:
-    display: str  # the path as shown in the output and passed to the engine
-    path: Path  # absolute, resolved
-
-    def uri(self, root: Path) -> str:
-        """Repository-relative (what code scanning and annotations expect), else absolute."""
-        try:
-            return quote(self.path.relative_to(root).as_posix())
-        except ValueError:
-            return self.path.as_uri()
-
-    def relative(self, root: Path) -> str:
-        try:
-            return self.path.relative_to(root).as_posix()
-        except ValueError:
-            return self.display
 
 
 @dataclass
@@ -48,7 +32,9 @@ class Outcome:
     reports: list[tuple[Target, Report]] = field(default_factory=list)
     fixed: int = 0
     failed: bool = False  # a file could not be read
-    # source lines of the files with findings, kept only for SARIF fingerprints
+    diffs: list[str] = field(default_factory=list)  # --diff: one unified diff per file
+    would_fix: list[int] = field(default_factory=list)  # --diff: fixes behind each diff
+    # source lines of the files with findings: text snippets and SARIF fingerprints
     lines: dict[Path, list[str]] = field(default_factory=dict)
 
     def findings(self) -> list[tuple[Target, Finding]]:
@@ -82,8 +68,23 @@ def counts(outcome: Outcome) -> dict[str, int]:
     }
 
 
+def style_for(out: TextIO) -> Style:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return Style(colour=tty and not os.environ.get("NO_COLOR"))
+
+
 def write_output(args: argparse.Namespace, outcome: Outcome, out: TextIO) -> None:
-    if args.format == "json":
+    if args.statistics:
+        rows = statistics([f for _, f in outcome.findings()])
+        if args.format == "json":
+            out.write(json.dumps(rows, indent=2) + "\n")
+        else:
+            out.write(statistics_text(rows))
+    elif args.format == "json":
         out.write(json.dumps(to_json(outcome), indent=2) + "\n")
     elif args.format == "sarif":
         out.write(json.dumps(to_sarif(outcome), indent=2) + "\n")
@@ -91,16 +92,22 @@ def write_output(args: argparse.Namespace, outcome: Outcome, out: TextIO) -> Non
         for target, finding in outcome.findings():
             if _listed(finding, args.show_suppressed):
                 out.write(github_command(target, finding, outcome.root) + "\n")
-    else:
+    elif args.format == "concise":
         for _, finding in outcome.findings():
             if _listed(finding, args.show_suppressed):
                 out.write(text_line(finding) + "\n")
+        out.write(summary(outcome, args.show_suppressed) + "\n")
+    else:
+        style = style_for(out)
+        for target, finding in outcome.findings():
+            if _listed(finding, args.show_suppressed):
+                out.write(finding_text(finding, outcome.lines.get(target.path), style) + "\n\n")
         out.write(summary(outcome, args.show_suppressed) + "\n")
 
 
 def text_line(finding: Finding) -> str:
     tail = " (suppressed)" if finding.suppressed else ""
-    return (
+    return printable(
         f"{finding.path}:{finding.line}:{finding.column}: {finding.code} [{finding.severity.value}] "
         f"{finding.message}{tail}"
     )

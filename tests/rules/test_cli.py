@@ -1,4 +1,5 @@
-"""`python -m rules`: files, formats, exit codes, configuration, --fix and --diff."""
+"""`reviewgate check` (`python -m rules`): files, formats, exit codes, configuration, --fix,
+--since and --changed-lines."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from urllib.parse import urlparse
 import jsonschema
 import libcst as cst
 import pytest
-import yaml
 
 from rules import CATALOGUE, analyze
 from rules.cli import main, parse_diff
@@ -65,7 +65,7 @@ def test_clean_file_exits_0(project):
 
 def test_error_finding_exits_1_and_prints_the_text_line(project):
     write(project / "bad.py", BAD)
-    code, out, _ = run("bad.py")
+    code, out, _ = run("bad.py", "--format", "concise")
     assert code == 1
     first, summary = out.splitlines()
     assert re.fullmatch(r"bad\.py:2:5: RG101 \[error\] .*timezone\.utc.*", first), first
@@ -149,7 +149,7 @@ def test_directories_are_walked_skipping_tool_directories(project):
     write(project / "env/pyvenv.cfg", "home = /usr\n")
     write(project / "src/pkg/mod.py", BAD)
     write(project / "src/top.py", CLEAN)
-    code, out, _ = run()
+    code, out, _ = run("--format", "concise")
     assert code == 1
     assert [line.split(":")[0] for line in out.splitlines()[:-1]] == ["src/pkg/mod.py"]
     assert out.splitlines()[-1].startswith("2 files checked")
@@ -158,7 +158,7 @@ def test_directories_are_walked_skipping_tool_directories(project):
 def test_files_named_explicitly_are_read_whatever_their_name(project):
     write(project / ".venv/x.py", BAD)
     write(project / "script", BAD)
-    code, out, _ = run(".venv/x.py", "script", "script")
+    code, out, _ = run(".venv/x.py", "script", "script", "--format", "concise")
     assert code == 1
     assert [line.split(":")[0] for line in out.splitlines()[:-1]] == [".venv/x.py", "script"]
 
@@ -401,7 +401,7 @@ def test_fix_leaves_unparsable_files_alone(project):
     assert path.read_text() == "def f(:\n"
 
 
-# -- --diff -------------------------------------------------------------------------------------
+# -- --since and --changed-lines -----------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -438,40 +438,40 @@ class Repo:
         return self.root / name
 
 
-def test_diff_reports_only_changed_lines_and_new_files_whole(repo):
+def test_changed_lines_reports_only_changed_lines_and_new_files_whole(repo):
     write(repo / "old.py", NAIVE + "a = datetime.now()\n\nc = datetime.now()\nb = 1\n")
     write(repo / "new.py", BAD)  # untracked
     write(repo / "staged.py", NAIVE + "\n\nz = datetime.now()\n")
     repo.git("add", "staged.py")
     repo.git("mv", "moved.py", "renamed.py")
-    code, out, _ = run("--diff", "HEAD")
+    code, out, _ = run("--since", "HEAD", "--changed-lines", "--format", "concise")
     assert code == 1
     reported = sorted(line.split(": ")[0] for line in out.splitlines()[:-1])
     assert reported == ["new.py:2:5", "old.py:4:5", "staged.py:4:5"]
-    assert run("--diff", "HEAD", "same.py", "renamed.py")[0] == 0
+    assert run("--since", "HEAD", "--changed-lines", "same.py", "renamed.py")[0] == 0
     assert run("same.py")[0] == 1
 
 
-def test_diff_from_a_subdirectory(repo, monkeypatch):
+def test_changed_lines_from_a_subdirectory(repo, monkeypatch):
     write(repo / "pkg/mod.py", NAIVE + "a = 1\n")
     repo.git("add", ".")
     repo.git("commit", "-q", "-m", "pkg")
     write(repo / "pkg/mod.py", NAIVE + "a = 1\nb = datetime.now()\n")
     monkeypatch.chdir(repo / "pkg")
-    code, out, _ = run("--diff", "HEAD", "--format", "github")
+    code, out, _ = run("--changed-lines", "--format", "github")
     assert code == 1
     assert out.startswith("::error file=pkg/mod.py,line=3,")
-    assert run("--diff", "HEAD", "../same.py")[0] == 0
+    assert run("--changed-lines", "../same.py")[0] == 0
 
 
-def test_diff_against_an_unknown_revision_exits_2(repo):
-    code, _, err = run("--diff", "no-such-rev")
-    assert code == 2 and "git diff failed" in err
+def test_since_an_unknown_revision_exits_2(repo):
+    code, _, err = run("--since", "no-such-rev", "--changed-lines")
+    assert code == 2 and "--since no-such-rev: not a commit" in err
 
 
-def test_diff_with_fix_fixes_only_changed_lines(repo):
+def test_changed_lines_with_fix_fixes_only_changed_lines(repo):
     write(repo / "old.py", NAIVE + "a = datetime.now()\n\nc = datetime.now()\nb = 1\n")
-    code, _, _ = run("--diff", "HEAD", "--fix", "old.py")
+    code, _, _ = run("--changed-lines", "--fix", "old.py")
     assert code == 0
     text = (repo / "old.py").read_text()
     assert "a = datetime.now()\n" in text and "c = datetime.now(timezone.utc)\n" in text
@@ -515,7 +515,9 @@ def test_python_dash_m_rules_passes_on_the_project_itself():
 
 def test_python_dash_m_rules_help_and_usage_error():
     proc = subprocess.run([sys.executable, "-m", "rules", "--help"], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0 and "--diff REV" in proc.stdout and "exit status" in proc.stdout
+    assert proc.returncode == 0 and "check" in proc.stdout and "rule" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "rules", "check", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "--since REV" in proc.stdout and "exit status" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "rules", "--format"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "usage:" in proc.stderr
 
@@ -539,13 +541,6 @@ def test_docs_have_one_anchor_per_rule():
 def test_generate_docs_writes_the_file(project):
     assert run("--generate-docs", "out.md") == (0, "", "")
     assert (project / "out.md").read_text(encoding="utf-8") == render()
-
-
-def test_pre_commit_hook_definition():
-    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    assert hook["id"] == "reviewgate"
-    assert hook["entry"] == "python -m rules"
-    assert hook["language"] == "python" and hook["types"] == ["python"]
 
 
 def test_readme_catalogue_is_up_to_date():
