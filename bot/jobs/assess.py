@@ -24,6 +24,7 @@ from bot.isolation import OutOfTime
 from bot.policy.decide import decide
 from bot.policy.facts import (
     APPROVED,
+    CommitFact,
     Facts,
     FindingFact,
     Hold,
@@ -73,6 +74,7 @@ def assess(
     reviews_read = pool.submit(gather.reviews, pull)
     gathered = gather.changes(repo, pull, pool)
     config = gathered.config
+    commits_read = None if config.approvals.last_pusher_counts else pool.submit(gather.commits, pull, head)
     github = rt.github
     analyzer = Analyzer(rt.db, config.rules, lambda sha, limit: github.read_blob(repo, sha, limit), rt.isolation)
     changed_lines: dict[str, frozenset[int]] = {}
@@ -96,7 +98,7 @@ def assess(
         analyses.append((changed, pool.submit(analyzer.analyze, changed, lines, deadline)))
     try:
         return _conclude(rt, repo_name, number, repo, pull, head, gathered, analyses, reviews_read, permissions,
-                         pool, not_analyzed, whole_files, changed_lines)
+                         pool, not_analyzed, whole_files, changed_lines, commits_read)
     finally:
         for _, analysis in analyses:
             analysis.cancel()  # when a read failed: the files not started yet are not fetched
@@ -107,6 +109,7 @@ def _conclude(
     gathered: gather.Gathered, analyses: list[tuple[ChangedFile, Future[FileResult]]],
     reviews_read: Future[tuple[Review, ...]], permissions: gather.Permissions | None, pool: Executor,
     not_analyzed: list[tuple[str, str]], whole_files: list[str], changed_lines: dict[str, frozenset[int]],
+    commits_read: Future[tuple[tuple[CommitFact, ...], bool]] | None,
 ) -> Assessment:
     config = gathered.config
     findings: list[rules.Finding] = []
@@ -173,11 +176,12 @@ def _conclude(
     approvers = sorted({r.user for r in reviews if r.state == APPROVED and r.user in roles})
     teams = gather.team_members(repo, config.teams, approvers) if config.teams and approvers else {}
     waivers, hold, digests = _stored_state(rt, repo_name, number)
-    # Who pushed or committed what matters only to an approval that could count: without one,
-    # the commits are not listed (no extra request).
+    # Who pushed or committed what matters only to an approval that could count. The commits
+    # are asked for with the other reads all the same (beside them: no wait): the approval
+    # that needs them then finds them unchanged, a 304 that costs no rate limit.
     minimum = config.approvals.min_permission
     judged = not config.approvals.last_pusher_counts and any(has_permission(roles[a], minimum) for a in approvers)
-    commits, commits_complete = gather.commits(pull, head) if judged else ((), True)
+    commits, commits_complete = commits_read.result() if judged and commits_read else ((), True)
     facts = Facts(
         repo=repo_name,
         number=number,

@@ -174,3 +174,39 @@ def test_an_idle_worker_is_woken_by_the_job_it_is_given(fakehub: FakeHub, tmp_pa
         assert bot.latest_run(REPO, head)["status"] == "completed"
     finally:
         bot.close()
+
+
+def test_a_re_evaluation_after_an_approval_counts_four_requests_and_fetches_no_blob(slow_bot: Bot) -> None:
+    hub = slow_bot.hub
+    hub.set_file(REPO, "main", ".github/reviewgate.yml", "suggestions: false\n")  # one approval required
+    head = _pull(hub, 7, 3)
+    review(slow_bot, 7, "bob", state="COMMENTED")  # bob's role is asked once, for this repository
+    slow_bot.wait(60)
+    mark, blobs = len(hub.requests), hub.blob_fetches
+    assert review(slow_bot, 7, "bob").status_code == 202
+    slow_bot.wait(60)
+    assert hub.blob_fetches == blobs
+    counted = sorted(f"{r.method} {r.path.split('/repos/octo/demo/')[-1]}" for r in hub.counted_requests(mark))
+    run = slow_bot.latest_run(REPO, head)
+    sticky = [c for c in hub.comments(REPO, 7) if c["user"]["type"] == "Bot"]
+    # What changed on GitHub (the pull request, its reviews) and what the bot writes (the check
+    # run, its comment); the configuration, the files, bob's role and the commits are 304s.
+    assert counted == sorted([
+        "GET pulls/7", "GET pulls/7/reviews", f"PATCH check-runs/{run['id']}", f"PATCH issues/comments/{sticky[0]['id']}",
+    ]), counted
+    assert "| @bob | approved | ✓" in run["output"]["summary"]  # and the verdict counts it
+
+
+def test_a_blob_that_fails_is_fetched_again_alone(slow_bot: Bot) -> None:
+    hub = slow_bot.hub
+    hub.strict = False  # the injected 502 is not an answer GitHub documents here
+    head = _pull(hub, 7, 6)
+    (first, *_) = [f["sha"] for f in hub.pull_files(REPO, 7)]
+    hub.fail("GET", rf"/git/blobs/{first}$", 502, times=1)
+    assert slow_bot.open_pull(REPO, 7).status_code == 202
+    slow_bot.wait(60)
+    assert slow_bot.latest_run(REPO, head)["conclusion"] == "failure"
+    fetched = [r.path.rsplit("/", 1)[-1] for r in hub.requests_to("GET", r"/git/blobs/")]
+    assert fetched.count(first) == 2  # the failed one, once more
+    assert all(fetched.count(f["sha"]) == 1 for f in hub.pull_files(REPO, 7)[1:])  # the others, once
+    assert len(hub.requests_to("GET", r"/pulls/7$")) == 1  # the evaluation did not start over
