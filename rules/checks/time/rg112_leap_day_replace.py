@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from rules.analysis.flow import LocalFlow, local_flow, unit_of
+from rules.analysis.syntax import argument, iter_nodes
+from rules.analysis.time import DATE, DATETIME
+from rules.model import Severity
+from rules.rule import Context, Rule
+
+_GUARDS = frozenset({"calendar.isleap", "calendar.monthrange"})
+# What an `except` clause must catch to catch the `ValueError`.
+_CATCHES = frozenset({"builtins.ValueError", "builtins.Exception", "builtins.BaseException"})
+
+
+def _int(node: cst.BaseExpression | None) -> int | None:
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return None
+    return None
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _year_of(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`d` for `d.year`."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "year":
+        return node.value
+    return None
+
+
+class LeapDayReplace(Rule):
+    """A date moved to another year with `replace(year=...)`, which raises on February 29.
+
+    What it flags:
+    `d.replace(year=...)` on a date or datetime not known to avoid Feb 29, and
+    `date(year, d.month, d.day)`, outside a `try` that catches `ValueError`.
+
+    Why it is risky:
+    February 29 has no counterpart in most years: `date(2024, 2, 29).replace(year=2025)`
+    raises `ValueError: day is out of range for month`. The code works for years, then fails
+    on one day, typically in an anniversary, renewal or "same day last year" computation.
+    Bad: `renewal = start.replace(year=start.year + 1)`.
+
+    How to fix:
+    Say what Feb 29 becomes. Good: `start + relativedelta(years=1)` (Feb 28), or
+    `try: d.replace(year=y) except ValueError: d.replace(year=y, day=28)`.
+    """
+
+    code = "RG112"
+    slug = "leap-day-replace"
+    severity = Severity.ERROR
+
+    DETAILS = """
+    `<x>.replace(year=...)` (the keyword: `str.replace` and `bytes.replace` have none), a
+    method call on any value; functions such as `dataclasses.replace` are not methods and
+    are left alone. Also `date(y, d.month, d.day)` and `datetime(y, d.month, d.day, ...)`
+    (resolved through the imports), which copies the day into another year the same way.
+
+    Not flagged, because Feb 29 cannot reach the call or is handled:
+    `day=` or `month=` passed too (the day or month is chosen, not copied); a new year that is
+    the value's own (`year=d.year`), a leap-year literal (`year=2024`), or the own year moved
+    by a multiple of four (`d.year + 4`, wrong only across 2100); a value made with a literal
+    day up to 28 or a month other than February (`date(y, 1, 15)`,
+    `d.replace(day=1)`), directly or through a local name assigned once; a call inside the
+    body of a `try` whose handler catches `ValueError` (or `Exception`, or everything); and
+    a function that tests for the leap day itself (compares something with `29`, or calls
+    `calendar.isleap`/`calendar.monthrange`). No fix is offered: what Feb 29 becomes (Feb 28,
+    Mar 1) is the author's choice.
+    """
+
+    VALID = [
+        "from dateutil.relativedelta import relativedelta\n"
+        "def renew(start):\n    return start + relativedelta(years=1)\n",
+        "def renew(start):\n    try:\n        return start.replace(year=start.year + 1)\n"
+        "    except ValueError:\n        return start.replace(year=start.year + 1, day=28)\n",
+        "def first_of_year(d, y):\n    return d.replace(year=y, month=1, day=1)\n",
+        "def month_start(d, y):\n    return d.replace(day=1).replace(year=y)\n",
+        "def same_year(d):\n    return d.replace(year=d.year, hour=0)\n",
+        "def leap(d):\n    return d.replace(year=2024)\n",
+        "def olympiad(d):\n    return d.replace(year=d.year + 4)\n",
+        "def last_year(d):\n    if d.month == 2 and d.day == 29:\n        d = d - timedelta(days=1)\n"
+        "    return d.replace(year=d.year - 1)\n",
+        "import calendar\ndef shift(d, y):\n    if not calendar.isleap(y):\n        return None\n"
+        "    return d.replace(year=y)\n",
+        "import dataclasses\ndef bump(cfg):\n    return dataclasses.replace(cfg, year=2025)\n",
+        "from datetime import date\ndef mid_january(y):\n    start = date(2000, 1, 15)\n"
+        "    return start.replace(year=y)\n",
+        "def clean(text):\n    return text.replace('year', 'yr')\n",
+        "from datetime import date\ndef yearly(d, y):\n    return date(y, d.month, 1)\n",
+        "from datetime import date\ndef same(d):\n    return date(d.year, d.month, d.day)\n",
+        "def f(d, y):\n    try:\n        x = d.replace(year=y)\n    except Exception:\n        x = None\n    return x\n",
+    ]
+    INVALID = [
+        "def renew(start):\n    return start.replace(year=start.year + 1)\n",
+        "from datetime import date\ndef same_day_last_year():\n"
+        "    today = date.today()\n    return today.replace(year=today.year - 1)\n",
+        "def birthday_this_year(born, today):\n    return born.replace(year=today.year)\n",
+        "import datetime as dt\ndef anniversary(d, years):\n"
+        "    return dt.date(d.year + years, d.month, d.day)\n",
+        "from datetime import datetime as DT\ndef in_year(ts, y):\n"
+        "    return DT(y, ts.month, ts.day, ts.hour, ts.minute)\n",
+        "def expiry(self):\n    return self.issued_at.replace(year=self.issued_at.year + self.term_years)\n",
+        "def to_2023(d):\n    return d.replace(year=2023)\n",
+        "from datetime import datetime\ndef next_year():\n"
+        "    return datetime.now().replace(year=datetime.now().year + 1)\n",
+        "def f(d, y):\n    try:\n        x = d.replace(year=y)\n    except KeyError:\n        x = None\n"
+        "    return x\n",
+        "def f(rows, y):\n    return [r.date.replace(year=y) for r in rows]\n",
+        "def f(d, y):\n    try:\n        pass\n    except ValueError:\n        return d.replace(year=y)\n",
+        "from datetime import date\ndef compare(d):\n    return date(year=d.year - 1, month=d.month, day=d.day)\n",
+    ]
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._guarded: dict[cst.CSTNode, bool] = {}
+        self._flows: dict[cst.CSTNode, LocalFlow] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "replace":
+            self._replace(node, func)
+        elif isinstance(func, (cst.Name, cst.Attribute)):
+            self._constructor(node, func)
+
+    def _replace(self, node: cst.Call, func: cst.Attribute) -> None:
+        year = next((a for a in node.args if a.keyword is not None and a.keyword.value == "year"), None)
+        if year is None or any(a.star for a in node.args):
+            return
+        if any(a.keyword is not None and a.keyword.value in ("month", "day") for a in node.args):
+            return
+        if self.ctx.qualified_name(func) is not None:  # `dataclasses.replace`, not a method
+            return
+        receiver = func.value
+        if self._safe_year(year.value, receiver) or self._avoids_leap_day(receiver, 0):
+            return
+        if self._handled(node):
+            return
+        self.report(
+            node,
+            "`replace(year=...)` raises `ValueError` when the date is February 29 and the new "
+            "year is not a leap year; use `+ relativedelta(years=n)` or catch `ValueError` and "
+            "choose the day.",
+        )
+
+    def _constructor(self, node: cst.Call, func: cst.Name | cst.Attribute) -> None:
+        last = func.value if isinstance(func, cst.Name) else func.attr.value
+        if last not in ("date", "datetime") and not isinstance(func, cst.Name):
+            return
+        year, month, day = (argument(node, i, k) for i, k in ((0, "year"), (1, "month"), (2, "day")))
+        if year is None or month is None or day is None:
+            return
+        if not (
+            isinstance(month.value, cst.Attribute) and month.value.attr.value == "month"
+            and isinstance(day.value, cst.Attribute) and day.value.attr.value == "day"
+            and month.value.value.deep_equals(day.value.value)
+        ):
+            return
+        if self.ctx.qualified_name(func) not in (DATE, DATETIME):
+            return
+        source = month.value.value
+        if self._safe_year(year.value, source) or self._handled(node):
+            return
+        self.report(
+            node,
+            "Copying a date's month and day into another year raises `ValueError` for February "
+            "29 when that year is not a leap year; use `+ relativedelta(years=n)` or catch "
+            "`ValueError` and choose the day.",
+        )
+
+    # -- what keeps Feb 29 away --------------------------------------------------------------
+    @staticmethod
+    def _safe_year(value: cst.BaseExpression, receiver: cst.BaseExpression) -> bool:
+        """The new year is the value's own, a leap year, or the own year moved by 4k."""
+        own = _year_of(value)
+        if own is not None and own.deep_equals(receiver):
+            return True
+        literal = _int(value)
+        if literal is not None:
+            return _leap(literal)
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Add, cst.Subtract)):
+            own = _year_of(value.left)
+            step = _int(value.right)
+            return own is not None and own.deep_equals(receiver) and step is not None and step % 4 == 0
+        return False
+
+    def _avoids_leap_day(self, value: cst.BaseExpression, depth: int) -> bool:
+        """`value` is made with a literal day up to 28 or a month other than February."""
+        if depth > 3:
+            return False
+        if isinstance(value, cst.Name):
+            owner = unit_of(self.ctx)
+            flow = self._flows.get(owner) or self._flows.setdefault(owner, local_flow(owner, nested_bodies=False))
+            values = flow.assigned.get(value.value, [])
+            return len(values) == 1 and values[0] is not None and self._avoids_leap_day(values[0], depth + 1)
+        if not isinstance(value, cst.Call):
+            return False
+        func = value.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "replace":
+            month, day = argument(value, None, "month"), argument(value, None, "day")
+        elif self.ctx.qualified_name(func) in (DATE, DATETIME):
+            month, day = argument(value, 1, "month"), argument(value, 2, "day")
+        else:
+            return False
+        day_value = _int(day.value) if day is not None else None
+        month_value = _int(month.value) if month is not None else None
+        return (day_value is not None and day_value <= 28) or (month_value is not None and month_value != 2)
+
+    def _handled(self, node: cst.Call) -> bool:
+        """Inside a `try` body whose handler catches `ValueError`, or in a function that tests
+        for the leap day itself."""
+        chain = self.ctx.ancestors
+        child: cst.CSTNode = node
+        for ancestor in reversed(chain):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                break
+            if isinstance(ancestor, cst.Try) and ancestor.body is child:
+                if any(self._catches_value_error(h) for h in ancestor.handlers):
+                    return True
+            child = ancestor
+        owner = unit_of(self.ctx)
+        guarded = self._guarded.get(owner)
+        if guarded is None:
+            guarded = self._guarded[owner] = self._tests_leap_day(owner)
+        return guarded
+
+    def _catches_value_error(self, handler: cst.ExceptHandler) -> bool:
+        if handler.type is None:
+            return True
+        types = [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+        return any(self.ctx.qualified_name(t) in _CATCHES for t in types)
+
+    def _tests_leap_day(self, owner: cst.CSTNode) -> bool:
+        for inner in iter_nodes(owner, local=True):
+            if isinstance(inner, cst.Comparison):
+                operands = [inner.left, *(c.comparator for c in inner.comparisons)]
+                if any(_int(o) == 29 for o in operands):
+                    return True
+            elif isinstance(inner, cst.Call) and self.ctx.qualified_name(inner.func) in _GUARDS:
+                return True
+        return False
