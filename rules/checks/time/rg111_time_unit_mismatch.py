@@ -225,9 +225,9 @@ class TimeUnitMismatch(Rule):
         if last in _SINK_NAMES:
             qualified = self.ctx.qualified_name(func)
             if qualified in _SECONDS_SINKS:
-                arg = node.args[0] if node.args and node.args[0].keyword is None and not node.args[0].star else None
-                if arg is not None:
-                    self._slot(arg, SECONDS, f"`{last}()` takes seconds", arg.value)
+                first = node.args[0] if node.args else None
+                if first is not None and first.keyword is None and not first.star:
+                    self._slot(first, SECONDS, f"`{last}()` takes seconds", first.value)
         elif last in ("to_datetime", "Timestamp", "to_timedelta"):
             unit_arg = argument(node, None, "unit")
             text = string_value(unit_arg.value) if unit_arg is not None else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from rules.analysis.flow import LocalFlow, local_flow, unit_of
-from rules.analysis.syntax import argument, iter_nodes
+from rules.analysis.syntax import argument, callee_name, iter_nodes
 from rules.analysis.time import DATE, DATETIME
 from rules.model import Severity
 from rules.rule import Context, Rule
@@ -11,6 +11,8 @@ from rules.rule import Context, Rule
 _GUARDS = frozenset({"calendar.isleap", "calendar.monthrange"})
 # What an `except` clause must catch to catch the `ValueError`.
 _CATCHES = frozenset({"builtins.ValueError", "builtins.Exception", "builtins.BaseException"})
+# Context managers that expect or swallow the exception classes given as their first argument.
+_EXPECTING = frozenset({"raises", "assertRaises", "assertRaisesRegex", "suppress"})
 
 
 def _int(node: cst.BaseExpression | None) -> int | None:
@@ -67,7 +69,9 @@ class LeapDayReplace(Rule):
     by a multiple of four (`d.year + 4`, wrong only across 2100); a value made with a literal
     day up to 28 or a month other than February (`date(y, 1, 15)`,
     `d.replace(day=1)`), directly or through a local name assigned once; a call inside the
-    body of a `try` whose handler catches `ValueError` (or `Exception`, or everything); and
+    body of a `try` whose handler catches `ValueError` (or `Exception`, or everything), or of
+    a `with pytest.raises(ValueError)`, `self.assertRaises(...)` or
+    `contextlib.suppress(...)` block that names it; and
     a function that tests for the leap day itself (compares something with `29`, or calls
     `calendar.isleap`/`calendar.monthrange`). No fix is offered: what Feb 29 becomes (Feb 28,
     Mar 1) is the author's choice.
@@ -221,6 +225,9 @@ class LeapDayReplace(Rule):
             if isinstance(ancestor, cst.Try) and ancestor.body is child:
                 if any(self._catches_value_error(h) for h in ancestor.handlers):
                     return True
+            elif isinstance(ancestor, cst.With) and ancestor.body is child:
+                if any(self._expects_value_error(item.item) for item in ancestor.items):
+                    return True
             child = ancestor
         owner = unit_of(self.ctx)
         guarded = self._guarded.get(owner)
@@ -232,6 +239,17 @@ class LeapDayReplace(Rule):
         if handler.type is None:
             return True
         types = [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
+        return any(self.ctx.qualified_name(t) in _CATCHES for t in types)
+
+    def _expects_value_error(self, item: cst.BaseExpression) -> bool:
+        """`pytest.raises(ValueError)`, `self.assertRaises(ValueError)`,
+        `contextlib.suppress(ValueError)`: the block is expected to raise it."""
+        if not isinstance(item, cst.Call) or callee_name(item) not in _EXPECTING:
+            return False
+        first = argument(item, 0, None)
+        if first is None:
+            return False
+        types = [e.value for e in first.value.elements] if isinstance(first.value, cst.Tuple) else [first.value]
         return any(self.ctx.qualified_name(t) in _CATCHES for t in types)
 
     def _tests_leap_day(self, owner: cst.CSTNode) -> bool:

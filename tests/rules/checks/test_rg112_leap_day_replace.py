@@ -123,3 +123,19 @@ def test_str_and_bytes_replace_are_not_dates():
             return text.replace("year", "yr"), data.replace(b"year", b"yr", 1)
         """
     assert lines(code) == []
+
+
+def test_a_block_that_expects_the_value_error_handles_it():
+    code = """\
+        import contextlib
+        import pytest
+
+        def test_leap(d):
+            with pytest.raises(ValueError):
+                d.replace(year=2025)
+            with contextlib.suppress(ValueError, KeyError):
+                d.replace(year=2025)
+            with pytest.raises(KeyError):
+                d.replace(year=2025)
+        """
+    assert lines(code) == [10]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,8 +18,8 @@ def findings(code: str) -> list[tuple[int, Severity]]:
 
 def test_the_error_shape_really_raises_and_the_fix_does_not():
     with pytest.raises(TypeError):
-        _ = datetime.min < datetime.now(timezone.utc)
-    assert datetime.min.replace(tzinfo=timezone.utc) < datetime.now(timezone.utc)
+        _ = datetime.min < datetime.now(UTC)  # noqa: DTZ901 - the shape the rule flags
+    assert datetime.min.replace(tzinfo=UTC) < datetime.now(UTC)
 
 
 def test_the_extremes_are_resolved_through_the_imports():
@@ -87,7 +87,7 @@ def test_the_direct_comparison_fix_is_safe_and_runs():
     namespace: dict = {}
     exec(compile(fixed, "t.py", "exec"), namespace)  # noqa: S102 - our own fixed example
     assert namespace["due"](None) is True
-    assert namespace["due"](datetime(2999, 1, 1, tzinfo=timezone.utc)) is False
+    assert namespace["due"](datetime(2999, 1, 1, tzinfo=UTC)) is False
     namespace_before: dict = {}
     exec(compile(code, "t.py", "exec"), namespace_before)  # noqa: S102
     with pytest.raises(TypeError):
