@@ -14,6 +14,7 @@ _MOVE_NAMES = frozenset(name.rpartition(".")[2] for name in _MOVES)
 _TEMP_FILES = frozenset({"tempfile.NamedTemporaryFile"})
 _TEMP_PATHS = frozenset({"tempfile.mkstemp"})
 _PATH_WRITES = frozenset({"write_text", "write_bytes"})
+_TEMP_DIRS = frozenset({"tempfile.mkdtemp", "tempfile.gettempdir", "tempfile.TemporaryDirectory"})
 # Words of a callee's name that say it makes data durable: `os.fsync`, `_fsync_dir`, `sync_file`.
 _SYNC_WORDS = frozenset({"fsync", "fdatasync", "sync", "durable"})
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
@@ -22,6 +23,10 @@ _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
 def _syncs(call: cst.Call) -> bool:
     name = callee_name(call)
     return bool(name) and not _SYNC_WORDS.isdisjoint(w.lower() for w in _WORDS.findall(name))
+
+
+def _mentions(expr: cst.CSTNode, names: set[str]) -> bool:
+    return bool(names) and any(isinstance(n, cst.Name) and n.value in names for n in iter_nodes(expr))
 
 
 class RenameWithoutFsync(Rule):
@@ -59,7 +64,9 @@ class RenameWithoutFsync(Rule):
     Not flagged when any call before the move has a name with the word `fsync`, `fdatasync`,
     `sync` or `durable` in it (`os.fsync(fh.fileno())`, `self._fsync(fh)`,
     `write_durably(...)`): the function takes care of it, perhaps through a helper. Moves of
-    files the function did not write (log rotation, moving an upload) are left alone. A
+    files the function did not write (log rotation, moving an upload) are left alone, and so
+    are moves into a temporary directory the function made (`tempfile.mkdtemp()`,
+    `TemporaryDirectory()`, or a path built from one), which is scratch space. A
     warning: the data is lost only on a crash of the machine, not of the process. No fix is
     offered, since it adds statements; the docs above show it.
     """
@@ -130,6 +137,7 @@ class RenameWithoutFsync(Rule):
                 source, label = self._source(node), f"`{qualified}()`"
             else:
                 return
+            method = qualified is None
         elif (isinstance(func, cst.Attribute) and func.attr.value == "move") or (
             isinstance(func, cst.Name) and func.value in self._moves
         ):
@@ -137,14 +145,18 @@ class RenameWithoutFsync(Rule):
             if qualified not in _MOVES:
                 return
             source, label = self._source(node), f"`{qualified}()`"
+            method = False
         else:
             return
         if source is None:
             return
+        target = argument(node, 0, "target") if method else argument(node, 1, "dst")
         owner = self.ctx.enclosing_function() or self.ctx.module
         if isinstance(owner, cst.Lambda):
             return
-        if self._written_unsynced(owner, node, source):
+        if self._written_unsynced(owner, node, source) and not (
+            target is not None and self._scratch(owner, target.value)
+        ):
             self.report(
                 node,
                 f"{label} of a file written just before, without `flush()` and `os.fsync()` of "
@@ -185,6 +197,20 @@ class RenameWithoutFsync(Rule):
                 if isinstance(source, cst.Attribute) and source.attr.value == "name":
                     written = written or any(h.deep_equals(source.value) for h in temp_handles)
         return written
+
+    def _scratch(self, owner: cst.CSTNode, target: cst.BaseExpression) -> bool:
+        """The target lies in a temporary directory the function made (`tempfile.mkdtemp()`,
+        `TemporaryDirectory() as d`, or a name built from one): scratch space, nothing to keep."""
+        scratch: set[str] = set()
+        for node in iter_nodes(owner, local=True):
+            if isinstance(node, cst.Assign):
+                made = node.value.func if isinstance(node.value, cst.Call) else None
+                if (made is not None and self.ctx.qualified_name(made) in _TEMP_DIRS) or _mentions(node.value, scratch):
+                    scratch.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+            elif isinstance(node, cst.WithItem) and isinstance(node.item, cst.Call) and node.asname is not None:
+                if self.ctx.qualified_name(node.item.func) in _TEMP_DIRS and isinstance(node.asname.name, cst.Name):
+                    scratch.add(node.asname.name.value)
+        return _mentions(target, scratch)
 
     @staticmethod
     def _bound(node: cst.WithItem | cst.Assign) -> list[cst.BaseExpression]:

@@ -132,3 +132,27 @@ def test_a_temporary_file_kept_open_by_name():
             os.replace(fh.name, path)
         """
     assert lines(code) == [7]
+
+
+def test_a_move_into_a_scratch_directory_is_left_alone():
+    code = """\
+        import os, shutil, tempfile
+
+        def download(data, name):
+            tempdir = tempfile.mkdtemp()
+            path = os.path.join(tempdir, "download")
+            with open(path, "wb") as fh:
+                fh.write(data)
+            better = os.path.join(tempdir, name)
+            shutil.move(path, better)
+            return better
+
+        def publish(data, dst):
+            with tempfile.TemporaryDirectory() as scratch:
+                path = os.path.join(scratch, "x")
+                with open(path, "wb") as fh:
+                    fh.write(data)
+                os.replace(path, os.path.join(scratch, "y"))
+                os.replace(path, dst)
+        """
+    assert lines(code) == [18]
