@@ -6,11 +6,19 @@ from rules.analysis.flow import LocalFlow, local_flow, unit_of
 from rules.analysis.syntax import argument, callee_name, iter_nodes
 from rules.analysis.time import DATE, DATETIME
 from rules.model import Severity
-from rules.rule import Context, Rule
+from rules.rule import Context, Example, Rule
 
 _GUARDS = frozenset({"calendar.isleap", "calendar.monthrange"})
 # What an `except` clause must catch to catch the `ValueError`.
 _CATCHES = frozenset({"builtins.ValueError", "builtins.Exception", "builtins.BaseException"})
+# The current date or time: a value that is February 29 one day in four years.
+_CLOCKS = frozenset({
+    f"{DATE}.today", f"{DATETIME}.now", f"{DATETIME}.today", f"{DATETIME}.utcnow",
+    "django.utils.timezone.now", "django.utils.timezone.localdate",
+    "django.utils.timezone.localtime", "pendulum.now", "pendulum.today", "arrow.now",
+    "arrow.utcnow",
+})
+_TODAY = ", as today's date is every four years"
 # Context managers that expect or swallow the exception classes given as their first argument.
 _EXPECTING = frozenset({"raises", "assertRaises", "assertRaisesRegex", "suppress"})
 
@@ -40,13 +48,14 @@ class LeapDayReplace(Rule):
 
     What it flags:
     `d.replace(year=...)` on a date or datetime not known to avoid Feb 29, and
-    `date(year, d.month, d.day)`, outside a `try` that catches `ValueError`.
+    `date(year, d.month, d.day)`, outside a `try` that catches `ValueError`. An error on
+    today's date (`date.today()`, `datetime.now()`), a warning on other dates.
 
     Why it is risky:
     February 29 has no counterpart in most years: `date(2024, 2, 29).replace(year=2025)`
     raises `ValueError: day is out of range for month`. The code works for years, then fails
     on one day, typically in an anniversary, renewal or "same day last year" computation.
-    Bad: `renewal = start.replace(year=start.year + 1)`.
+    Bad: `today.replace(year=today.year - 1)`.
 
     How to fix:
     Say what Feb 29 becomes. Good: `start + relativedelta(years=1)` (Feb 28), or
@@ -62,6 +71,14 @@ class LeapDayReplace(Rule):
     method call on any value; functions such as `dataclasses.replace` are not methods and
     are left alone. Also `date(y, d.month, d.day)` and `datetime(y, d.month, d.day, ...)`
     (resolved through the imports), which copies the day into another year the same way.
+
+    An error when the date is today's: `date.today()`, `datetime.now(...)`/`today()`/
+    `utcnow()`, Django's `timezone.now()`/`localdate()`/`localtime()`, `pendulum.now()`,
+    `arrow.now()`, also through `.date()`, `.astimezone()`, `.replace()` or a local name
+    assigned once; the call then fails on every February 29. A warning on a date of unknown
+    origin (a parameter, an attribute): measured on real code, such values are often built on
+    the first of a month or year elsewhere (a year parameter normalised to January 1, a date
+    range whose start is day 1 in that branch), which the rule cannot see.
 
     Not flagged, because Feb 29 cannot reach the call or is handled:
     `day=` or `month=` passed too (the day or month is chosen, not copied); a new year that is
@@ -100,23 +117,33 @@ class LeapDayReplace(Rule):
         "def f(d, y):\n    try:\n        x = d.replace(year=y)\n    except Exception:\n        x = None\n    return x\n",
     ]
     INVALID = [
-        "def renew(start):\n    return start.replace(year=start.year + 1)\n",
+        # today's date: February 29 one day in four years, an error
         "from datetime import date\ndef same_day_last_year():\n"
         "    today = date.today()\n    return today.replace(year=today.year - 1)\n",
-        "def birthday_this_year(born, today):\n    return born.replace(year=today.year)\n",
-        "import datetime as dt\ndef anniversary(d, years):\n"
-        "    return dt.date(d.year + years, d.month, d.day)\n",
-        "from datetime import datetime as DT\ndef in_year(ts, y):\n"
-        "    return DT(y, ts.month, ts.day, ts.hour, ts.minute)\n",
-        "def expiry(self):\n    return self.issued_at.replace(year=self.issued_at.year + self.term_years)\n",
-        "def to_2023(d):\n    return d.replace(year=2023)\n",
         "from datetime import datetime\ndef next_year():\n"
         "    return datetime.now().replace(year=datetime.now().year + 1)\n",
-        "def f(d, y):\n    try:\n        x = d.replace(year=y)\n    except KeyError:\n        x = None\n"
-        "    return x\n",
-        "def f(rows, y):\n    return [r.date.replace(year=y) for r in rows]\n",
-        "def f(d, y):\n    try:\n        pass\n    except ValueError:\n        return d.replace(year=y)\n",
-        "from datetime import date\ndef compare(d):\n    return date(year=d.year - 1, month=d.month, day=d.day)\n",
+        "import datetime as dt\ndef a_year_ago():\n    return dt.date.today().replace(year=2023)\n",
+        "from django.utils import timezone\ndef renewal():\n"
+        "    now = timezone.now()\n    return now.replace(year=now.year + 1)\n",
+        "import datetime\ndef parse_year(text):\n    now = datetime.datetime.now()\n"
+        "    return datetime.datetime(int(text), now.month, now.day)\n",
+        "from datetime import datetime, timezone\ndef last_year():\n"
+        "    d = datetime.now(timezone.utc).date()\n    return d.replace(year=d.year - 1)\n",
+        "from datetime import date\ndef f(y):\n    try:\n        x = date.today().replace(year=y)\n"
+        "    except KeyError:\n        x = None\n    return x\n",
+        "from datetime import date\ndef f(y):\n    try:\n        pass\n    except ValueError:\n"
+        "        return date.today().replace(year=y)\n",
+        # a date of unknown origin: a warning (measured: such values are often built on day 1)
+        Example("def renew(start):\n    return start.replace(year=start.year + 1)\n", severity=Severity.WARNING),
+        Example("def birthday_this_year(born, today):\n    return born.replace(year=today.year)\n",
+                severity=Severity.WARNING),
+        Example("import datetime as dt\ndef anniversary(d, years):\n"
+                "    return dt.date(d.year + years, d.month, d.day)\n", severity=Severity.WARNING),
+        Example("from datetime import datetime as DT\ndef in_year(ts, y):\n"
+                "    return DT(y, ts.month, ts.day, ts.hour, ts.minute)\n", severity=Severity.WARNING),
+        Example("def expiry(self):\n    return self.issued_at.replace(year=self.issued_at.year + self.term_years)\n",
+                severity=Severity.WARNING),
+        Example("def f(rows, y):\n    return [r.date.replace(year=y) for r in rows]\n", severity=Severity.WARNING),
     ]
 
     def __init__(self, ctx: Context) -> None:
@@ -144,11 +171,13 @@ class LeapDayReplace(Rule):
             return
         if self._handled(node):
             return
+        today = self._current_date(receiver, 0)
         self.report(
             node,
             "`replace(year=...)` raises `ValueError` when the date is February 29 and the new "
-            "year is not a leap year; use `+ relativedelta(years=n)` or catch `ValueError` and "
-            "choose the day.",
+            f"year is not a leap year{_TODAY if today else ''}; use `+ relativedelta(years=n)` or "
+            "catch `ValueError` and choose the day.",
+            severity=None if today else Severity.WARNING,
         )
 
     def _constructor(self, node: cst.Call, func: cst.Name | cst.Attribute) -> None:
@@ -169,12 +198,38 @@ class LeapDayReplace(Rule):
         source = month.value.value
         if self._safe_year(year.value, source) or self._handled(node):
             return
+        today = self._current_date(source, 0)
         self.report(
             node,
             "Copying a date's month and day into another year raises `ValueError` for February "
-            "29 when that year is not a leap year; use `+ relativedelta(years=n)` or catch "
-            "`ValueError` and choose the day.",
+            f"29 when that year is not a leap year{_TODAY if today else ''}; use "
+            "`+ relativedelta(years=n)` or catch `ValueError` and choose the day.",
+            severity=None if today else Severity.WARNING,
         )
+
+    def _current_date(self, value: cst.BaseExpression, depth: int) -> bool:
+        """`value` is today's date: `date.today()`, `datetime.now(...)`, `timezone.now()`,
+        possibly through `.date()`, `.astimezone()`, a `.replace()` or a local name assigned
+        once."""
+        if depth > 3:
+            return False
+        if isinstance(value, cst.Name):
+            values = self._flow().assigned.get(value.value, [])
+            return len(values) == 1 and values[0] is not None and self._current_date(values[0], depth + 1)
+        if not isinstance(value, cst.Call):
+            return False
+        func = value.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("date", "astimezone", "replace"):
+            if self.ctx.qualified_name(func) not in _CLOCKS:
+                return self._current_date(func.value, depth + 1)
+        return self.ctx.qualified_name(func) in _CLOCKS
+
+    def _flow(self) -> LocalFlow:
+        owner = unit_of(self.ctx)
+        flow = self._flows.get(owner)
+        if flow is None:
+            flow = self._flows[owner] = local_flow(owner, nested_bodies=False)
+        return flow
 
     # -- what keeps Feb 29 away --------------------------------------------------------------
     @staticmethod
@@ -197,8 +252,7 @@ class LeapDayReplace(Rule):
         if depth > 3:
             return False
         if isinstance(value, cst.Name):
-            owner = unit_of(self.ctx)
-            flow = self._flows.get(owner) or self._flows.setdefault(owner, local_flow(owner, nested_bodies=False))
+            flow = self._flow()
             values = flow.assigned.get(value.value, [])
             return len(values) == 1 and values[0] is not None and self._avoids_leap_day(values[0], depth + 1)
         if not isinstance(value, cst.Call):

@@ -139,3 +139,23 @@ def test_a_block_that_expects_the_value_error_handles_it():
                 d.replace(year=2025)
         """
     assert lines(code) == [10]
+
+
+def test_today_is_an_error_and_a_date_of_unknown_origin_a_warning():
+    code = """\
+        import datetime as dt
+        from django.utils import timezone as tz
+
+        def f(d, y):
+            a = d.replace(year=y)
+            b = dt.date.today().replace(year=y)
+            now = tz.now()
+            c = now.replace(year=y)
+            later = now
+            later = d
+            e = later.replace(year=y)
+            return dt.date(y, now.month, now.day), a, b, c, e
+        """
+    report = analyze(textwrap.dedent(code), "t.py")
+    found = [(f.line, f.severity.value) for f in report.findings if f.code == "RG112"]
+    assert found == [(5, "warning"), (6, "error"), (8, "error"), (11, "warning"), (12, "error")]
