@@ -23,7 +23,7 @@ UNIT_NAMES = {SECONDS: "seconds", MILLIS: "milliseconds", MICROS: "microseconds"
 
 # The last word of a name, and the unit it announces.
 _SUFFIXES = {
-    "s": SECONDS, "sec": SECONDS, "secs": SECONDS, "second": SECONDS, "seconds": SECONDS,
+    "s": SECONDS, "sec": SECONDS, "secs": SECONDS, "seconds": SECONDS,
     "ms": MILLIS, "msec": MILLIS, "msecs": MILLIS, "millis": MILLIS, "millisecond": MILLIS,
     "milliseconds": MILLIS,
     "us": MICROS, "usec": MICROS, "usecs": MICROS, "micros": MICROS, "microsecond": MICROS,
@@ -32,6 +32,7 @@ _SUFFIXES = {
     "nanoseconds": NANOS,
 }
 # A lone word that is too short to be sure of (`s` is a string, `us` a country).
+# `second` alone is left out: `value_second` is as often the second of two values.
 _LONE_AMBIGUOUS = frozenset({"s", "us"})
 # Words that make the name a rate or a count, not an amount of time (`requests_per_second`).
 _NOT_AMOUNTS = frozenset({"per", "rate", "hz", "fps", "rps", "qps"})

@@ -59,8 +59,8 @@ class NaiveMinMax(Rule):
     value (`datetime.now(timezone.utc)`, `timezone.now()`, `.astimezone(...)`,
     `.replace(tzinfo=...)`, or a local name all of whose assignments are aware), directly or
     through a local name; and where it is stored: under an attribute, key or keyword named like
-    a point in time (`self.last_run_at`, `row["expires"]`, `save(updated_at=...)`), or as a
-    column or field default. A warning anywhere else (compared with a value of unknown kind,
+    a point in time (`self.last_run_at`, `row["expires"]`, `save(updated_at=...)`), or as the
+    default of a column or field declaration (a callee named `...Column`/`...Field`). A warning anywhere else (compared with a value of unknown kind,
     returned, a sort key), since ruff's DTZ901 flags those too. The fix,
     `.replace(tzinfo=timezone.utc)`, is safe only where the value is compared directly with an
     aware one; elsewhere a naive reader of the value could meet it, so it is unsafe.
@@ -236,8 +236,9 @@ class NaiveMinMax(Rule):
     def _stored_as(self, c: _Candidate, parent: cst.CSTNode | None) -> str | None:
         if isinstance(parent, cst.Arg) and parent.keyword is not None:
             keyword = parent.keyword.value
-            if keyword in COLUMN_DEFAULTS:
-                return f"a default (`{keyword}=`)"
+            grand = c.chain[-2] if len(c.chain) > 1 else None
+            if keyword in COLUMN_DEFAULTS and isinstance(grand, cst.Call) and _declares_field(grand):
+                return f"a column or field default (`{keyword}=`)"
             return f"`{keyword}=`" if realtime_name(keyword) else None
         if isinstance(parent, cst.DictElement):
             key = string_value(parent.key)
@@ -263,6 +264,13 @@ class NaiveMinMax(Rule):
                     if self._any_aware(c, others):
                         return True
         return False
+
+
+def _declares_field(call: cst.Call) -> bool:
+    """`Column(...)`, `mapped_column(...)`, `models.DateTimeField(...)`, `Field(...)`: a
+    declaration whose default is stored (not `max(xs, default=...)` or `dict.get`)."""
+    name = callee_name(call).lower()
+    return "column" in name or "field" in name
 
 
 def _unsafe(fix: FixSpec) -> FixSpec:

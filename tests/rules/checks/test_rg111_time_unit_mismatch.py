@@ -21,6 +21,7 @@ def lines(code: str) -> list[int]:
         ("timeout_ms", MILLIS), ("expiresAtMs", MILLIS), ("TTL_MILLIS", MILLIS), ("ms", MILLIS),
         ("retry_msec", MILLIS), ("delay_s", SECONDS), ("intervalSeconds", SECONDS),
         ("max_secs", SECONDS), ("seconds", SECONDS), ("elapsed_ns", NANOS), ("wait_us", MICROS),
+        ("value_second", None),
         # not amounts of time, or too short to tell
         ("s", None), ("us", None), ("requests_per_second", None), ("bytes_per_ms", None),
         ("timestamp", None), ("created_at", None), ("items", None), ("class", None),

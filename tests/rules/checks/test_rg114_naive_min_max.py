@@ -107,3 +107,20 @@ def test_a_fix_where_the_value_travels_is_unsafe():
     assert applied == 1
     assert "return datetime.min.replace(tzinfo=timezone.utc)" in fixed
     assert "from datetime import datetime, timezone" in fixed
+
+
+def test_a_default_is_stored_only_in_a_column_or_field_declaration():
+    code = """\
+        from datetime import datetime
+        from django.db import models
+
+        class Job(models.Model):
+            ran = models.DateTimeField(default=datetime.min)
+
+        def newest(rows):
+            return max((r.at for r in rows), default=datetime.min)
+
+        def cached(d, key):
+            return d.get(key, datetime.max)
+        """
+    assert findings(code) == [(5, Severity.ERROR), (8, Severity.WARNING), (11, Severity.WARNING)]
