@@ -61,7 +61,10 @@ class NaiveMinMax(Rule):
     through a local name; and where it is stored: under an attribute, key or keyword named like
     a point in time (`self.last_run_at`, `row["expires"]`, `save(updated_at=...)`), or as the
     default of a column or field declaration (a callee named `...Column`/`...Field`). A warning anywhere else (compared with a value of unknown kind,
-    returned, a sort key), since ruff's DTZ901 flags those too. The fix,
+    returned, a sort key), since ruff's DTZ901 flags those too. Unlike DTZ901, a part read
+    from the extreme (`datetime.max.year`, `datetime.min.isoformat()`) is not flagged: no
+    instant is compared or kept (tests/rules/checks/test_rg114_naive_min_max.py checks the
+    recall against ruff with exactly these exemptions). The fix,
     `.replace(tzinfo=timezone.utc)`, is safe only where the value is compared directly with an
     aware one; elsewhere a naive reader of the value could meet it, so it is unsafe.
     """

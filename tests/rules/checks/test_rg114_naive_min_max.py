@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import sys
 import textwrap
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +129,46 @@ def test_a_default_is_stored_only_in_a_column_or_field_declaration():
             return d.get(key, datetime.max)
         """
     assert findings(code) == [(5, Severity.ERROR), (8, Severity.WARNING), (11, Severity.WARNING)]
+
+
+# -- recall against ruff's DTZ901 ----------------------------------------------------------
+
+DTZ901_CORPUS = """\
+import datetime
+import datetime as dt
+from datetime import datetime as DT, timezone
+
+a = datetime.datetime.min
+b = dt.datetime.max
+c = DT.min
+d = DT.min.replace(tzinfo=timezone.utc)
+e = DT.max.time()
+f = DT.combine(x, DT.min.time())
+g = DT.min.isoformat()
+h = (x or DT.min) < DT.now(timezone.utc)
+i = DT.min.replace(year=2000)
+j = dt.date.min
+k = DT.max.year
+l = sorted(xs, key=lambda r: r.at or DT.max)
+m = DT.min.replace(tzinfo=None)
+"""
+# ruff flags these reads of a part of the extreme; no instant is compared or kept, so we do not.
+DTZ901_EXEMPT = {11, 15}  # `DT.min.isoformat()`, `DT.max.year`
+
+
+def test_recall_against_ruff_dtz901(tmp_path):
+    ruff = Path(sys.executable).with_name("ruff")
+    ruff_path = str(ruff) if ruff.exists() else shutil.which("ruff")
+    if ruff_path is None:
+        pytest.fail("ruff is not installed (it is a dev dependency: make install)")
+    target = tmp_path / "corpus.py"
+    target.write_text(DTZ901_CORPUS)
+    out = subprocess.run(
+        [ruff_path, "check", "--isolated", "--select", "DTZ901", "--output-format", "concise", str(target)],
+        capture_output=True, text=True, check=False,
+    ).stdout
+    theirs = {int(m.group(1)) for m in re.finditer(r":(\d+):\d+: DTZ901", out)}
+    assert len(theirs) >= 8  # ruff ran and understood the corpus
+    ours = {line for line, _ in findings(DTZ901_CORPUS)}
+    assert theirs - ours == DTZ901_EXEMPT
+    assert ours - theirs == set()
