@@ -164,13 +164,18 @@ class TimeUnitMismatch(Rule):
         )
         return True
 
-    def _slot(self, node: cst.CSTNode, unit: int | None, where: str, value: cst.BaseExpression) -> None:
-        """`where` says what expects `unit`; "{unit}" in it is replaced by the unit's name."""
+    def _slot(
+        self, node: cst.CSTNode, unit: int | None, where: str | cst.CSTNode, value: cst.BaseExpression
+    ) -> None:
+        """`where` says what expects `unit` ("{unit}" in it is replaced by the unit's name), or
+        is the target named for it: its text is made only for a finding."""
         if unit is None:
             return
         got = self._unit(value)
         if mismatch(unit, got):
             assert got is not None
+            if isinstance(where, cst.CSTNode):
+                where = f"`{self._show(where)}` is named for {{unit}}"
             expects = where.replace("{unit}", UNIT_NAMES[unit])
             self.report(
                 node,
@@ -193,15 +198,15 @@ class TimeUnitMismatch(Rule):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
-            self._slot(node, slot_unit(target.target), f"`{self._show(target.target)}` is named for {{unit}}", node.value)
+            self._slot(node, slot_unit(target.target), target.target, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
-            self._slot(node, slot_unit(node.target), f"`{self._show(node.target)}` is named for {{unit}}", node.value)
+            self._slot(node, slot_unit(node.target), node.target, node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
-            self._slot(node, slot_unit(node.target), f"`{self._show(node.target)}` is named for {{unit}}", node.value)
+            self._slot(node, slot_unit(node.target), node.target, node.value)
 
     def visit_DictElement(self, node: cst.DictElement) -> None:
         key = string_value(node.key)
