@@ -97,7 +97,10 @@ def power_of_ten(node: cst.BaseExpression) -> int | None:
         and isinstance(node.right, cst.Integer)
         and node.left.value == "10"
     ):
-        exponent = int(node.right.value.replace("_", ""))
+        try:
+            exponent = int(node.right.value.replace("_", ""), 0)
+        except ValueError:  # `10**09` is no literal CPython accepts, libcst parses it
+            return None
         return exponent if exponent in (3, 6, 9) else None
     if value is None or value <= 0:
         return None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import textwrap
 
+import libcst as cst
 import pytest
 
 from rules import analyze
-from rules.analysis.units import MICROS, MILLIS, NANOS, SECONDS, name_unit
+from rules.analysis.units import MICROS, MILLIS, NANOS, SECONDS, name_unit, power_of_ten
 
 
 def lines(code: str) -> list[int]:
@@ -143,3 +144,15 @@ def test_minutes_and_other_factors_are_not_judged():
             return time.time() + ttl_min * 60 > expires_ms / 1000
         """
     assert lines(code) == []
+
+
+@pytest.mark.parametrize(
+    ("literal", "exponent"),
+    [
+        ("1000", 3), ("1_000", 3), ("1000.0", 3), ("1e3", 3), ("10**3", 3), ("10 ** 0x6", 6),
+        ("1e9", 9), ("0.001", -3), ("1e-6", -6), ("60", None), ("100", None), ("0", None),
+        ("10**4", None), ("0x3e8", None), ("1e400", None),
+    ],
+)
+def test_powers_of_ten_that_convert_units(literal, exponent):
+    assert power_of_ten(cst.parse_expression(literal)) == exponent
