@@ -51,8 +51,8 @@ class TimeUnitMismatch(Rule):
     seconds, their `_ns` variants in nanoseconds, resolved through the file's imports);
     `.timestamp()` and `.total_seconds()` (seconds); the last word of the name that holds it,
     in snake_case or camelCase (`timeout_ms`, `expiresAtMs`, `retry_millis`, `delay_s`,
-    `interval_seconds`; a lone `s` or `us` does not count, nor a rate such as
-    `bytes_per_second`); scaling by a power of ten (`* 1000`, `/ 1e3`, `// 10**6`,
+    `interval_seconds`; a lone `s` or `us` does not count, nor `_second`, an ordinal as
+    often, nor a rate such as `bytes_per_second`); scaling by a power of ten (`* 1000`, `/ 1e3`, `// 10**6`,
     `* 0.001`); `int()`, `round()`, `math.floor()` and `+`/`-` with a number of no unit
     (`time.time() + 30`); and a local name all of whose assignments in its function agree
     (`now = time.time() * 1000`).
