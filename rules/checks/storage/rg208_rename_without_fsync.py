@@ -55,8 +55,9 @@ class RenameWithoutFsync(Rule):
     A move is `os.replace`, `os.rename`, `shutil.move` (resolved through the imports) or a
     method `.replace(target)` / `.rename(target)` with one argument (`pathlib.Path`'s; the
     two-argument `str.replace` is not one). It is reported when the function (or module) that
-    makes it wrote the moved file earlier in its code: `open(src, "w")` (any writing mode,
-    also `io.open` and `src.open("w")`), `src.write_text()`/`write_bytes()`, a
+    makes it wrote the moved file earlier in its code: `open(src, "w")` (any mode that writes
+    the content anew, `x` and `r+` too, also `io.open` and `src.open("w")`; a file opened to
+    append is a log being rotated), `src.write_text()`/`write_bytes()`, a
     `tempfile.NamedTemporaryFile(...)` whose `.name` is moved, or a path from
     `tempfile.mkstemp()`. The file is matched by its expression (`tmp`, `self.tmp_path`,
     `path + ".tmp"`), not by its value.
@@ -76,6 +77,8 @@ class RenameWithoutFsync(Rule):
         "        fh.write(data)\n        fh.flush()\n        os.fsync(fh.fileno())\n"
         "    os.replace(tmp, path)\n",
         "import os\ndef rotate(path):\n    os.rename(path, path + '.1')\n",
+        "import os\ndef log_and_rotate(path, line):\n    with open(path, 'a') as fh:\n"
+        "        fh.write(line)\n    os.rename(path, path + '.1')\n",
         "import shutil\ndef archive(src, dst):\n    shutil.move(src, dst)\n",
         "import os\ndef save(self, data):\n    with open(self.tmp, 'wb') as fh:\n        fh.write(data)\n"
         "        self._fsync(fh)\n    os.replace(self.tmp, self.path)\n",
@@ -113,7 +116,7 @@ class RenameWithoutFsync(Rule):
         "from os import replace as atomic_move\ndef save(p, data):\n"
         "    with open(p + '~', 'wb') as fh:\n        fh.write(data)\n    atomic_move(p + '~', p)\n",
         "def save(tmp, path, data):\n    tmp.write_bytes(data)\n    tmp.rename(path)\n",
-        "import os\ndef save(path, rows):\n    tmp = f'{path}.part'\n    fh = open(tmp, 'a')\n"
+        "import os\ndef save(path, rows):\n    tmp = f'{path}.part'\n    fh = open(tmp, 'w')\n"
         "    fh.writelines(rows)\n    fh.close()\n    os.replace(tmp, path)\n",
         "import io, os\ndef save(path, text):\n    with io.open(path + '.tmp', mode='w') as fh:\n"
         "        fh.write(text)\n    os.replace(path + '.tmp', path)\n",
@@ -192,7 +195,7 @@ class RenameWithoutFsync(Rule):
                             and t.elements[1].value.deep_equals(source)
                             for t in targets
                         )
-                    elif made in _TEMP_FILES or write_open_mode(self.ctx, value) is not None:
+                    elif made in _TEMP_FILES or self._fresh_write(value):
                         temp_handles.extend(targets)
                 if isinstance(source, cst.Attribute) and source.attr.value == "name":
                     written = written or any(h.deep_equals(source.value) for h in temp_handles)
@@ -212,6 +215,12 @@ class RenameWithoutFsync(Rule):
                     scratch.add(node.asname.name.value)
         return _mentions(target, scratch)
 
+    def _fresh_write(self, call: cst.Call) -> bool:
+        """`call` opens a file to write its content anew (`w`, `x`, `r+`), not to append to it:
+        a file appended to and then renamed is a log being rotated, not a new version."""
+        mode = write_open_mode(self.ctx, call)
+        return mode is not None and not ("a" in mode and "+" not in mode)
+
     @staticmethod
     def _bound(node: cst.WithItem | cst.Assign) -> list[cst.BaseExpression]:
         if isinstance(node, cst.WithItem):
@@ -222,7 +231,7 @@ class RenameWithoutFsync(Rule):
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in _PATH_WRITES:
             return func.value.deep_equals(source)
-        if write_open_mode(self.ctx, call) is None:
+        if not self._fresh_write(call):
             return False
         path = opened_path(self.ctx, call)
         return path is not None and path.deep_equals(source)
