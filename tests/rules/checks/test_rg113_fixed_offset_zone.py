@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -100,3 +100,23 @@ def test_the_fix_uses_the_files_import_style_and_is_unsafe():
     assert applied == 1
     assert fixed.endswith("X = timezone(timedelta(hours=1), 'CET')\nY = ZoneInfo('America/New_York')\n")
     assert lines(fixed) == [3]
+
+
+def test_the_fixed_module_gives_the_summer_offset():
+    code = textwrap.dedent("""\
+        from datetime import datetime, timedelta, timezone
+
+        PARIS = timezone(timedelta(hours=1), "Europe/Paris")
+
+        def noon(y, m, d):
+            return datetime(y, m, d, 12, tzinfo=PARIS)
+        """)
+    before: dict = {}
+    exec(compile(code, "t.py", "exec"), before)
+    assert before["noon"](2025, 7, 1).utcoffset() == timedelta(hours=1)  # wrong in summer
+    fixed, applied = fix_source(code, "t.py", unsafe=True, codes={"RG113"})
+    assert applied == 1
+    after: dict = {}
+    exec(compile(fixed, "t.py", "exec"), after)
+    assert after["noon"](2025, 7, 1).utcoffset() == timedelta(hours=2)
+    assert after["noon"](2025, 1, 1).utcoffset() == timedelta(hours=1)
