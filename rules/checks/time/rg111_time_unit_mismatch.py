@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.flow import local_flow, settle_kinds, unit_of
+from rules.analysis.flow import local_flow, self_attribute, settle_kinds, unit_of
 from rules.analysis.syntax import argument, iter_nodes, string_value
 from rules.analysis.units import MILLIS, SECONDS, UNIT_NAMES, Units, mismatch, name_unit, slot_unit
 from rules.model import Severity
 from rules.rule import Context, Rule
+from rules.scope import suite_statements
 
 # Functions that take an amount or a point in time in seconds as their first argument.
 _SECONDS_SINKS = frozenset({
@@ -65,9 +66,14 @@ class TimeUnitMismatch(Rule):
     `threading.Timer` and `socket.setdefaulttimeout` (seconds expected); and `unit="s"` or
     `unit="ms"` of `pandas.to_datetime`/`Timestamp`/`to_timedelta`.
 
+    Positional arguments are matched with the parameter names of a function defined once at
+    the top level of the same file, or of a method of the current class called on `self`
+    (`self.wait(timeout_ms)` where `def wait(self, timeout_s)`); a decorator other than
+    `staticmethod`/`classmethod` may change the signature, so such functions are skipped.
+
     Left alone: names ending `_at` (in code that keeps epoch milliseconds they hold
     milliseconds as often as seconds), units other than seconds and milliseconds (`_us`,
-    `_ns` also mean other things), parameters of functions defined elsewhere, and numbers
+    `_ns` also mean other things), positional parameters of functions defined elsewhere, and numbers
     whose unit changes (`x /= 1000`). No fix is offered: which side is wrong is a judgement.
     """
 
@@ -94,6 +100,11 @@ class TimeUnitMismatch(Rule):
         "import time\ndef f(ts):\n    now = time.time()\n    now = now * 1000\n    return now - ts_ms\n",
         "from datetime import datetime\nclass Job:\n"
         "    def age(self, now):\n        return now.timestamp() - self.created_at\n",
+        # a decorator may change the signature; another object's method is not this class's
+        "import functools\n@functools.lru_cache\ndef backoff(attempt_ms):\n    return attempt_ms\n"
+        "def retry(delay_s):\n    return backoff(delay_s)\n",
+        "class Client:\n    def wait(self, timeout_s):\n        pass\n"
+        "    def call(self, other, timeout_ms):\n        other.wait(timeout_ms)\n",
     ]
     INVALID = [
         "import time\ndef retry(retry_ms):\n    time.sleep(retry_ms)\n",
@@ -116,12 +127,16 @@ class TimeUnitMismatch(Rule):
         "import time\ndef poll(timeout_ms):\n    deadline = time.monotonic() + timeout_ms\n"
         "    return deadline\n",
         "from datetime import timedelta\ndef window(cfg):\n    return timedelta(milliseconds=cfg.window_seconds)\n",
+        "class Client:\n    def wait(self, timeout_s):\n        pass\n"
+        "    def call(self, timeout_ms):\n        self.wait(timeout_ms)\n",
+        "def backoff(attempt_ms):\n    return attempt_ms * 2\ndef retry(delay_s):\n    return backoff(delay_s)\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.units = Units(ctx)
         self._settled: dict[cst.CSTNode, dict[str, str]] = {}
+        self._defs: dict[tuple[cst.CSTNode | None, str], list[cst.FunctionDef]] | None = None
 
     # -- units, with the local names of the current unit settled when needed ------------------
     def _unit(self, node: cst.BaseExpression) -> int | None:
@@ -226,6 +241,10 @@ class TimeUnitMismatch(Rule):
                 if unit is not None:
                     self._slot(arg, unit, f"`{arg.keyword.value}=` takes {{unit}}", arg.value)
         func = node.func
+        parameters = self._parameters(func)
+        if parameters:
+            for arg, param in zip(_positional(node), parameters, strict=False):
+                self._slot(arg, name_unit(param), f"the parameter `{param}` takes {{unit}}", arg.value)
         last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
         if last in _SINK_NAMES:
             qualified = self.ctx.qualified_name(func)
@@ -240,3 +259,57 @@ class TimeUnitMismatch(Rule):
                 first = node.args[0]
                 if first.keyword is None and not first.star:
                     self._slot(first, _UNIT_KEYWORDS[text], f'`unit="{text}"` reads it as {{unit}}', first.value)
+
+    # -- the parameters of functions and methods defined in this file --------------------------
+    def _parameters(self, func: cst.BaseExpression) -> list[str]:
+        """The positional parameter names of the function `func` calls, when it is a plain
+        function of this module or a method of the current class called on `self`, defined
+        once and without decorators that may change its signature."""
+        if isinstance(func, cst.Name):
+            scope = self.ctx.scope.lookup(func.value)
+            if scope is None or scope.parent is not None or len(scope.bindings[func.value]) != 1:
+                return []
+            key: tuple[cst.CSTNode | None, str] = (None, func.value)
+        elif isinstance(func, cst.Attribute):
+            owner = self_attribute(self.ctx, func)
+            if owner is None:
+                return []
+            key = owner
+        else:
+            return []
+        defs = self._definitions().get(key, [])
+        if len(defs) != 1:
+            return []
+        definition = defs[0]
+        names = [p.name.value for p in (*definition.params.posonly_params, *definition.params.params)]
+        decorators = [d.decorator for d in definition.decorators]
+        if key[0] is None:
+            return [] if decorators else names
+        if not decorators or (len(decorators) == 1 and _named(decorators[0], "classmethod")):
+            return names[1:]
+        return names if len(decorators) == 1 and _named(decorators[0], "staticmethod") else []
+
+    def _definitions(self) -> dict[tuple[cst.CSTNode | None, str], list[cst.FunctionDef]]:
+        if self._defs is None:
+            self._defs = {}
+            for statement in self.ctx.module.body:
+                if isinstance(statement, cst.FunctionDef):
+                    self._defs.setdefault((None, statement.name.value), []).append(statement)
+                elif isinstance(statement, cst.ClassDef):
+                    for inner in suite_statements(statement.body):
+                        if isinstance(inner, cst.FunctionDef):
+                            self._defs.setdefault((statement, inner.name.value), []).append(inner)
+        return self._defs
+
+
+def _positional(call: cst.Call) -> list[cst.Arg]:
+    out = []
+    for arg in call.args:
+        if arg.keyword is not None or arg.star:
+            break
+        out.append(arg)
+    return out
+
+
+def _named(node: cst.BaseExpression, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name

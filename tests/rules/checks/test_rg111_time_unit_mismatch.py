@@ -127,3 +127,42 @@ def test_minutes_and_other_factors_are_not_judged():
         """
     assert lines(code) == []
 
+
+
+def test_positional_arguments_meet_the_parameters_of_this_files_functions():
+    code = """\
+        def wait(timeout_s, poll_ms=100):
+            pass
+
+        def wait_twice(timeout_s):
+            pass
+
+        def wait_twice(timeout_ms):
+            pass
+
+        class Client:
+            def sleep(self, delay_s):
+                pass
+
+            @staticmethod
+            def pause(delay_s):
+                pass
+
+            @classmethod
+            def later(cls, delay_s):
+                pass
+
+            def run(self, budget_ms, step_s):
+                wait(budget_ms)
+                wait(step_s, step_s)
+                wait(*budget_ms)
+                wait_twice(budget_ms)
+                self.sleep(budget_ms)
+                self.pause(budget_ms)
+                self.later(budget_ms)
+                Client.sleep(self, budget_ms)
+
+        def shadowed(wait, budget_ms):
+            wait(budget_ms)
+        """
+    assert lines(code) == [23, 24, 27, 28, 29]
