@@ -11,4 +11,6 @@
 - `conventions`: naive UTC, naive local or aware (RG102).
 - `storage`: `except` clauses that catch storage failures, and the failure path after one.
 - `writes`: which calls write to storage, open a file for writing, or only print.
+- `units`: seconds, milliseconds and the other units of plain numbers that hold time (RG111).
+- `zones`: the named time zones that switch to summer time (RG113).
 """
