@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +63,21 @@ def _app_key() -> tuple[str, str]:
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _last_piece_after(body: Iterable[bytes], leave: Callable[[], None]) -> Iterator[bytes]:
+    """The body's pieces, calling `leave` just before the last one is sent: once a client has
+    the whole answer it may send its next request, and that must not count as a second one in
+    flight."""
+    pieces = iter(body)
+    piece = next(pieces, None)
+    while piece is not None:
+        following = next(pieces, None)
+        if following is None:
+            leave()
+        yield piece
+        piece = following
+    leave()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -174,14 +189,21 @@ class FakeHub:
         def serve(environ: dict[str, Any], start_response: Any) -> Any:
             caller = self._caller(environ.get("HTTP_AUTHORIZATION", ""))
             self._enter(caller, f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
+            left = threading.Event()
+
+            def leave() -> None:
+                if not left.is_set():
+                    left.set()
+                    self._leave(caller)
+
             try:
                 if self.latency:
                     self.wait(self.latency)
                 body = app(environ, start_response)
             except BaseException:
-                self._leave(caller)
+                leave()
                 raise
-            return ClosingIterator(body, [lambda: self._leave(caller)])
+            return ClosingIterator(_last_piece_after(body, leave), [leave])
 
         return serve
 
