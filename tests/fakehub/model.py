@@ -185,7 +185,7 @@ class LoggedRequest:
     query: dict[str, str]
     status: int
     json_body: Any
-    auth: str = ""  # "jwt", "token", "" (none) or "bad"
+    auth: str = ""  # "jwt", "token", "user" (a user access token), "" (none) or "bad"
 
 
 @dataclass
