@@ -15,7 +15,7 @@ def bars(values: Sequence[float | None], label: str, unit: str) -> Markup:
     top = max((v for v in values if v is not None), default=0.0) or 1.0
     slot = WIDTH / max(1, len(values))
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 14}" role="img" aria-label="{escape(label)}" '
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 1}" role="img" aria-label="{escape(label)}" '
         'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(label)}</title>",
         f'<line x1="0" y1="{HEIGHT}" x2="{WIDTH}" y2="{HEIGHT}" class="axis"/>',
@@ -30,9 +30,8 @@ def bars(values: Sequence[float | None], label: str, unit: str) -> Markup:
             f'<rect x="{x:.1f}" y="{HEIGHT - height:.1f}" width="{slot * 0.7:.1f}" height="{height:.1f}">'
             f"<title>{hours_ago} h ago: {_number(value)} {escape(unit)}</title></rect>"
         )
-    parts.append(f'<text x="0" y="{HEIGHT + 12}" class="tick">-{len(values)} h</text>')
-    parts.append(f'<text x="{WIDTH}" y="{HEIGHT + 12}" class="tick" text-anchor="end">now</text>')
     parts.append("</svg>")
+    parts.append(f'<div class="ticks" aria-hidden="true"><span>{len(values)} h ago</span><span>now</span></div>')
     return Markup("".join(parts))
 
 

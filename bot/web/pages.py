@@ -27,9 +27,11 @@ from flask import (
     request,
     stream_with_context,
 )
+from markupsafe import Markup
 from werkzeug.wrappers.response import Response as BaseResponse
 
 import rules
+from bot import render
 from bot.metrics import rate_limit_readings
 from bot.runtime import Runtime
 from bot.store import pages as store
@@ -63,7 +65,12 @@ def _rt() -> Runtime:
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"csrf_token": signin.csrf_token, "md": to_html, "short": lambda sha: (sha or "")[:7]}
+    return {"csrf_token": signin.csrf_token, "md": to_html, "quoted": _quoted, "short": lambda sha: (sha or "")[:7]}
+
+
+def _quoted(value: str) -> Markup:
+    """Prose whose `backticked` parts are code (rule messages, the bot's replies), as HTML."""
+    return to_html(render.quoted(value, 4000))
 
 
 @bp.app_errorhandler(signin.GitHubUnavailable)

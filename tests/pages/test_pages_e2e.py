@@ -13,7 +13,14 @@ from bot.store.db import GateVerdict
 from tests.bot.harness import Bot
 from tests.gate_e2e.gatehub import comment
 from tests.gate_e2e.test_rendering import HOSTILE
-from tests.pages.site import ADMIN_TOKEN, REPO, assert_only_our_markup, blocked_pull, csrf_of, sign_in
+from tests.pages.site import (
+    ADMIN_TOKEN,
+    REPO,
+    assert_only_our_markup,
+    blocked_pull,
+    csrf_of,
+    sign_in,
+)
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 HOSTILE_PATH = "app/<img src=x onerror=alert(1)>[x](javascript:alert(1)).py"
