@@ -7,9 +7,37 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# Bidirectional overrides and isolates can make text read differently from what it is, and
+# control characters (but tab and line feed) have no business on a page: shown as U+FFFD.
+_HIDDEN = {
+    **{c: "\ufffd" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)},
+    **{ord(c): "\ufffd" for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"},
+}
+
+
+def visible(value: str) -> str:
+    return value.translate(_HIDDEN)
+
+
+def quoted(value: str) -> Markup:
+    """Prose in which `like this` marks code, as rule messages and the bot's replies are
+    written: the quoted parts as code, the rest as text. Unpaired backticks are text."""
+    pieces = visible(value).split("`")
+    if len(pieces) % 2 == 0:
+        return escape("`".join(pieces))
+    out = []
+    for i, piece in enumerate(pieces):
+        if i % 2 == 0:
+            out.append(str(escape(piece)))
+        elif piece.strip():
+            out.append(f"<code>{escape(piece)}</code>")
+        else:
+            out.append(str(escape(f"`{piece}`")))
+    return Markup("".join(out))
 
 
 def to_html(markdown: str) -> Markup:
+    markdown = visible(markdown)
     out: list[str] = []
     text: list[str] = []
     bold = False

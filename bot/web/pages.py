@@ -27,11 +27,10 @@ from flask import (
     request,
     stream_with_context,
 )
-from markupsafe import Markup
+from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers.response import Response as BaseResponse
 
 import rules
-from bot import render
 from bot.metrics import rate_limit_readings
 from bot.runtime import Runtime
 from bot.store import pages as store
@@ -39,7 +38,7 @@ from bot.store import pull_state
 from bot.store.db import utcnow
 from bot.store.pull_state import Owed
 from bot.web import charts, signin
-from bot.web.inline import to_html
+from bot.web.inline import quoted, to_html, visible
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +64,13 @@ def _rt() -> Runtime:
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"csrf_token": signin.csrf_token, "md": to_html, "quoted": _quoted, "short": lambda sha: (sha or "")[:7]}
+    return {"csrf_token": signin.csrf_token, "md": to_html, "quoted": quoted, "short": lambda sha: (sha or "")[:7]}
 
 
-def _quoted(value: str) -> Markup:
-    """Prose whose `backticked` parts are code (rule messages, the bot's replies), as HTML."""
-    return to_html(render.quoted(value, 4000))
+@bp.record_once
+def _finalize(state: BlueprintSetupState) -> None:
+    # Every value a template prints goes through this before it is escaped.
+    state.app.jinja_env.finalize = lambda value: visible(value) if type(value) is str else value
 
 
 @bp.app_errorhandler(signin.GitHubUnavailable)

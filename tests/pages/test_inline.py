@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot import render
 from bot.web import charts
-from bot.web.inline import to_html
+from bot.web.inline import quoted, to_html, visible
 from tests.gate_e2e.test_rendering import HOSTILE
 from tests.pages.site import read_page
 
@@ -46,3 +46,16 @@ def test_a_chart_is_an_image_with_a_label_and_a_value_per_bar() -> None:
     assert svg.startswith("<svg") and 'role="img"' in svg and 'aria-label="Deliveries &lt;per&gt; hour"' in svg
     assert svg.count("<rect") == 3
     assert "1 h ago: 1.50 deliveries" in svg and "3 h ago: 3 deliveries" in svg
+
+
+def test_quoted_prose_makes_code_of_backticked_parts_only() -> None:
+    assert quoted("use `datetime.now(timezone.utc)` <now>") == (
+        "use <code>datetime.now(timezone.utc)</code> &lt;now&gt;"
+    )
+    assert quoted("an odd ` backtick `<b>`") == "an odd ` backtick `&lt;b&gt;`"
+
+
+def test_direction_overrides_and_control_characters_never_reach_a_page() -> None:
+    sneaky = "ok\u202egnp.exe\x1b[31m"
+    assert visible(sneaky) == "ok\ufffdgnp.exe\ufffd[31m"
+    assert "\u202e" not in to_html(sneaky) and "\u202e" not in quoted(sneaky)

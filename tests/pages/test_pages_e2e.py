@@ -47,7 +47,7 @@ def test_the_gate_page_says_what_blocks_and_what_unblocks_it(site: Bot) -> None:
 
 
 def test_hostile_text_shows_as_text_on_every_page(site: Bot) -> None:
-    reason = " ; ".join(HOSTILE)
+    reason = " ; ".join(HOSTILE) + " ; \u202ereversed"
     blocked_pull(site, path=HOSTILE_PATH, reason=reason)
     comment(site, 7, "bob", "/gate hold " + HOSTILE[2] + " " + HOSTILE[3])
     site.wait()
@@ -63,6 +63,7 @@ def test_hostile_text_shows_as_text_on_every_page(site: Bot) -> None:
     gate_text = assert_only_our_markup(gate.text)
     status_text = assert_only_our_markup(status.text)
     assert HOSTILE_PATH in gate_text
+    assert "\u202e" not in gate.text and "\ufffdreversed" in gate_text  # no direction override
     for hostile in HOSTILE:
         assert " ".join(hostile.split()) in gate_text, hostile
     assert "<script>alert(2)</script>" in status_text
