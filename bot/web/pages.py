@@ -90,6 +90,12 @@ def _headers(response: Response) -> BaseResponse:
     return response
 
 
+@bp.app_errorhandler(signin.TokenRefused)
+def _token_refused(_exc: signin.TokenRefused) -> BaseResponse:
+    signin.forget_session()
+    return signin.sign_in_redirect()
+
+
 def _user_or_login() -> signin.User | BaseResponse:
     user = signin.current_user()
     return user if user is not None else signin.sign_in_redirect()

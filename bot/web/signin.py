@@ -50,6 +50,10 @@ SESSION_DAYS = 7
 _TIMEOUT = 10
 
 
+class TokenRefused(RuntimeError):
+    """GitHub no longer accepts the user's token (it expired or was revoked): sign in again."""
+
+
 class GitHubUnavailable(RuntimeError):
     """GitHub did not answer a question about access; the page answers 503, never a guess."""
 
@@ -170,7 +174,9 @@ def can_read(user: User, repo: str) -> bool:
         answer = _api(_rt().settings, user.token, f"/repos/{repo}")
         if answer.status_code == 200:
             return True
-        if answer.status_code in (401, 403, 404):
+        if answer.status_code == 401:
+            raise TokenRefused(user.login)
+        if answer.status_code in (403, 404):
             return False
         raise GitHubUnavailable(f"GitHub answered {answer.status_code}")
 
@@ -189,7 +195,9 @@ def is_admin_of(user: User, account: str) -> bool:
         if answer.status_code == 200:
             data = answer.json()
             return bool(data.get("state") == "active" and data.get("role") == "admin")
-        if answer.status_code in (401, 403, 404):
+        if answer.status_code == 401:
+            raise TokenRefused(user.login)
+        if answer.status_code in (403, 404):
             return False
         raise GitHubUnavailable(f"GitHub answered {answer.status_code}")
 
@@ -201,6 +209,13 @@ def administered(user: User) -> set[str] | None:
     if user.bearer:
         return None
     return {a.casefold() for a in store.accounts(_rt().db) if is_admin_of(user, a)}
+
+
+def forget_session() -> None:
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        store.close_session(_rt().db, sid)
+    session.clear()
 
 
 def sign_in_redirect() -> BaseResponse:
@@ -243,7 +258,7 @@ def callback() -> BaseResponse:
     code = request.args.get("code", "")
     if not code or settings.client_secret is None:
         abort(400, "GitHub sent no authorization code.")
-    token = _exchange(settings, code)
+    token, lifetime = _exchange(settings, code)
     answer = _api(settings, token, "/user")
     if answer.status_code != 200:
         abort(502, "GitHub did not say who signed in.")
@@ -251,7 +266,7 @@ def callback() -> BaseResponse:
     if not login_name:
         abort(502, "GitHub did not say who signed in.")
     sid = secrets.token_urlsafe(32)
-    store.open_session(_rt().db, sid, login_name, token, timedelta(days=SESSION_DAYS))
+    store.open_session(_rt().db, sid, login_name, token, lifetime)
     target = _local(session.pop("next", None))
     session.clear()  # a new session id and CSRF token after signing in
     session.permanent = True
@@ -260,7 +275,9 @@ def callback() -> BaseResponse:
     return redirect(target)
 
 
-def _exchange(settings: Settings, code: str) -> str:
+def _exchange(settings: Settings, code: str) -> tuple[str, timedelta]:
+    """The user's token, and how long the session may use it: GitHub's `expires_in` (eight
+    hours for an App's user tokens that expire), at most SESSION_DAYS."""
     secret = settings.client_secret.get_secret_value() if settings.client_secret is not None else ""
     try:
         answer = requests.post(
@@ -277,16 +294,17 @@ def _exchange(settings: Settings, code: str) -> str:
     if answer.status_code != 200 or not isinstance(token, str) or not token:
         # GitHub answers 200 with {"error": "bad_verification_code", ...} for a used or wrong code.
         abort(400, "GitHub refused the sign-in code: sign in again.")
-    return token
+    lifetime = timedelta(days=SESSION_DAYS)
+    expires_in = data.get("expires_in")
+    if isinstance(expires_in, int) and expires_in > 0:
+        lifetime = min(lifetime, timedelta(seconds=expires_in))
+    return token, lifetime
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
     check_csrf()
-    sid = session.get("sid")
-    if isinstance(sid, str) and sid:
-        store.close_session(_rt().db, sid)
-    session.clear()
+    forget_session()
     return redirect("/login/done")
 
 

@@ -321,6 +321,11 @@ class FakeHub:
             self._users.add(login)
             return token
 
+    def revoke_user_tokens(self) -> None:
+        """Every user token issued so far is revoked (or expired): GitHub answers 401."""
+        with self._lock:
+            self._user_tokens.clear()
+
     def user_of(self, token: str) -> str | None:
         with self._lock:
             return self._user_tokens.get(token)

@@ -3,10 +3,13 @@ repository the user may not read, admins only on /status and the export, CSRF on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import requests
 
 from tests.bot.harness import Bot
-from tests.pages.site import ADMIN_TOKEN, REPO, blocked_pull, csrf_of, sign_in
+from tests.fakehub import FakeHub
+from tests.pages.site import ADMIN_TOKEN, REPO, blocked_pull, csrf_of, make_site, sign_in
 
 
 def test_the_check_runs_details_link_is_the_gate_page(site: Bot) -> None:
@@ -82,3 +85,16 @@ def test_a_sign_in_code_is_good_once_and_the_state_must_match(site: Bot) -> None
     assert forged.status_code == 400
     # The state was used up by the refused attempt; a fresh sign-in works.
     assert sign_in(site, "bob").get(f"{site.url}/login/done", timeout=30).status_code == 200
+
+
+def test_a_user_token_github_no_longer_accepts_signs_the_user_out(fakehub: FakeHub, tmp_path: Path) -> None:
+    site = make_site(fakehub, tmp_path, access_cache_seconds=0)
+    try:
+        blocked_pull(site)
+        bob = sign_in(site, "bob")
+        assert bob.get(f"{site.url}/{REPO}/pull/7", timeout=30).status_code == 200
+        fakehub.revoke_user_tokens()  # expired after GitHub's eight hours, or revoked by bob
+        again = bob.get(f"{site.url}/{REPO}/pull/7", allow_redirects=False, timeout=30)
+        assert again.status_code == 302 and again.headers["Location"].startswith("/login?")
+    finally:
+        site.close()
