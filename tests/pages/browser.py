@@ -75,12 +75,14 @@ def chromium(browser: webdriver.Chrome) -> webdriver.Chrome:
     return browser
 
 
-def screenshot(driver: webdriver.Chrome, name: str, size: tuple[int, int] = DESKTOP) -> Path:
-    """The whole page at `size`'s width, into var/screenshots/."""
+def screenshot(driver: webdriver.Chrome, name: str, size: tuple[int, int] = DESKTOP, *, whole: bool = True) -> Path:
+    """The page at `size` (the whole page at that width unless `whole` is False), into
+    var/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.set_window_size(size[0], size[1])
-    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(size[0], max(size[1], min(height + 120, 6000)))
+    if whole:
+        height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+        driver.set_window_size(size[0], max(size[1], min(height + 120, 6000)))
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     driver.set_window_size(*size)

@@ -56,6 +56,7 @@ def test_sign_in_from_the_check_runs_link_and_read_the_blocked_page(site: Bot, c
     assert not chromium.find_elements(By.CSS_SELECTOR, "main img") and _no_alert(chromium)
     assert "Signed in as bob" in chromium.find_element(By.TAG_NAME, "header").text
     screenshot(chromium, "gate-page")
+    screenshot(chromium, "gate-page-top", (900, 760), whole=False)
 
     # A phone: nothing wider than the screen but the code, which scrolls inside its box.
     chromium.set_window_size(*PHONE)
