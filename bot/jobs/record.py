@@ -50,11 +50,11 @@ def gate_data(found: Assessment) -> dict[str, Any]:
     reviewers = []
     for state in reviewer_states(facts, found.config):
         if state.excluded:
-            why = f"not counted: {state.excluded}"
+            why = state.excluded
         elif state.review.state == DISMISSED:
             why = "dismissed"
         elif state.pushed:
-            why = f"not counted: {state.pushed}"
+            why = state.pushed
         else:
             why = state.note
         reviewers.append({

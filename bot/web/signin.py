@@ -222,9 +222,14 @@ def sign_in_redirect() -> BaseResponse:
     return redirect(f"/login?{urlencode({'next': request.full_path.rstrip('?')})}")
 
 
-def _local(target: str | None) -> str:
+def local_path(target: str | None) -> str:
     """Only a path of this site: an absolute or scheme-relative URL would redirect anywhere."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # Browsers drop tabs and line breaks from a URL ("/\t/evil.example" is "//evil.example")
+    # and read "\\" as "/": a path with either, or starting "//", could lead off the site.
+    if (
+        not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+        or any(ord(c) < 0x21 or c == "\x7f" for c in target)
+    ):
         return "/status"
     return target
 
@@ -239,7 +244,7 @@ def login() -> BaseResponse:
         abort(503, "Sign-in is not configured: set REVIEWGATE_CLIENT_ID and REVIEWGATE_CLIENT_SECRET.")
     state = secrets.token_urlsafe(24)
     session["oauth_state"] = state
-    session["next"] = _local(request.args.get("next"))
+    session["next"] = local_path(request.args.get("next"))
     query = urlencode({
         "client_id": settings.client_id,
         "redirect_uri": f"{settings.public_url.rstrip('/')}/login/callback",
@@ -267,7 +272,7 @@ def callback() -> BaseResponse:
         abort(502, "GitHub did not say who signed in.")
     sid = secrets.token_urlsafe(32)
     store.open_session(_rt().db, sid, login_name, token, lifetime)
-    target = _local(session.pop("next", None))
+    target = local_path(session.pop("next", None))
     session.clear()  # a new session id and CSRF token after signing in
     session.permanent = True
     session["sid"] = sid

@@ -53,6 +53,14 @@ def test_status_and_audit_need_an_admin_of_the_account_or_the_admin_token(site: 
     assert olga.get(f"{site.url}/audit.json", timeout=30).status_code == 200
     scripted = requests.get(f"{site.url}/audit.json", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
     assert scripted.status_code == 200
+    # A user account's own user administers its installation.
+    site.hub.add_repo("alice/tool", installation_id=44)
+    site.hub.add_pull("alice/tool", 1, author="alice", files=[])
+    assert site.open_pull("alice/tool", 1).status_code == 202
+    site.wait()
+    alice = sign_in(site, "alice")
+    assert alice.get(f"{site.url}/status", timeout=30).status_code == 200
+    assert {r["repo"] for r in alice.get(f"{site.url}/audit.json", timeout=30).json()} <= {"alice/tool"}
     wrong = requests.get(f"{site.url}/audit.json", headers={"Authorization": "Bearer guess"}, timeout=30)
     assert wrong.status_code == 401
 

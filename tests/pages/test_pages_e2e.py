@@ -11,7 +11,7 @@ import requests
 
 from bot.store.db import GateVerdict
 from tests.bot.harness import Bot
-from tests.gate_e2e.gatehub import comment
+from tests.gate_e2e.gatehub import comment, review
 from tests.gate_e2e.test_rendering import HOSTILE
 from tests.pages.site import (
     ADMIN_TOKEN,
@@ -29,6 +29,8 @@ HOSTILE_PATH = "app/<img src=x onerror=alert(1)>[x](javascript:alert(1)).py"
 def test_the_gate_page_says_what_blocks_and_what_unblocks_it(site: Bot) -> None:
     head = blocked_pull(site)
     comment(site, 7, "alice", "/gate waive RG101 mine")  # refused: the author
+    site.hub.add_collaborator(REPO, "rita", "read")
+    review(site, 7, "rita")
     site.wait()
     page = sign_in(site, "bob").get(f"{site.url}/{REPO}/pull/7", timeout=30)
     text = assert_only_our_markup(page.text)
@@ -37,6 +39,8 @@ def test_the_gate_page_says_what_blocks_and_what_unblocks_it(site: Bot) -> None:
     assert f"Not met: 1 peer approval of the latest commit {head[:7]}: none yet To unblock:" in text
     assert "comments /gate waive RG101 <reason>" in text
     assert "Met: Not on hold" in text
+    # Each reviewer's latest review and why it does not count.
+    assert f"rita approved {head[:7]} ✗ not counted has read permission, write needed" in text
     # The finding with its line of code and its rule's documentation.
     assert 'record["at"] = datetime.now()' in text
     assert "#rg101-naive-now" in page.text

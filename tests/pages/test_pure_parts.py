@@ -1,5 +1,6 @@
-"""The verdict's inline Markdown as HTML: what `bot.render` writes reads back as the same text,
-and nothing in it becomes markup of its own."""
+"""The pages' pure parts: the verdict's inline Markdown as HTML (what `bot.render` writes reads
+back as the same text, and nothing in it becomes markup of its own), charts, and the path
+followed after sign-in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from bot import render
 from bot.web import charts
 from bot.web.inline import quoted, to_html, visible
+from bot.web.signin import local_path
 from tests.gate_e2e.test_rendering import HOSTILE
 from tests.pages.site import read_page
 
@@ -59,3 +61,10 @@ def test_direction_overrides_and_control_characters_never_reach_a_page() -> None
     sneaky = "ok\u202egnp.exe\x1b[31m"
     assert visible(sneaky) == "ok\ufffdgnp.exe\ufffd[31m"
     assert "\u202e" not in to_html(sneaky) and "\u202e" not in quoted(sneaky)
+
+
+def test_after_sign_in_only_a_path_of_this_site_is_followed() -> None:
+    assert local_path("/octo/demo/pull/7?x=1") == "/octo/demo/pull/7?x=1"
+    for away in ("https://evil.example/", "//evil.example", "/\\evil.example", "/\t/evil.example",
+                 "/\n/evil.example", "", None, "evil"):
+        assert local_path(away) == "/status", away
