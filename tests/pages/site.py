@@ -123,3 +123,57 @@ def blocked_pull(bot: Bot, *, path: str = "app/models.py", reason: str = "the ca
     comment(bot, 7, "bob", f"/gate waive RG201 {reason}")
     bot.wait()
     return head
+
+
+class _Outline(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.headings: list[int] = []
+        self.inputs: list[dict[str, str | None]] = []
+        self.labels: set[str] = set()
+        self.buttons: list[tuple[dict[str, str | None], str]] = []
+        self.lang: str | None = None
+        self.images: list[dict[str, str | None]] = []
+        self._button: dict[str, str | None] | None = None
+        self._button_text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "html":
+            self.lang = found.get("lang")
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        elif tag == "input" and found.get("type") != "hidden":
+            self.inputs.append(found)
+        elif tag == "label" and found.get("for"):
+            self.labels.add(str(found["for"]))
+        elif tag == "button":
+            self._button, self._button_text = found, ""
+        elif tag in ("img", "svg"):
+            self.images.append(found)
+
+    def handle_data(self, data: str) -> None:
+        if self._button is not None:
+            self._button_text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "button" and self._button is not None:
+            self.buttons.append((self._button, self._button_text.strip()))
+            self._button = None
+
+
+def assert_accessible(html: str) -> None:
+    """The basics: a language, one h1 and no skipped heading level, a label for every field and
+    a name for every button, a text alternative for every image."""
+    page = _Outline()
+    page.feed(html)
+    assert page.lang == "en"
+    assert page.headings.count(1) == 1 and page.headings[0] == 1
+    for before, after in zip(page.headings, page.headings[1:], strict=False):
+        assert after <= before + 1, f"heading h{before} followed by h{after}"
+    for field in page.inputs:
+        assert field.get("id") in page.labels or field.get("aria-label"), f"a field without a label: {field}"
+    for attrs, text in page.buttons:
+        assert text or attrs.get("aria-label"), f"a button without a name: {attrs}"
+    for image in page.images:
+        assert image.get("alt") or (image.get("role") == "img" and image.get("aria-label")), image

@@ -16,6 +16,7 @@ from tests.gate_e2e.test_rendering import HOSTILE
 from tests.pages.site import (
     ADMIN_TOKEN,
     REPO,
+    assert_accessible,
     assert_only_our_markup,
     blocked_pull,
     csrf_of,
@@ -34,6 +35,7 @@ def test_the_gate_page_says_what_blocks_and_what_unblocks_it(site: Bot) -> None:
     site.wait()
     page = sign_in(site, "bob").get(f"{site.url}/{REPO}/pull/7", timeout=30)
     text = assert_only_our_markup(page.text)
+    assert_accessible(page.text)
     assert f"Blocked: needs 1 peer approval on {head[:7]}" in text
     # Every condition, met or not, and the command that unblocks an unmet one.
     assert f"Not met: 1 peer approval of the latest commit {head[:7]}: none yet To unblock:" in text
@@ -117,6 +119,7 @@ def test_a_failed_evaluation_is_listed_on_status_and_retried_from_there(site: Bo
     olga = sign_in(site, "olga")
     status = olga.get(f"{site.url}/status", timeout=30)
     assert f"{REPO}#7" in status.text and "failed" in status.text and "Retry" in status.text
+    assert_accessible(status.text)
 
     site.hub.clear_faults()
     done = olga.post(f"{site.url}/status/retry", data={"repo": REPO, "number": "7", "csrf": csrf_of(status.text)},
