@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from bot.store.db import GateVerdict
 from tests.bot.harness import Bot
 from tests.gate_e2e.test_rendering import HOSTILE
-from tests.pages.browser import PHONE, browser, chromium, screenshot, wait_for  # noqa: F401
+from tests.pages.browser import PHONE, screenshot, wait_for
 from tests.pages.site import REPO, blocked_pull
 
 HOSTILE_REASON = "checked by hand <img src=x onerror=alert(1)> " + HOSTILE[3]
@@ -34,7 +34,7 @@ def _no_alert(driver: webdriver.Chrome) -> bool:
     return False
 
 
-def test_sign_in_from_the_check_runs_link_and_read_the_blocked_page(site: Bot, chromium: webdriver.Chrome) -> None:  # noqa: F811
+def test_sign_in_from_the_check_runs_link_and_read_the_blocked_page(site: Bot, chromium: webdriver.Chrome) -> None:
     head = blocked_pull(site, reason=HOSTILE_REASON)
     site.hub.browser_user = "bob"
     details = site.latest_run(REPO, head)["details_url"]
@@ -66,7 +66,7 @@ def test_sign_in_from_the_check_runs_link_and_read_the_blocked_page(site: Bot, c
     screenshot(chromium, "gate-page-phone", PHONE)
 
 
-def test_retry_a_failed_evaluation_from_status(site: Bot, chromium: webdriver.Chrome) -> None:  # noqa: F811
+def test_retry_a_failed_evaluation_from_status(site: Bot, chromium: webdriver.Chrome) -> None:
     site.hub.add_repo(REPO, installation_id=42)
     site.hub.add_org_member("octo", "olga", "admin")
     site.hub.add_pull(REPO, 7, author="alice", files=[])
@@ -92,7 +92,7 @@ def test_retry_a_failed_evaluation_from_status(site: Bot, chromium: webdriver.Ch
     assert not chromium.find_elements(By.XPATH, f"//tr[td/a[text()='{REPO}#7']]")
 
 
-def test_download_the_audit_as_csv(site: Bot, chromium: webdriver.Chrome) -> None:  # noqa: F811
+def test_download_the_audit_as_csv(site: Bot, chromium: webdriver.Chrome) -> None:
     blocked_pull(site, reason="=1+1 a formula is shown, not run")
     site.hub.browser_user = "olga"
     chromium.get(f"{site.url}/status")
