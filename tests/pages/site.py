@@ -22,8 +22,9 @@ def make_site(hub: FakeHub, data_dir: Path, **overrides: Any) -> Bot:
         hub, data_dir, client_id=hub.client_id, client_secret=hub.client_secret, github_url=hub.url,
         admin_token=ADMIN_TOKEN, **overrides,
     )
-    # The public URL is where the server listens, known once it does.
-    bot.runtime.settings.public_url = bot.url
+    if "public_url" not in overrides:
+        # The public URL is where the server listens, known once it does.
+        bot.runtime.settings.public_url = bot.url
     return bot
 
 

@@ -29,6 +29,12 @@ def test_a_reader_of_the_repository_sees_its_gate_page_and_others_get_404(site: 
     page = bob.get(f"{site.url}/{REPO}/pull/7", timeout=30)
     assert page.status_code == 200
     assert "Blocked: needs 1 peer approval" in page.text
+    # No secret reaches the browser: not the App's, not the user's GitHub token.
+    user_tokens = list(site.hub._user_tokens)
+    assert user_tokens
+    cookie = bob.cookies.get("reviewgate_session") or ""
+    for secret in (*user_tokens, site.hub.client_secret, site.hub.webhook_secret, ADMIN_TOKEN):
+        assert secret not in page.text and secret not in cookie
 
     carol = sign_in(site, "carol")
     hidden = carol.get(f"{site.url}/{REPO}/pull/7", timeout=30)
@@ -106,3 +112,16 @@ def test_a_user_token_github_no_longer_accepts_signs_the_user_out(fakehub: FakeH
         assert again.status_code == 302 and again.headers["Location"].startswith("/login?")
     finally:
         site.close()
+
+
+def test_the_session_cookie_is_httponly_samesite_lax_and_secure_behind_https(fakehub: FakeHub, tmp_path: Path) -> None:
+    for public_url, secure in (("https://gate.example", True), ("http://localhost:3000", False)):
+        site = make_site(fakehub, tmp_path / public_url.split(":")[0], public_url=public_url)
+        try:
+            app = site._server.app
+            answer = app.test_client().get("/login", base_url=public_url)
+            cookie = answer.headers["Set-Cookie"]
+            assert cookie.startswith("reviewgate_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+            assert ("Secure" in cookie) == secure
+        finally:
+            site.close()
