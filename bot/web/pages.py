@@ -217,13 +217,16 @@ def retry() -> BaseResponse:
         abort(404)
     with rt.db.session() as session:
         seq = pull_state.owe(session, repo, number, installation_id, "retry")
-    if seq is not None:
-        try:
-            rt.queue.enqueue_evaluation(Owed(repo, number, installation_id, None, seq, "retry"))
-        except Exception:
-            pull_state.unqueue(rt.db, [(repo, number)])
-            log.exception("status: could not queue the retry of %s#%s", repo, number)
-            abort(503, "The queue refused the job; the evaluation stays owed.")
+    if seq is None:
+        # A job is recorded as waiting, but an operator retries what looks stuck: that job may
+        # have been lost with a queue. A second one is harmless (it finds nothing left to do).
+        seq = pull_state.wanted(rt.db, repo, number)
+    try:
+        rt.queue.enqueue_evaluation(Owed(repo, number, installation_id, None, seq, "retry"))
+    except Exception:
+        pull_state.unqueue(rt.db, [(repo, number)])
+        log.exception("status: could not queue the retry of %s#%s", repo, number)
+        abort(503, "The queue refused the job; the evaluation stays owed.")
     log.info("status: evaluation of %s#%s queued again by hand", repo, number)
     return redirect("/status?retried=" + f"{repo}%23{number}", code=303)
 

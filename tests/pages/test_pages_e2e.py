@@ -131,3 +131,18 @@ def test_a_failed_evaluation_is_listed_on_status_and_retried_from_there(site: Bo
         assert verdict is not None and verdict.conclusion != "error" and verdict.trigger == "retry"
     again = olga.get(f"{site.url}/status", timeout=30)
     assert f"{REPO}#7" not in again.text
+
+
+def test_retry_queues_an_evaluation_whose_job_the_queue_lost(site: Bot) -> None:
+    site.stop()
+    site.hub.add_repo(REPO, installation_id=42)
+    site.hub.add_org_member("octo", "olga", "admin")
+    site.hub.add_pull(REPO, 7, author="alice", files=[])
+    assert site.open_pull(REPO, 7).status_code == 202
+    site.queue.huey.flush()  # the queued job is gone; the database still says it waits
+    olga = sign_in(site, "olga")
+    status = olga.get(f"{site.url}/status", timeout=30)
+    assert f"{REPO}#7" in status.text and "owed" in status.text
+    olga.post(f"{site.url}/status/retry", data={"repo": REPO, "number": "7", "csrf": csrf_of(status.text)}, timeout=30)
+    site.wait()
+    assert site.latest_run(REPO, site.hub.pull(REPO, 7).head_sha)["status"] == "completed"
