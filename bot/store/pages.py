@@ -113,18 +113,41 @@ def hourly_deliveries(db: Database, now: datetime, hours: int = 24) -> list[int]
     return counts
 
 
-def hourly_evaluation_seconds(db: Database, now: datetime, hours: int = 24) -> list[float | None]:
-    """The slowest evaluation of each hour (started to finished), None for an hour without one."""
+def hourly_verdict_latency(db: Database, now: datetime, hours: int = 24) -> list[float | None]:
+    """The slowest verdict of each hour, from the first delivery it answered (received after
+    the PR's previous evaluation started) to its evaluation's end; None for an hour without one."""
     start = now - timedelta(hours=hours)
     worst: list[float | None] = [None] * hours
     with db.session() as session:
-        rows = session.execute(
-            select(Evaluation.started_at, Evaluation.finished_at).where(Evaluation.finished_at >= start)
-        )
-        for started, finished in rows:
-            index = min(max(int((aware(finished) - start).total_seconds() // 3600), 0), hours - 1)
-            seconds = max(0.0, (aware(finished) - aware(started)).total_seconds())
-            worst[index] = max(worst[index] or 0.0, seconds)
+        evaluations = session.execute(
+            select(Evaluation.repo, Evaluation.number, Evaluation.started_at, Evaluation.finished_at)
+            .where(Evaluation.finished_at >= start - timedelta(hours=1))
+            .order_by(Evaluation.finished_at)
+        ).all()
+        deliveries = session.execute(
+            select(Delivery.repo, Delivery.pr, Delivery.received_at)
+            .where(Delivery.received_at >= start - timedelta(hours=2), Delivery.outcome == "queued",
+                   Delivery.pr.is_not(None))
+            .order_by(Delivery.received_at)
+        ).all()
+    waiting: dict[tuple[str, int], list[datetime]] = {}
+    for repo, pr, received in deliveries:
+        if repo is not None and pr is not None:
+            waiting.setdefault((repo, pr), []).append(aware(received))
+    taken: dict[tuple[str, int], int] = {}  # how many of a PR's deliveries earlier verdicts answered
+    for repo, number, started, finished in evaluations:
+        key = (repo, number)
+        times = waiting.get(key, [])
+        first = taken.get(key, 0)
+        answered = first
+        while answered < len(times) and times[answered] <= aware(started):
+            answered += 1
+        taken[key] = answered
+        if answered == first or aware(finished) < start:
+            continue  # no delivery of its own (a recheck by hand, the reconciler) or before the window
+        index = min(max(int((aware(finished) - start).total_seconds() // 3600), 0), hours - 1)
+        seconds = max(0.0, (aware(finished) - times[first]).total_seconds())
+        worst[index] = max(worst[index] or 0.0, seconds)
     return worst
 
 

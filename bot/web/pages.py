@@ -177,7 +177,7 @@ def status() -> BaseResponse | str:
         depth = scheduled = None
     owed_count, oldest = pull_state.owed_evaluations(db)
     deliveries = store.hourly_deliveries(db, now)
-    latency = store.hourly_evaluation_seconds(db, now)
+    latency = store.hourly_verdict_latency(db, now)
     marks = store.marks(db)
     return render_template(
         "status.html",
@@ -191,7 +191,9 @@ def status() -> BaseResponse | str:
         version=_version(), uptime=_duration(time.monotonic() - rt.started), now=now,
         deliveries_chart=charts.bars(deliveries, "Deliveries per hour over the last 24 hours", "deliveries"),
         deliveries_total=sum(deliveries),
-        latency_chart=charts.bars(latency, "Slowest evaluation per hour over the last 24 hours, in seconds", "s"),
+        latency_chart=charts.bars(
+            latency, "Slowest verdict per hour over the last 24 hours, seconds from delivery to verdict", "s"
+        ),
         latency_worst=max((v for v in latency if v is not None), default=None),
         ago=lambda moment: _duration((now - moment).total_seconds()),
     )

@@ -55,7 +55,9 @@ def test_status_and_audit_need_an_admin_of_the_account_or_the_admin_token(site: 
     assert bob.get(f"{site.url}/status", timeout=30).status_code == 403
     assert bob.get(f"{site.url}/audit.csv", timeout=30).status_code == 403
     olga = sign_in(site, "olga")  # admin of the octo organisation
-    assert olga.get(f"{site.url}/status", timeout=30).status_code == 200
+    status = olga.get(f"{site.url}/status", timeout=30)
+    assert status.status_code == 200
+    assert "Verdict latency, from a delivery to the verdict that answered it: the slowest per hour, last 24 hours; at most" in status.text
     assert olga.get(f"{site.url}/audit.json", timeout=30).status_code == 200
     scripted = requests.get(f"{site.url}/audit.json", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
     assert scripted.status_code == 200
