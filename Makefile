@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean browser
 
 install: $(STAMP)
 
@@ -30,8 +30,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/python -m pytest
+
+# Headless Chromium and chromedriver for tests/pages/test_browser.py (Debian packages).
+browser:
+	sh .ci/browser-packages
 
 test: lint typecheck pytest
 
@@ -39,6 +43,7 @@ bench: install
 	$(BIN)/python bench/analyze.py
 	$(BIN)/python bench/github_calls.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/gate_page.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

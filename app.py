@@ -21,7 +21,7 @@ from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime
 from bot.settings import ConfigurationError, Settings
 from bot.store.pull_state import owed_evaluations
-from bot.web import webhooks
+from bot.web import pages, signin, webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -45,6 +45,9 @@ def web_app(runtime: Runtime) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["reviewgate"] = runtime
     app.register_blueprint(webhooks.bp)
+    signin.configure(app, settings)
+    app.register_blueprint(signin.bp)
+    app.register_blueprint(pages.bp)
 
     @app.before_request
     def _started() -> None:

@@ -5,9 +5,12 @@ A delivery travels one way::
 
     web/     POST /webhook: verify the signature, read the event (events.py), record it
              (store), queue a job (Runtime.queue), answer 202
+             and the pages people look at (pages.py: the gate page, /status, the audit
+             export; signin.py: GitHub's OAuth sign-in, sessions, CSRF, who may see what)
     jobs/    the queue's tasks: evaluate a pull request (evaluate.py: take -> assess ->
              publish -> release), apply `/gate` commands (commands.py), check a merge
-             group (merge_group.py), the reconciler's periodic pass (reconcile.py);
+             group (merge_group.py), the reconciler's periodic pass (reconcile.py), the
+             gate page's record of each verdict (record.py);
              queue.py builds the queue and registers them all
     policy/  pure: the facts of a pull request in, a verdict that says why out (decide.py),
              commands parsed and authorised, the repository's configuration read

@@ -135,5 +135,17 @@ def watch_queue(
     _install("queue", QueueCollector(depth, scheduled, owed))
 
 
+def rate_limit_readings() -> dict[str, int]:
+    """X-RateLimit-Remaining per installation as this process last saw it ({} when this
+    process has talked to no GitHub yet)."""
+    collector = _collectors.get("rate_limits")
+    if not isinstance(collector, RateLimitCollector):
+        return {}
+    try:
+        return dict(collector._read())
+    except Exception:  # noqa: BLE001
+        return {}
+
+
 def watch_rate_limits(read: Callable[[], dict[str, int]]) -> None:
     _install("rate_limits", RateLimitCollector(read))

@@ -41,6 +41,11 @@ class Outcome:
     notes: tuple[str, ...] = ()
 
 
+def gate_page_url(public_url: str, repo: str, number: int) -> str:
+    """The pull request's gate page (`bot.web.pages`): the check run's "Details" link."""
+    return f"{public_url.rstrip('/')}/{repo}/pull/{number}"
+
+
 def _hint(finding: rules.Finding) -> str:
     if finding.fix is not None:
         return f"Fix: {finding.fix.description}"

@@ -6,8 +6,11 @@ docs/operations.md; everything beyond the documented table has a default that su
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 
@@ -90,6 +93,18 @@ class Settings(BaseSettings):
     rules_docs_url: str = DOCS_URL
     # Largest webhook body accepted (GitHub caps payloads at 25 MiB).
     max_body_bytes: int = 25 * 1024 * 1024
+    # The pages (bot.web.pages): GitHub's web host for the App's OAuth sign-in, where this
+    # server is reached (links in check runs, the OAuth callback), the App's OAuth client,
+    # the bearer token that opens /status and the audit export to scripts, and the key that
+    # signs session cookies (derived from the webhook secret when unset).
+    github_url: str = "https://github.com"
+    public_url: str = "http://localhost:3000"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    session_secret: SecretStr | None = None
+    # How long GitHub's answer "this user may read that repository" (or not) is reused.
+    access_cache_seconds: float = 300.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -133,6 +148,17 @@ class Settings(BaseSettings):
                     "unsigned webhooks: set it to the webhook secret of your GitHub App "
                     "(or, for local development only, set REVIEWGATE_DEV_INSECURE=1)."
                 )
+
+    def session_key(self) -> bytes:
+        """The key that signs session cookies: its own setting, else derived from the webhook
+        secret (so rotating that secret signs everybody out)."""
+        if self.session_secret is not None and self.session_secret.get_secret_value():
+            return self.session_secret.get_secret_value().encode()
+        seed = self.webhook_secret.get_secret_value() if self.webhook_secret is not None else ""
+        if not seed:
+            # Unsigned deliveries (dev_insecure): sessions last as long as the process.
+            seed = secrets.token_hex(32)
+        return hmac.new(seed.encode(), b"reviewgate session cookies", hashlib.sha256).digest()
 
     @cached_property
     def private_key_pem(self) -> str | None:

@@ -26,8 +26,11 @@ _UNKNOWN = "unknown"
 
 
 class CheckRunPublisher:
-    def __init__(self, db: Database, repo: Repository, repo_name: str, head_sha: str) -> None:
+    def __init__(
+        self, db: Database, repo: Repository, repo_name: str, head_sha: str, details_url: str | None = None
+    ) -> None:
         self.db = db
+        self.details_url = details_url  # the gate page, GitHub's "Details" link
         self.repo = repo
         self.repo_name = repo_name  # not repo.full_name: reading it would fetch the lazy repo
         self.head_sha = head_sha
@@ -49,6 +52,8 @@ class CheckRunPublisher:
             )
 
     def _create(self, **fields: Any) -> int:
+        if self.details_url:
+            fields["details_url"] = self.details_url
         run = self.repo.create_check_run(name=report.CHECK_NAME, head_sha=self.head_sha, **fields)
         return int(run.id)
 

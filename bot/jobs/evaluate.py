@@ -22,6 +22,7 @@ from bot import report
 from bot.github import suggestions
 from bot.github.client import reason_of
 from bot.github.publish import CheckRunPublisher, publish_comment
+from bot.jobs import record
 from bot.jobs.assess import assess, pool_size
 from bot.runtime import Runtime
 from bot.store import pull_state
@@ -51,7 +52,7 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         if pull.state != "open":
             _finish(rt, job)
             return "closed"
-        publisher = CheckRunPublisher(rt.db, repo, job.repo, head)
+        publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job))
         wait = rt.github.rate_limit_wait(job.installation_id, rt.settings.github_rate_limit_reserve)
         if wait is not None:
             return _wait_for_rate_limit(rt, job, publisher, wait)
@@ -107,6 +108,10 @@ def _finish(rt: Runtime, job: Owed) -> None:
             pull_state.unqueue(rt.db, [(job.repo, job.number)])
 
 
+def _page(rt: Runtime, job: Owed) -> str:
+    return report.gate_page_url(rt.settings.public_url, job.repo, job.number)
+
+
 def _vanished(repo: Repository, number: int) -> bool:
     """Whether GitHub says the PR is gone; any other answer (or none) is not proof of it."""
     try:
@@ -123,9 +128,10 @@ def _give_up(
 ) -> None:
     reason = reason_of(exc)
     log.error("giving up on %s#%s after the last retry: %s", job.repo, job.number, reason)
+    record.record_failure(rt, job, reason)
     try:
         if publisher is None and job.head_sha is not None and repo is not None:
-            publisher = CheckRunPublisher(rt.db, repo, job.repo, job.head_sha)
+            publisher = CheckRunPublisher(rt.db, repo, job.repo, job.head_sha, _page(rt, job))
         if publisher is not None:  # None: no client (no App credentials), nothing to report to
             publisher.fail(reason)
     except Exception:
@@ -187,6 +193,7 @@ def _evaluate(
                 started_at=started,
             )
         )
+    record.record_verdict(rt, job, found)
     if found.config.suggestions and not found.facts.config_error:
         try:
             offered = suggestions.collect(found.findings, found.fingerprints, found.changed_lines, found.line_sources)

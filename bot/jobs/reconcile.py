@@ -36,7 +36,7 @@ from bot.metrics import RECONCILE_REPAIRS, RECONCILE_RUNS
 from bot.report import CHECK_NAME
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.store import pull_state
+from bot.store import pages, pull_state
 from bot.store.db import Delivery, utcnow
 from bot.store.deliveries import Incoming
 from bot.store.pull_state import Owed, PullRef
@@ -173,6 +173,8 @@ def reconcile(rt: Runtime) -> Pass:
         RECONCILE_RUNS.labels(outcome="failed").inc()
         raise
     RECONCILE_RUNS.labels(outcome="ok").inc()
+    pages.mark(rt.db, "reconcile", f"{result.pulls_checked} open PRs checked, {len(result.evaluations)} "
+               f"evaluations queued, {len(result.redelivered)} redeliveries asked")
     log.info(
         "reconciler: %d open PRs checked, %d evaluations queued, %d redeliveries asked",
         result.pulls_checked, len(result.evaluations), len(result.redelivered),

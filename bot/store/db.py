@@ -272,6 +272,45 @@ class WriteBudget(Base):
     updated: Mapped[float] = mapped_column(Float)  # epoch seconds: compared across machines
 
 
+class GateVerdict(Base):
+    """A pull request's latest verdict as its gate page shows it: conditions, reviewers and
+    findings with their lines (JSON written by `bot.jobs.record`), or why the evaluation
+    failed. One row per pull request, replaced by each evaluation."""
+
+    __tablename__ = "gate_verdicts"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    head_sha: Mapped[str | None] = mapped_column(String(64))
+    conclusion: Mapped[str] = mapped_column(String(32))  # success | failure | error (gave up)
+    title: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)  # JSON
+    error: Mapped[str | None] = mapped_column(Text)  # why an evaluation gave up
+    trigger: Mapped[str] = mapped_column(String(64), default="")
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in user of the pages: the cookie carries the id, the database its digest and
+    the user's GitHub token (never sent to the browser)."""
+
+    __tablename__ = "web_sessions"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(100))
+    token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StatusMark(Base):
+    """The latest time something periodic happened (the reconciler's pass), for /status."""
+
+    __tablename__ = "status_marks"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:

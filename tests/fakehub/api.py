@@ -72,7 +72,7 @@ def build_app(hub: FakeHub) -> Flask:
         )
         hub.log(g.entry)
         raw = request.get_data(cache=True)
-        if raw:
+        if raw and not request.path.startswith("/login/"):
             try:
                 g.entry.json_body = json.loads(raw)
             except ValueError:
@@ -394,9 +394,83 @@ def build_app(hub: FakeHub) -> Flask:
         credentials()
         return respond(hub.shapes.rate_limit(hub.rate_remaining, hub.rate_reset))
 
+    # -- the OAuth web flow of the App (github.com's web host, here the same server) ------------------
+    @route("/login/oauth/authorize")
+    def oauth_authorize() -> Response:
+        """GitHub asks the signed-in user to authorize the App (or, once authorized, goes on at
+        once), then sends the browser to `redirect_uri` with a `code` and the `state`."""
+        client_id = request.args.get("client_id", "")
+        redirect_uri = request.args.get("redirect_uri", "")
+        if client_id != hub.client_id:
+            return Response("<h1>404</h1><p>The client_id is not known.</p>", status=404, mimetype="text/html")
+        login = hub.browser_user
+        if login is None:
+            return Response("<h1>Sign in to GitHub</h1>", status=401, mimetype="text/html")
+        code = hub.oauth_code(login, client_id, redirect_uri)
+        query = urlencode({"code": code, "state": request.args.get("state", "")})
+        return Response("", status=302, headers={"Location": f"{redirect_uri}?{query}"})
+
+    @route("/login/oauth/access_token", ("POST",))
+    def oauth_access_token() -> Response:
+        """The code for a user access token. Like GitHub: errors are 200 answers with `error`;
+        JSON with `Accept: application/json`, else form-encoded."""
+        data = {**request.form, **(request.get_json(silent=True) or {})}
+        if data.get("client_id") != hub.client_id or data.get("client_secret") != hub.client_secret:
+            body: dict[str, Any] = {"error": "incorrect_client_credentials",
+                                    "error_description": "The client_id and/or client_secret passed are incorrect."}
+        else:
+            found = hub.exchange_code(str(data.get("code", "")))
+            if found is None or found["client_id"] != data.get("client_id"):
+                body = {"error": "bad_verification_code",
+                        "error_description": "The code passed is incorrect or expired."}
+            elif data.get("redirect_uri") and data["redirect_uri"] != found["redirect_uri"]:
+                body = {"error": "redirect_uri_mismatch",
+                        "error_description": "The redirect_uri MUST match the registered callback URL for this application."}
+            else:
+                body = {"access_token": hub.user_token(found["login"]), "expires_in": 28800,
+                        "refresh_token": f"ghr_{stable_id('refresh', found['login'])}",
+                        "refresh_token_expires_in": 15811200, "scope": "", "token_type": "bearer"}
+        if "application/json" in request.headers.get("Accept", ""):
+            return Response(json.dumps(body), status=200, mimetype="application/json")
+        return Response(urlencode(body), status=200, mimetype="application/x-www-form-urlencoded")
+
+    def require_user() -> str:
+        """The login of a user access token."""
+        _scheme, value = credentials()
+        login = hub.user_of(value)
+        if login is None:
+            g.entry.auth = "bad"
+            raise ApiError(401, "Bad credentials")
+        g.entry.auth = "user"
+        return login
+
+    @route("/user")
+    def get_user() -> Response:
+        return respond(hub.shapes.user(require_user()))
+
+    @route("/user/memberships/orgs/<org>")
+    def org_membership(org: str) -> Response:
+        login = require_user()
+        role = hub.org_role(org, login)
+        if role is None:
+            raise not_found()
+        return respond({
+            "url": f"{hub.url}/orgs/{org}/memberships/{login}", "state": "active", "role": role,
+            "organization_url": f"{hub.url}/orgs/{org}",
+            "organization": {"login": org, "id": stable_id("org", org), "url": f"{hub.url}/orgs/{org}"},
+            "user": hub.shapes.user(login),
+        })
+
     # -- repositories -------------------------------------------------------------------------------
     @route("/repos/<owner>/<name>")
     def get_repo(owner: str, name: str) -> Response:
+        login = hub.user_of(credentials()[1])
+        if login is not None:
+            g.entry.auth = "user"
+            if not hub.can_read(f"{owner}/{name}", login):
+                raise not_found()  # GitHub hides a repository the user may not read
+            with hub.locked():
+                return respond(hub.shapes.repository(hub._repos[f"{owner}/{name}"]))
         repo = repo_for(owner, name)
         with hub.locked():
             return respond(hub.shapes.repository(repo))

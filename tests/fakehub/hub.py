@@ -151,6 +151,14 @@ class FakeHub:
         self._teams: dict[tuple[str, str], dict[str, str]] = {}
         self._users: set[str] = set()
         self._deliveries: list[dict[str, Any]] = []
+        # The App's OAuth web flow: its client, who is signed in to GitHub in the browser,
+        # codes not yet exchanged, user tokens, organisation roles.
+        self.client_id = "Iv1.fakehubclient"
+        self.client_secret = "fakehub-client-secret"
+        self.browser_user: str | None = None
+        self._oauth_codes: dict[str, dict[str, Any]] = {}
+        self._user_tokens: dict[str, str] = {}
+        self._org_roles: dict[tuple[str, str], str] = {}
         self._stopping = threading.Event()
 
         from .api import build_app
@@ -340,6 +348,66 @@ class FakeHub:
         with self._lock:
             self.repo(full_name).collaborators[login] = role
             self._users.add(login)
+
+    def add_org_member(self, org: str, login: str, role: str = "member") -> None:
+        """`role`: admin (an owner of the organisation) or member."""
+        if role not in ("admin", "member"):
+            raise ValueError("role must be admin or member")
+        with self._lock:
+            self._org_roles[(org.casefold(), login.casefold())] = role
+            self._users.add(login)
+
+    def org_role(self, org: str, login: str) -> str | None:
+        with self._lock:
+            return self._org_roles.get((org.casefold(), login.casefold()))
+
+    def can_read(self, full_name: str, login: str) -> bool:
+        """What a user-to-server token of `login` may see of a repository: one the App is
+        installed on that the user may read (public, their own, a collaborator's, or any of
+        their organisation's)."""
+        with self._lock:
+            repo = self._repos.get(full_name)
+            if repo is None or repo.installation_id is None:
+                return False
+            me = login.casefold()
+            return (
+                not repo.private
+                or repo.owner.casefold() == me
+                or any(c.casefold() == me for c in repo.collaborators)
+                or (repo.owner.casefold(), me) in self._org_roles
+            )
+
+    def oauth_code(self, login: str, client_id: str, redirect_uri: str) -> str:
+        with self._lock:
+            code = f"code{self._next_id()}{uuid.uuid4().hex[:12]}"
+            self._oauth_codes[code] = {"login": login, "client_id": client_id, "redirect_uri": redirect_uri,
+                                       "expires_at": time.time() + 600}
+            return code
+
+    def exchange_code(self, code: str) -> dict[str, Any] | None:
+        """A code is good once, for ten minutes."""
+        with self._lock:
+            found = self._oauth_codes.pop(code, None)
+            if found is None or found["expires_at"] <= time.time():
+                return None
+            return found
+
+    def user_token(self, login: str) -> str:
+        """A user access token (`ghu_`) for `login`, as the OAuth web flow gives."""
+        with self._lock:
+            token = f"ghu_{uuid.uuid4().hex}"
+            self._user_tokens[token] = login
+            self._users.add(login)
+            return token
+
+    def revoke_user_tokens(self) -> None:
+        """Every user token issued so far is revoked (or expired): GitHub answers 401."""
+        with self._lock:
+            self._user_tokens.clear()
+
+    def user_of(self, token: str) -> str | None:
+        with self._lock:
+            return self._user_tokens.get(token)
 
     def add_team(self, org: str, slug: str, members: Iterable[str] = (), maintainers: Iterable[str] = ()) -> None:
         with self._lock:

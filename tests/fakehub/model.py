@@ -186,7 +186,7 @@ class LoggedRequest:
     query: dict[str, str]
     status: int
     json_body: Any
-    auth: str = ""  # "jwt", "token", "" (none) or "bad"
+    auth: str = ""  # "jwt", "token", "user" (a user access token), "" (none) or "bad"
     at: float = field(default_factory=time.monotonic)  # when it arrived (after any latency)
 
 
