@@ -88,6 +88,23 @@ def _self_attribute(node: cst.CSTNode) -> str | None:
     return None
 
 
+_START_WORDS = frozenset({"start", "started", "begin", "began", "t0", "tic", "since"})
+
+
+def _start_name(node: cst.BaseExpression) -> bool:
+    """`start`, `start_time`, `self._started`: the first reading of an elapsed time, as
+    opposed to a stored point in time (`started_at`, `record.created`)."""
+    if isinstance(node, cst.Name):
+        name = node.value
+    else:
+        attr = _self_attribute(node)
+        if attr is None:
+            return False
+        name = attr
+    words = [w for w in name.lower().split("_") if w]
+    return bool(words) and words[-1] != "at" and not _START_WORDS.isdisjoint(words)
+
+
 class _Index:
     """One walk over a function, class or module: parents, variable uses and bindings, and
     the uses and assignments of `self.<attr>`."""
@@ -292,6 +309,10 @@ class NaiveUses:
                     continue
                 if self._same_kind(other, unit):
                     return _benign("only subtracted from another naive reading (a duration)")
+                if left and _start_name(other):
+                    return _benign(
+                        f"an elapsed time since `{self._code(other)}` (a duration: RG108's concern)"
+                    )
                 if not left and self._reference:
                     return _benign("a fixed reference date subtracted to count from it")
                 if self._calendar:
@@ -579,6 +600,8 @@ class NaiveUses:
             )
         if isinstance(node, cst.Name):
             values = self._index(unit).values.get(node.value)
+            if values is None and unit is not self.ctx.module:
+                values = self._index(self.ctx.module).values.get(node.value)  # a global
             return bool(values) and all(
                 v is not None and (is_none(v) or self._same_kind(v, unit, depth + 1)) for v in values or ()
             )

@@ -12,6 +12,7 @@ from rules.analysis.conventions import (
     aware_column_type,
     other_zone,
 )
+from rules.analysis.fix_safety import FixSafety
 from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
 from rules.analysis.syntax import (
     argument,
@@ -24,7 +25,6 @@ from rules.analysis.syntax import (
 from rules.analysis.time import (
     DATETIME,
     made_aware,
-    naive_value_relied_on,
     realtime_name,
     storage_name,
     utc_expression,
@@ -92,8 +92,8 @@ class UtcNaive(Rule):
     How to fix:
     Ask for an aware UTC value: `datetime.now(timezone.utc)` and
     `datetime.fromtimestamp(x, timezone.utc)`. Good:
-    `expires = datetime.now(timezone.utc) + ttl`. The fix is marked unsafe where the value
-    is compared, subtracted or formatted nearby, since naive and aware values do not mix.
+    `expires = datetime.now(timezone.utc) + ttl`. The fix is unsafe unless every read of the
+    value is in sight and works with an aware value: naive and aware values do not mix.
     """
 
     code = "RG102"
@@ -136,6 +136,15 @@ class UtcNaive(Rule):
     For an error, also check the other side of the comparison or the reader of the stored
     field; for a warning, the rewrite to `datetime.now(timezone.utc)` only removes the
     deprecated call (make the values it meets aware too).
+
+    The fix is safe, and offered as a suggestion on the pull request, only when every read
+    of the value is in sight and works the same once it is aware (formatted with
+    `.strftime()`, logged, read for its fields, `.astimezone()`, compared with or
+    subtracted from values this rule makes aware in the same run); `.timestamp()` is not
+    among them here: of naive UTC fields it is off by the server's offset, so the fix
+    changes the number (for the better, but a reader gets another value). Returned,
+    passed on, kept under a public name or turned into text with `.isoformat()`, it is
+    unsafe (`--unsafe-fixes`).
     """
 
     VALID = [
@@ -160,6 +169,7 @@ class UtcNaive(Rule):
         Example(
             "from datetime import datetime\nx = datetime.utcnow().astimezone()\n",
             fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc).astimezone()\n",
+            exercise="assert x.tzinfo is not None\n",
         ),
         Example(
             "from datetime import datetime, timedelta\ndef expiry(ttl):\n"
@@ -192,27 +202,32 @@ class UtcNaive(Rule):
         Example(
             "from datetime import datetime\nx = datetime.utcnow()\n",
             fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n",
+            unsafe=True,  # a public module-level name: its readers are out of sight
             severity=_W,
         ),
         Example(
             "import datetime as dt\nx = dt.datetime.utcfromtimestamp(ts)\n",
             fix="import datetime as dt\nx = dt.datetime.fromtimestamp(ts, dt.timezone.utc)\n",
+            unsafe=True,
             severity=_W,
         ),
         Example(
             "from datetime import datetime as DT\nx = DT.utcnow()\n",
             fix="from datetime import datetime as DT, timezone\nx = DT.now(timezone.utc)\n",
+            unsafe=True,
             severity=_W,
         ),
         Example(
             "import datetime\nx = datetime.datetime.utcnow()\n",
             fix="import datetime\nx = datetime.datetime.now(datetime.timezone.utc)\n",
+            unsafe=True,
             severity=_W,
         ),
         Example(
             "def f(ts):\n    import datetime\n    return datetime.datetime.utcfromtimestamp(ts)\n",
             fix="from datetime import timezone\ndef f(ts):\n    import datetime\n"
             "    return datetime.datetime.fromtimestamp(ts, timezone.utc)\n",
+            unsafe=True,  # returned: the callers are out of sight
             severity=_W,
         ),
         Example(
@@ -221,6 +236,7 @@ class UtcNaive(Rule):
             fix="from datetime import datetime, timezone\n"
             "x = datetime.now(timezone.utc).replace(tzinfo=timezone.utc)\n",
             severity=_W,
+            exercise="assert x.utcoffset().total_seconds() == 0\n",
         ),
         # compared with a value of unknown convention: probably naive UTC as well
         Example(
@@ -241,7 +257,24 @@ class UtcNaive(Rule):
             "from datetime import datetime\nclass Clock:\n    def now(self):\n        return datetime.utcfromtimestamp(self.ts)\n",
             fix="from datetime import datetime, timezone\nclass Clock:\n    def now(self):\n"
             "        return datetime.fromtimestamp(self.ts, timezone.utc)\n",
+            unsafe=True,
             severity=_W,
+        ),
+        # every read in sight and unchanged by an aware value: safe
+        Example(
+            "import datetime\ndef amz_date(log):\n    now = datetime.datetime.utcnow()\n"
+            "    log.debug('signing at %s', now)\n    return now.strftime('%Y%m%dT%H%M%SZ')\n",
+            fix="import datetime\ndef amz_date(log):\n    now = datetime.datetime.now(datetime.timezone.utc)\n"
+            "    log.debug('signing at %s', now)\n    return now.strftime('%Y%m%dT%H%M%SZ')\n",
+            severity=_W,
+            exercise="import logging\nassert amz_date(logging.getLogger()).endswith('Z')\n",
+        ),
+        # `.timestamp()` of naive UTC fields takes them for local time: the fix changes the number
+        Example(
+            "from datetime import datetime\ndef epoch():\n    return datetime.utcnow().timestamp()\n",
+            fix="from datetime import datetime, timezone\ndef epoch():\n"
+            "    return datetime.now(timezone.utc).timestamp()\n",
+            unsafe=True,
         ),
         # no rewrite for a call whose arguments cannot be read
         Example("import datetime\ndatetime.datetime.utcfromtimestamp(*args)\n", severity=_W),
@@ -278,7 +311,7 @@ class UtcNaive(Rule):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self._compared: dict[cst.CSTNode, frozenset[str]] = {}
+        self._safety = FixSafety(ctx, timestamp_same=False)
         self._conventions = Conventions(ctx)
         self._pending: dict[cst.CSTNode, list[_Candidate]] = {}
         self._stores: dict[_Candidate, list[str]] = {}
@@ -333,7 +366,7 @@ class UtcNaive(Rule):
             fix = FixSpec(
                 f"Use `{_instead(method)}`",
                 ((node, new),),
-                safe=not naive_value_relied_on(self.ctx, node, self._compared),
+                safe=False,  # settled in `finish`, once every read of the value is known
                 imports=imports,
             )
         candidate = _Candidate(node, method, fix, called=True)
@@ -364,6 +397,7 @@ class UtcNaive(Rule):
                     None if found is None else
                     f"it is stored as `{found}`, which this file {confirmed[found]}",
                 )
+        self._safety.settle()
 
     # -- the unit's data flow ------------------------------------------------------------
     def _decide(self, unit: cst.CSTNode) -> None:
@@ -567,6 +601,8 @@ class UtcNaive(Rule):
             candidate.fix,
             severity=None if reason is not None else Severity.WARNING,
         )
+        if candidate.called and candidate.fix is not None:
+            self._safety.track(candidate.node, self.ctx.pending[-1])
 
 
 def _a(kind: str) -> str:

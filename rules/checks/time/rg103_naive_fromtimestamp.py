@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rules.analysis.fix_safety import FixSafety
 from rules.analysis.naive_uses import NaiveUses
 from rules.analysis.syntax import argument, chained_methods, is_none
-from rules.analysis.time import DATETIME, naive_value_relied_on, utc_expression
+from rules.analysis.time import DATETIME, utc_expression
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 
@@ -36,8 +37,8 @@ class NaiveFromtimestamp(Rule):
 
     How to fix:
     Pass the zone: `datetime.fromtimestamp(x, timezone.utc)`. Good:
-    `created = datetime.fromtimestamp(row.created_ts, timezone.utc)`. The fix is marked
-    unsafe where the value is compared, subtracted or formatted nearby.
+    `created = datetime.fromtimestamp(row.created_ts, timezone.utc)`. The fix is unsafe
+    unless every read of the value is in sight and works with an aware value.
     """
 
     code = "RG103"
@@ -64,6 +65,12 @@ class NaiveFromtimestamp(Rule):
     between two conversions); tested for equality (change detection against the previous
     reading of the same file); given a zone afterwards (`make_aware(...)`); and a constant
     argument, `fromtimestamp(0)`, which is a "never" sentinel a few hours cannot move.
+
+    The fix is safe, and offered as a suggestion on the pull request, only when every read
+    of the value is in sight and works the same once it is aware: formatted, logged, read
+    for its fields, `.timestamp()` (the same number), or compared with or subtracted from
+    values this rule makes aware in the same run (`fromtimestamp(t1) - fromtimestamp(t0)`).
+    Otherwise (returned, passed on, kept under a public name) it is unsafe.
     """
 
     VALID = [
@@ -89,29 +96,40 @@ class NaiveFromtimestamp(Rule):
         Example(
             "from datetime import datetime\nx = datetime.fromtimestamp(ts)\n",
             fix="from datetime import datetime, timezone\nx = datetime.fromtimestamp(ts, timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "import datetime as dt\nx = dt.datetime.fromtimestamp(ts)\n",
             fix="import datetime as dt\nx = dt.datetime.fromtimestamp(ts, dt.timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "from datetime import datetime as DT\nx = DT.fromtimestamp(ts, None)\n",
             fix="from datetime import datetime as DT, timezone\nx = DT.fromtimestamp(ts, timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "import datetime\nx = datetime.datetime.fromtimestamp(ts, tz=None)\n",
             fix="import datetime\nx = datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "from datetime import datetime\nx = datetime.fromtimestamp(timestamp=ts)\n",
             fix="from datetime import datetime, timezone\n"
             "x = datetime.fromtimestamp(timestamp=ts, tz=timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "from datetime import datetime, timezone\n"
             "x = datetime.fromtimestamp(ts).replace(tzinfo=None)\n",
             fix="from datetime import datetime, timezone\n"
             "x = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None)\n",
+            unsafe=True,
         ),
         Example(
             "from datetime import datetime\ndef age(ts, now):\n    born = datetime.fromtimestamp(ts)\n"
@@ -130,12 +148,20 @@ class NaiveFromtimestamp(Rule):
             "def found(path):\n"
             "    stamp = datetime.fromtimestamp(os.path.getmtime(path)).strftime('%Y%m%d')\n"
             "    log.info('found %s modified %s', path, stamp)\n",
+            fix="import logging, os\nfrom datetime import datetime, timezone\nlog = logging.getLogger()\n"
+            "def found(path):\n"
+            "    stamp = datetime.fromtimestamp(os.path.getmtime(path), timezone.utc).strftime('%Y%m%d')\n"
+            "    log.info('found %s modified %s', path, stamp)\n",
             severity=Severity.WARNING,
+            exercise="found(__import__('sys').executable)\n",
         ),
         Example(
             "from datetime import datetime\ndef took(t0, t1):\n"
             "    return datetime.fromtimestamp(t1) - datetime.fromtimestamp(t0)\n",
+            fix="from datetime import datetime, timezone\ndef took(t0, t1):\n"
+            "    return datetime.fromtimestamp(t1, timezone.utc) - datetime.fromtimestamp(t0, timezone.utc)\n",
             severity=Severity.WARNING,
+            exercise="assert took(10, 70).total_seconds() == 60\n",
         ),
         Example(
             "from datetime import datetime\nclass Manager:\n    def __init__(self):\n"
@@ -149,16 +175,17 @@ class NaiveFromtimestamp(Rule):
         ),
         # the local wall time labelled UTC: right only on a server that runs in UTC
         Example(
-            "from datetime import datetime, timezone\n"
-            "x = datetime.fromtimestamp(ts).replace(tzinfo=timezone.utc)\n",
-            fix="from datetime import datetime, timezone\n"
-            "x = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=timezone.utc)\n",
+            "from datetime import datetime, timezone\ndef stamp(ts):\n"
+            "    return datetime.fromtimestamp(ts).replace(tzinfo=timezone.utc)\n",
+            fix="from datetime import datetime, timezone\ndef stamp(ts):\n"
+            "    return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=timezone.utc)\n",
+            exercise="assert stamp(0).year == 1970 and stamp(0).tzinfo is not None\n",
         ),
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self._compared: dict[cst.CSTNode, frozenset[str]] = {}
+        self._safety = FixSafety(ctx, timestamp_same=True)
         self._uses = NaiveUses(ctx, returned=True, timestamp=False, local=True)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -188,12 +215,13 @@ class NaiveFromtimestamp(Rule):
                 f"{what}; here it is {why}, so only a warning: use "
                 "`datetime.fromtimestamp(x, timezone.utc)` wherever an instant is meant."
             )
-        self.report(
-            node,
-            message,
-            self._fix(node, tz),
-            severity=None if risky else Severity.WARNING,
-        )
+        fix = self._fix(node, tz)
+        self.report(node, message, fix, severity=None if risky else Severity.WARNING)
+        if fix is not None:
+            self._safety.track(node, self.ctx.pending[-1])
+
+    def finish(self) -> None:
+        self._safety.settle()
 
     def _converted(self, node: cst.Call) -> bool:
         """`.astimezone()` follows, with only zone-keeping `.replace()` calls in between."""
@@ -225,6 +253,6 @@ class NaiveFromtimestamp(Rule):
         return FixSpec(
             "Pass `timezone.utc`",
             ((node, node.with_changes(args=args)),),
-            safe=not naive_value_relied_on(self.ctx, node, self._compared),
+            safe=False,  # settled in `finish`, once every read of the value is known
             imports=imports,
         )

@@ -20,12 +20,12 @@ def lines_of(source: str, code: str) -> list[int]:
 
 def test_fix_spells_timezone_out_when_the_short_name_is_taken():
     source = "import datetime\ntimezone = 'Europe/Paris'\nx = datetime.datetime.utcnow()\n"
-    fixed, _ = fix_source(source, "t.py", codes={"RG102"})
+    fixed, _ = fix_source(source, "t.py", unsafe=True, codes={"RG102"})
     assert "x = datetime.datetime.now(datetime.timezone.utc)\n" in fixed
     assert not lines_of(fixed, "RG102")
 
 
-def test_fix_is_unsafe_when_the_value_is_compared_in_the_same_function_only():
+def test_fix_is_unsafe_when_the_value_is_compared_or_returned():
     source = (
         "from datetime import datetime\n"
         "def a(t):\n    now = datetime.utcnow()\n    return now < t\n"
@@ -34,7 +34,7 @@ def test_fix_is_unsafe_when_the_value_is_compared_in_the_same_function_only():
     )
     fixes = {f.line: f.fix for f in analyze(source, "t.py").findings if f.code == "RG102"}
     assert fixes[3] is not None and not fixes[3].safe
-    assert fixes[6] is not None and fixes[6].safe
+    assert fixes[6] is not None and not fixes[6].safe  # returned: the callers are out of sight
     assert fixes[9] is not None and not fixes[9].safe
 
 
