@@ -24,6 +24,7 @@ from rules.analysis.syntax import (
 )
 from rules.analysis.time import (
     DATETIME,
+    duration_like,
     made_aware,
     realtime_name,
     storage_name,
@@ -36,6 +37,12 @@ _METHODS = ("utcnow", "utcfromtimestamp")
 _W = Severity.WARNING  # the examples of the benign shapes
 _ORDERING = (
     cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual,
+)
+# Calls that store or send a value as it is (a database, a cache, a queue, a peer).
+_SENDING_CALLS = frozenset(
+    {"execute", "executemany", "insert", "insert_one", "insert_many", "save", "put", "put_item",
+     "set", "setex", "hset", "hmset", "zadd", "writerow", "writerows", "send", "publish",
+     "enqueue", "apply_async", "bulk_create"}
 )
 _MAX_FOLLOW = 8  # names followed from one call: `now = utcnow()`, `deadline = now + ttl`, ...
 
@@ -80,7 +87,8 @@ class UtcNaive(Rule):
     `datetime.utcnow()` and `datetime.utcfromtimestamp(x)`, deprecated since Python 3.12,
     called or passed uncalled as a default. An error where this code reads the value as
     server-local time or mixes it with local or aware values (`.timestamp()`,
-    `.astimezone()`, a comparison with `datetime.now()`); a warning elsewhere.
+    `.astimezone()`, a comparison with `datetime.now()`), and where the value is returned,
+    stored or sent; a warning elsewhere.
 
     Why it is risky:
     The value carries UTC wall-clock fields but no zone, so `.timestamp()`, `.astimezone()`
@@ -115,18 +123,20 @@ class UtcNaive(Rule):
     an aware value, except `datetime.now() - datetime.utcnow()` and
     `fromtimestamp(t) - utcfromtimestamp(t)`, two readings of one instant subtracted to learn
     the server's offset on purpose; the default of a column declared
-    `DateTime(timezone=True)`; or a store under a real-time name (`created_at=`,
-    `row["expires_at"]`, `obj.updated_at`) when the same record gets an aware or local value
-    next to it, or when the file compares that name with, or assigns it, aware or local values
-    (`Token(created_at=datetime.utcnow())` and `datetime.now(timezone.utc) -
-    token.created_at`). The value is followed through `+`/`-` a duration and through local
-    names of the same function whose every assignment is such a value.
+    `DateTime(timezone=True)`. Like RG101's naive value, it is also an error where it
+    leaves the code that knows it is UTC: returned to callers; stored under a real-time
+    name (`created_at=`, `row["expires_at"]`, `obj.updated_at`, a column default, a
+    document field); or sent to a call that stores or sends it (`execute`, `save`, `set`,
+    `publish`...). The message says when the file also compares that name with, or assigns
+    it, aware or local values (`Token(created_at=datetime.utcnow())` and
+    `datetime.now(timezone.utc) - token.created_at`). The value is followed through `+`/`-`
+    a duration, tuples and lists, and local names of the same function whose every
+    assignment is such a value.
     Everywhere else it is a warning (deprecated, but consistent): formatted into a string
     labelled UTC, compared only with other naive-UTC values or values of unknown convention
     (a parameter, an attribute), made aware with `.replace(tzinfo=timezone.utc)` (or a zone
-    held in a variable), handed to a library that stores naive values as UTC (pymongo),
-    returned, or formatted with `.isoformat()` (whether the reader of an offset-less string
-    assumes UTC cannot be seen here).
+    held in a variable), subtracted to a duration, or formatted with `.isoformat()`
+    (whether the reader of an offset-less string assumes UTC cannot be seen here).
 
     For example, `if datetime.now(timezone.utc) - token.created_at > ttl:` fails for the
     tokens stored with `created_at=datetime.utcnow()`. Where nothing in sight reads the
@@ -227,8 +237,7 @@ class UtcNaive(Rule):
             "def f(ts):\n    import datetime\n    return datetime.datetime.utcfromtimestamp(ts)\n",
             fix="from datetime import timezone\ndef f(ts):\n    import datetime\n"
             "    return datetime.datetime.fromtimestamp(ts, timezone.utc)\n",
-            unsafe=True,  # returned: the callers are out of sight
-            severity=_W,
+            unsafe=True,  # returned (an error: the callers see no zone), callers out of sight
         ),
         Example(
             "from datetime import datetime, timezone\n"
@@ -258,7 +267,6 @@ class UtcNaive(Rule):
             fix="from datetime import datetime, timezone\nclass Clock:\n    def now(self):\n"
             "        return datetime.fromtimestamp(self.ts, timezone.utc)\n",
             unsafe=True,
-            severity=_W,
         ),
         # every read in sight and unchanged by an aware value: safe
         Example(
@@ -283,7 +291,6 @@ class UtcNaive(Rule):
             fix="from datetime import datetime, timezone\n"
             "created = Column(DateTime, default=lambda: datetime.now(timezone.utc))\n",
             unsafe=True,
-            severity=_W,
         ),
         Example(
             "import datetime as dt\nstamps = list(map(dt.datetime.utcfromtimestamp, seconds))\n",
@@ -301,12 +308,9 @@ class UtcNaive(Rule):
             "    return datetime.datetime.utcnow() >= expires - margin\n",
             severity=_W,
         ),
-        # a real-time name nothing else in the file gives another convention (pymongo)
-        Example(
-            "import datetime\ndef extend(coll, q, ttl):\n"
-            "    coll.update_one(q, {'$set': {'expire_at': datetime.datetime.utcnow() + ttl}})\n",
-            severity=_W,
-        ),
+        # stored: whoever reads the field back sees no zone (pymongo)
+        "import datetime\ndef extend(coll, q, ttl):\n"
+        "    coll.update_one(q, {'$set': {'expire_at': datetime.datetime.utcnow() + ttl}})\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
@@ -394,8 +398,8 @@ class UtcNaive(Rule):
                 found = next((n for n in names if n in confirmed), None)
                 self._emit(
                     candidate,
-                    None if found is None else
-                    f"it is stored as `{found}`, which this file {confirmed[found]}",
+                    f"it is stored as `{names[0]}`, and its readers see no zone" if found is None
+                    else f"it is stored as `{found}`, which this file {confirmed[found]}",
                 )
         self._safety.settle()
 
@@ -474,6 +478,9 @@ class UtcNaive(Rule):
                             and _same_instant(node, other):
                         return None
                     return f"it is subtracted with {_a(kind)} value"
+                if isinstance(parent.operator, cst.Subtract) and isinstance(other, cst.Call) \
+                        and not duration_like(other):
+                    return None  # `stamp - datetime(1970, 1, 1)`: a timedelta from here on
                 if isinstance(parent.operator, cst.Add) or (
                     isinstance(parent.operator, cst.Subtract) and parent.left is current
                     and kind is None
@@ -493,6 +500,9 @@ class UtcNaive(Rule):
                         if kind in (NAIVE_LOCAL, AWARE):
                             return f"it is compared with {_a(kind)} value"
                 return None
+            if isinstance(parent, (cst.Element, cst.Tuple, cst.List)):
+                current = parent  # `(stamp,)` handed to `execute()` is sent all the same
+                continue
             if isinstance(parent, cst.IfExp) and parent.test is not current:
                 current = parent
                 continue
@@ -520,6 +530,9 @@ class UtcNaive(Rule):
                 return None
             if isinstance(parent, cst.Arg):
                 return self._argument(parent, parents, names, stores)
+            if isinstance(parent, (cst.Return, cst.Yield)):
+                return ("it is returned to callers, who may read its fields as local time or "
+                        "compare it with aware values")
             if isinstance(parent, cst.DictElement) and parent.value is current:
                 key = string_value(parent.key)
                 container = parents.get(parent)
@@ -548,6 +561,8 @@ class UtcNaive(Rule):
                 and call.args[0] is arg and other_zone(func.value)
             ):
                 return "`.localize()` labels its UTC fields with another zone"
+            if callee_name(call) in _SENDING_CALLS:
+                return f"it is sent to `{callee_name(call)}()`, whose reader sees no zone"
             return None
         keyword = arg.keyword.value
         others = [a.value for a in call.args if a is not arg]
