@@ -135,3 +135,43 @@ def failure_follows(ctx: Context, node: cst.Try | cst.TryStar) -> bool:
     if loop.orelse is not None:
         return any(_exits(s) for s in suite_statements(loop.orelse.body))
     return _exits(_statement_after(chain[:-2], loop))
+
+
+_CHECKS = frozenset(
+    {"exists", "lexists", "isfile", "isdir", "is_file", "is_dir", "access", "stat", "getsize"}
+)
+
+
+def _operands(node: cst.CSTNode, module: cst.Module) -> set[str]:
+    """The names and dotted names an expression mentions (`path`, `self.target`)."""
+    out: set[str] = set()
+    for inner in iter_nodes(node):
+        if isinstance(inner, (cst.Name, cst.Attribute)):
+            out.add(module.code_for_node(inner))
+    return out
+
+
+def checked_after(ctx: Context, node: cst.Try | cst.TryStar, write: cst.Call) -> bool:
+    """For `node` the current `try`: the statement right after it checks, on the filesystem,
+    what the write should have done, and acts on it (`except OSError: pass` then
+    `if not os.path.exists(target): raise ...`): the failure is not lost, it is handled
+    there, where an existing target may also mean another process did the job."""
+    following = _statement_after(ctx.ancestors, node)
+    if not isinstance(following, cst.If):
+        return False
+    checks = [
+        call for call in iter_nodes(following.test)
+        if isinstance(call, cst.Call)
+        and (
+            (isinstance(call.func, cst.Attribute) and call.func.attr.value in _CHECKS)
+            or (isinstance(call.func, cst.Name) and call.func.value in _CHECKS)
+        )
+    ]
+    if not checks:
+        return False
+    parts: list[cst.CSTNode] = [arg.value for arg in write.args]
+    if isinstance(write.func, cst.Attribute):
+        parts.append(write.func.value)  # `target.write_text(...)`
+    written = set().union(*(_operands(part, ctx.module) for part in parts)) - {"os", "shutil"}
+    checked = set().union(*(_operands(call, ctx.module) for call in checks))
+    return bool(written & checked)
