@@ -60,6 +60,41 @@ def is_broad_error(ctx: Context, expr: cst.BaseExpression) -> bool:
     return any(module == lib or module.startswith(lib + ".") for lib in STORAGE_LIBRARIES)
 
 
+# Failures of a remote store however narrowly named: the builtin connection errors, socket
+# errors, and any error class of an HTTP, cloud, database or message-broker client.
+_REMOTE_BUILTINS = frozenset(
+    {f"builtins.{name}" for name in (
+        "ConnectionError", "ConnectionRefusedError", "ConnectionResetError",
+        "ConnectionAbortedError", "BrokenPipeError", "TimeoutError",
+    )}
+)
+_REMOTE_MODULES = (
+    *STORAGE_LIBRARIES, "socket", "ssl", "urllib.error", "http.client", "aiohttp", "google.api_core",
+    "google.cloud", "google.auth", "azure", "grpc", "kafka", "confluent_kafka", "pika", "aio_pika",
+    "paramiko", "ftplib", "smtplib", "elasticsearch", "opensearchpy", "aiobotocore",
+    "asyncpg", "motor", "cassandra", "minio",
+)
+
+
+def catches_remote_failure(ctx: Context, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """The clause catches some failure of a remote store: broadly (see `catches_broadly`),
+    or by a connection, timeout, socket or client library error class, however narrow."""
+    if catches_broadly(ctx, handler):
+        return True
+    kind = handler.type
+    members = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    for member in members:
+        name = ctx.qualified_name(member) if member is not None else None
+        if name is None:
+            continue
+        if name in _REMOTE_BUILTINS:
+            return True
+        module = name.rpartition(".")[0]
+        if any(module == lib or module.startswith(lib + ".") for lib in _REMOTE_MODULES):
+            return True
+    return False
+
+
 def catches_broadly(ctx: Context, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
     """A bare `except:` or one whose class is broad (see `is_broad_error`)."""
     kind = handler.type
