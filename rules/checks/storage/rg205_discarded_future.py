@@ -66,6 +66,7 @@ class _Pending:
     attribute: tuple[cst.ClassDef, str] | None = None  # a `self.<name>` receiver
     named_executor: bool = False  # the receiver is called `*executor*` / `*pool*`
     lowered: bool = False  # `create_task` of a coroutine that reports its own errors
+    defined_in: tuple[cst.CSTNode, ...] = ()  # where the submitted function may be defined
 
 
 class DiscardedFuture(TracksBindings, Rule):
@@ -92,6 +93,7 @@ class DiscardedFuture(TracksBindings, Rule):
     code = "RG205"
     slug = "discarded-future"
     severity = Severity.ERROR
+    ruff_codes = ("RUF006",)
 
     DETAILS = """
     `<executor>.submit(fn, ...)`, `<loop>.run_in_executor(...)`, `asyncio.create_task(...)`,
@@ -111,7 +113,12 @@ class DiscardedFuture(TracksBindings, Rule):
     receiver not known to be an event loop (from `asyncio.get_event_loop()` and friends, or
     annotated) is flagged only with the shape of the asyncio call (one coroutine argument,
     then `name=` / `context=`), and never on an `asyncio.TaskGroup` or a name bound by
-    `async with`, whose exit awaits the tasks.
+    `async with`, whose exit awaits the tasks. `submit(fn, ...)` is not flagged when `fn`
+    (a function of this module, a local `def`, or a method of this class) is one `try`
+    with an `except Exception` / `except BaseException` / bare handler that reports the
+    failure (a status tracker, a callback, a log line) and does not re-raise: the future
+    carries no exception to lose. `# noqa: RUF006` (ruff's code for dropped asyncio tasks)
+    suppresses the finding like `# noqa: RG205`.
 
     A dropped task is an error, except when its coroutine reports its own errors: then it
     is a warning (only the reference is missing). That is when the coroutine is handed a
@@ -152,6 +159,16 @@ class DiscardedFuture(TracksBindings, Rule):
         "class Transport:\n    def __init__(self):\n        self._worker = BackgroundWorker()\n"
         "    def flush(self):\n        self._worker.submit(self._send)\n    def _send(self):\n        pass\n",
         "from jobs import upload\ndef f(worker, blob):\n    worker.submit(upload, blob)\n",
+        # the submitted function catches `Exception` itself and reports it: nothing to lose
+        "import concurrent.futures\npool = concurrent.futures.ThreadPoolExecutor(4)\n"
+        "def run(job, tracker):\n    try:\n        job.execute()\n        tracker.done(job)\n"
+        "    except Exception as exc:\n        tracker.failed(job, exc)\n"
+        "def start(job, tracker):\n    pool.submit(run, job, tracker)\n",
+        "import logging\nfrom concurrent.futures import ThreadPoolExecutor\nlog = logging.getLogger()\n"
+        "class Sync:\n    def __init__(self):\n        self._executor = ThreadPoolExecutor(2)\n"
+        "    def _push(self, item):\n        try:\n            self.remote.put(item)\n"
+        "        except Exception:\n            log.exception('push failed')\n"
+        "    def push(self, item):\n        self._executor.submit(self._push, item)\n",
     ]
     INVALID = [
         "import asyncio\nasync def f(c):\n    asyncio.create_task(c())\n",
@@ -188,6 +205,10 @@ class DiscardedFuture(TracksBindings, Rule):
         ),
         "def f(pool, jobs):\n    for job in jobs:\n        pool.submit(*job)\n",
         "from storage import upload\ndef f(pool, blobs):\n    [pool.submit(upload, b) for b in blobs]\n",
+        "import concurrent.futures\npool = concurrent.futures.ThreadPoolExecutor(4)\n"
+        "def run(job, tracker):\n    try:\n        job.execute()\n"
+        "    except Exception as exc:\n        tracker.failed(job, exc)\n        raise\n"
+        "def start(job, tracker):\n    pool.submit(run, job, tracker)\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
@@ -327,6 +348,8 @@ class DiscardedFuture(TracksBindings, Rule):
             qualified = self.ctx.qualified_name(fn)
             if qualified is None or qualified.startswith("builtins."):
                 pending.function = fn.value
+            function = self.ctx.enclosing_function()
+            pending.defined_in = (self.ctx.module,) if function is None else (function, self.ctx.module)
         elif (
             isinstance(fn, cst.Attribute)
             and isinstance(fn.value, cst.Name)
@@ -334,6 +357,8 @@ class DiscardedFuture(TracksBindings, Rule):
         ):
             pending.class_scope = self._class_scope()
             pending.method_name = fn.attr.value
+            klass = next((n for n in reversed(self.ctx.ancestors) if isinstance(n, cst.ClassDef)), None)
+            pending.defined_in = () if klass is None else (klass,)
         elif not may_be_known:
             return
         else:
@@ -407,12 +432,37 @@ class DiscardedFuture(TracksBindings, Rule):
         for pending in self._pending:
             kind = self.known.kind(pending.scope, pending.receiver) if pending.receiver else None
             if pending.method == "submit":
+                if self._submitted_catches_itself(pending):
+                    continue
                 if kind is None and pending.attribute is not None:
                     kind = _EXECUTOR if self._holds_executor(pending.attribute) else None
                 if kind == _EXECUTOR or (kind is None and pending.named_executor and self._passes_function(pending)):
                     self._report(pending.call, "submit")
             elif kind == _LOOP or (kind is None and self._task_shape(pending.call)):
                 self._report(pending.call, "create_task", pending.lowered)
+
+    def _submitted_catches_itself(self, pending: _Pending) -> bool:
+        """`executor.submit(fn, ...)` where `fn` (a function of this module, a local `def`
+        or a method of this class) catches `Exception` itself and reports it (a status
+        tracker, a callback): the future carries no exception to lose."""
+        call = pending.call
+        if not call.args or call.args[0].star:
+            return False
+        fn = call.args[0].value
+        name = fn.value if isinstance(fn, cst.Name) else fn.attr.value if isinstance(fn, cst.Attribute) else None
+        if name is None:
+            return False
+        for owner in pending.defined_in:
+            if isinstance(owner, cst.Module):
+                statements: list[cst.CSTNode] = list(owner.body)
+            elif isinstance(owner, (cst.FunctionDef, cst.ClassDef)):
+                statements = suite_statements(owner.body)
+            else:
+                continue
+            for statement in statements:
+                if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+                    return _catches_and_reports(self.ctx, statement, logging_reports=True)
+        return False
 
     def _holds_executor(self, key: tuple[cst.ClassDef, str]) -> bool:
         """The class assigns `self.<name>` an executor (`ThreadPoolExecutor(...)`, also
@@ -518,10 +568,11 @@ def _awaited_future(ctx: Context, function: cst.FunctionDef, name: str) -> bool:
     return False
 
 
-def _catches_and_reports(ctx: Context, function: cst.FunctionDef) -> bool:
+def _catches_and_reports(ctx: Context, function: cst.FunctionDef, *, logging_reports: bool = False) -> bool:
     """`function`'s body is one `try` (after a docstring and plain assignments without
     calls) with a catch-all handler that does not re-raise and calls something other than
-    a log or print function: the coroutine hands its failure on itself."""
+    a log or print function (with `logging_reports`, a log call counts too): the coroutine
+    or function hands its failure on itself."""
     statements = suite_statements(function.body)
     if not statements:
         return False
@@ -538,10 +589,10 @@ def _catches_and_reports(ctx: Context, function: cst.FunctionDef) -> bool:
                 return False
     if not isinstance(last, cst.Try):
         return False
-    return any(_reporting_handler(ctx, handler) for handler in last.handlers)
+    return any(_reporting_handler(ctx, handler, logging_reports) for handler in last.handlers)
 
 
-def _reporting_handler(ctx: Context, handler: cst.ExceptHandler) -> bool:
+def _reporting_handler(ctx: Context, handler: cst.ExceptHandler, logging_reports: bool = False) -> bool:
     kind = handler.type
     if kind is not None:
         classes = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
@@ -551,7 +602,9 @@ def _reporting_handler(ctx: Context, handler: cst.ExceptHandler) -> bool:
     for node in iter_nodes(handler.body, local=True):
         if isinstance(node, cst.Raise):
             return False  # the failure goes on into the dropped task
-        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and not _is_log_call(ctx, node.value):
+        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and (
+            logging_reports or not _is_log_call(ctx, node.value)
+        ):
             reports = True
     return reports
 
