@@ -197,7 +197,7 @@ def discover(paths: Iterable[str], root: Path, config: RulesConfig, err: TextIO)
 
 
 def _walk(start: Path, root: Path, config: RulesConfig) -> Iterable[Target]:
-    excluded_dirs = RulesConfig(exclude=config.exclude)
+    excluded_dirs = RulesConfig(exclude=config.exclude, vendored=config.vendored)
     for directory, dirnames, filenames in os.walk(start):
         here = Path(directory)
         kept = []

@@ -553,3 +553,15 @@ def test_readme_catalogue_is_up_to_date():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert readme == readme_with_catalogue(readme), "README.md's rule table is out of date: run `python -m rules.docs`"
+
+
+def test_vendored_folders_are_skipped_unless_configured(project):
+    write(project / "src/pkg/_vendored/dateutil/rrule.py", BAD)
+    write(project / "lib/vendor/x.py", BAD)
+    write(project / "ok.py", CLEAN)
+    assert run()[0] == 0
+    code, _, err = run("lib/vendor/x.py")
+    assert code == 0 and "skipped lib/vendor/x.py" in err
+    write(project / ".github/reviewgate.yml", "paths:\n  vendored: []\n")
+    code, out, _ = run()
+    assert code == 1 and "rrule.py" in out and "vendor/x.py" in out
