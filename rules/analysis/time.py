@@ -70,6 +70,26 @@ def duration_like(node: cst.BaseExpression) -> bool:
     return False
 
 
+_START_WORDS = frozenset({"start", "started", "begin", "began", "t0", "tic", "since"})
+
+
+def start_name(node: cst.BaseExpression) -> bool:
+    """`start`, `start_time`, `self._started`: the first reading of an elapsed time, as
+    opposed to a stored point in time (`started_at`, `record.created`)."""
+    if isinstance(node, cst.Name):
+        name = node.value
+    elif (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value in ("self", "cls")
+    ):
+        name = node.attr.value
+    else:
+        return False
+    words = _words(name)
+    return bool(words) and words[-1] != "at" and not _START_WORDS.isdisjoint(words)
+
+
 def zone_attaching_call(call: cst.Call) -> bool:
     """A call that gives a naive value a zone, judged by its name: `make_aware`,
     `tz.localize`, `convert_to_utc`, `default_timezone.convert`, `from_current_timezone`..."""

@@ -11,16 +11,15 @@ from rules.analysis.flow import (
     self_attribute,
     shadowed_here,
 )
+from rules.analysis.own_errors import awaited_future, catches_and_reports, single_value
 from rules.analysis.syntax import (
-    LOG_METHODS,
     argument,
     callee_name,
     is_discarded,
-    iter_nodes,
 )
 from rules.model import Severity
 from rules.rule import Context, Example, Rule
-from rules.scope import Scope, suite_statements, target_names
+from rules.scope import Scope, suite_statements
 
 _TASK_FUNCTIONS = {
     "asyncio.create_task", "asyncio.ensure_future", "asyncio.tasks.create_task",
@@ -46,12 +45,7 @@ _LOOP, _GROUP, _EXECUTOR, _FUNCTION = "event-loop", "task-group", "executor", "f
 # keywords `loop.create_task` takes besides the coroutine
 _TASK_KEYWORDS = {"name", "context", "eager_start"}
 _METHODS = {"submit", "run_in_executor", "create_task", "ensure_future"}
-_FUTURE_FACTORIES = {"asyncio.Future", "asyncio.futures.Future"}
-_CATCH_ALL = {"builtins.Exception", "builtins.BaseException"}
 _OPTIONAL = {"typing.Optional", "typing_extensions.Optional"}
-# Calls in an `except` block that only tell a human (a log line, a print): not a report
-# the program acts on.
-_LOG_METHODS = LOG_METHODS | {"print_exc", "print_exception"}
 
 
 @dataclass
@@ -412,11 +406,11 @@ class DiscardedFuture(TracksBindings, Rule):
         function = self.ctx.enclosing_function()
         body = function if isinstance(function, cst.FunctionDef) else None
         if isinstance(coro, cst.Name) and body is not None:
-            coro = _single_value(body, coro.value)  # `accept = self._accept(conn)` first
+            coro = single_value(body, coro.value)  # `accept = self._accept(conn)` first
         if not isinstance(coro, cst.Call):
             return False
         if body is not None and any(
-            isinstance(a.value, cst.Name) and _awaited_future(self.ctx, body, a.value.value) for a in coro.args
+            isinstance(a.value, cst.Name) and awaited_future(self.ctx, body, a.value.value) for a in coro.args
         ):
             return True
         method = self_attribute(self.ctx, coro.func)
@@ -425,7 +419,7 @@ class DiscardedFuture(TracksBindings, Rule):
         klass, name = method
         for statement in suite_statements(klass.body):
             if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
-                return statement.asynchronous is not None and _catches_and_reports(self.ctx, statement)
+                return statement.asynchronous is not None and catches_and_reports(self.ctx, statement)
         return False
 
     def finish(self) -> None:
@@ -461,7 +455,7 @@ class DiscardedFuture(TracksBindings, Rule):
                 continue
             for statement in statements:
                 if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
-                    return _catches_and_reports(self.ctx, statement, logging_reports=True)
+                    return catches_and_reports(self.ctx, statement, logging_reports=True)
         return False
 
     def _holds_executor(self, key: tuple[cst.ClassDef, str]) -> bool:
@@ -515,102 +509,3 @@ def _named_executor(receiver: cst.BaseExpression) -> bool:
         return False
     name = name.lower()
     return "executor" in name or "pool" in name
-
-
-def _single_value(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
-    """The value of `name = <value>` when that is the only binding of `name` in `function`'s
-    own code (a parameter or any other binding makes it unknown)."""
-    params = function.params
-    if any(
-        p.name.value == name
-        for p in (*params.posonly_params, *params.params, *params.kwonly_params)
-    ):
-        return None
-    value: cst.BaseExpression | None = None
-    for node in iter_nodes(function.body, local=True):
-        if isinstance(node, cst.Assign):
-            for target in node.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
-                    if value is not None or len(node.targets) != 1:
-                        return None
-                    value = node.value
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.AsName)):
-            bound = node.name if isinstance(node, cst.AsName) else node.target
-            if name in target_names(bound):
-                return None
-        elif isinstance(node, (cst.Global, cst.Nonlocal)):
-            if any(n.name.value == name for n in node.names):
-                return None
-    return value
-
-
-def _awaited_future(ctx: Context, function: cst.FunctionDef, name: str) -> bool:
-    """`name` is a future made in `function` (`loop.create_future()`, `asyncio.Future()`)
-    that `function` awaits (`await name`, `await asyncio.wait_for(name, t)`)."""
-    value = _single_value(function, name)
-    if not isinstance(value, cst.Call):
-        return False
-    func = value.func
-    if not (
-        (isinstance(func, cst.Attribute) and func.attr.value == "create_future")
-        or ctx.qualified_name(func) in _FUTURE_FACTORIES
-    ):
-        return False
-    for node in iter_nodes(function.body, local=True):
-        if isinstance(node, cst.Await):
-            inner = node.expression
-            if isinstance(inner, cst.Name) and inner.value == name:
-                return True
-            if isinstance(inner, cst.Call) and any(
-                isinstance(a.value, cst.Name) and a.value.value == name for a in inner.args
-            ):
-                return True
-    return False
-
-
-def _catches_and_reports(ctx: Context, function: cst.FunctionDef, *, logging_reports: bool = False) -> bool:
-    """`function`'s body is one `try` (after a docstring and plain assignments without
-    calls) with a catch-all handler that does not re-raise and calls something other than
-    a log or print function (with `logging_reports`, a log call counts too): the coroutine
-    or function hands its failure on itself."""
-    statements = suite_statements(function.body)
-    if not statements:
-        return False
-    *before, last = statements
-    for statement in before:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return False
-        for small in statement.body:
-            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
-                continue  # the docstring
-            if not isinstance(small, (cst.Assign, cst.AnnAssign)):
-                return False
-            if any(isinstance(n, (cst.Call, cst.Await)) for n in iter_nodes(small)):
-                return False
-    if not isinstance(last, cst.Try):
-        return False
-    return any(_reporting_handler(ctx, handler, logging_reports) for handler in last.handlers)
-
-
-def _reporting_handler(ctx: Context, handler: cst.ExceptHandler, logging_reports: bool = False) -> bool:
-    kind = handler.type
-    if kind is not None:
-        classes = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
-        if not any(ctx.qualified_name(c) in _CATCH_ALL for c in classes):
-            return False
-    reports = False
-    for node in iter_nodes(handler.body, local=True):
-        if isinstance(node, cst.Raise):
-            return False  # the failure goes on into the dropped task
-        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and (
-            logging_reports or not _is_log_call(ctx, node.value)
-        ):
-            reports = True
-    return reports
-
-
-def _is_log_call(ctx: Context, call: cst.Call) -> bool:
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value in _LOG_METHODS
-    return isinstance(func, cst.Name) and ctx.qualified_name(func) == "builtins.print"

@@ -8,9 +8,13 @@ from rules.analysis.conventions import (
     NAIVE_LOCAL,
     NAIVE_UTC,
     NAIVE_UTC_CALLS,
+    SENDING_CALLS,
     Conventions,
+    assigned_name,
     aware_column_type,
     other_zone,
+    same_instant,
+    unit_parents,
 )
 from rules.analysis.fix_safety import FixSafety
 from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
@@ -18,7 +22,6 @@ from rules.analysis.syntax import (
     argument,
     callee_name,
     chained_methods,
-    child_nodes,
     is_none,
     string_value,
 )
@@ -38,35 +41,7 @@ _W = Severity.WARNING  # the examples of the benign shapes
 _ORDERING = (
     cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual,
 )
-# Calls that store or send a value as it is (a database, a cache, a queue, a peer).
-_SENDING_CALLS = frozenset(
-    {"execute", "executemany", "insert", "insert_one", "insert_many", "save", "put", "put_item",
-     "set", "setex", "hset", "hmset", "zadd", "writerow", "writerows", "send", "publish",
-     "enqueue", "apply_async", "bulk_create"}
-)
 _MAX_FOLLOW = 8  # names followed from one call: `now = utcnow()`, `deadline = now + ttl`, ...
-
-
-def _same_instant(candidate: cst.Call, other: cst.BaseExpression) -> bool:
-    """`datetime.now() - datetime.utcnow()`, `fromtimestamp(t) - utcfromtimestamp(t)`: two
-    readings of one instant, subtracted to learn the server's UTC offset on purpose."""
-    if not isinstance(other, cst.Call) or len(other.args) != len(candidate.args):
-        return False
-    return all(a.value.deep_equals(b.value) for a, b in zip(other.args, candidate.args, strict=True))
-
-
-def _unit_parents(unit: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
-    """Parent of every node of the unit's own code (nested def and class bodies excluded)."""
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
-    start = unit.body if isinstance(unit, (cst.FunctionDef, cst.ClassDef)) else unit
-    stack: list[cst.CSTNode] = [start]
-    while stack:
-        node = stack.pop()
-        for child in child_nodes(node):
-            parents[child] = node
-            if not (isinstance(node, (cst.FunctionDef, cst.ClassDef)) and child is node.body):
-                stack.append(child)
-    return parents
 
 
 class _Candidate:
@@ -147,14 +122,10 @@ class UtcNaive(Rule):
     field; for a warning, the rewrite to `datetime.now(timezone.utc)` only removes the
     deprecated call (make the values it meets aware too).
 
-    The fix is safe, and offered as a suggestion on the pull request, only when every read
-    of the value is in sight and works the same once it is aware (formatted with
-    `.strftime()`, logged, read for its fields, `.astimezone()`, compared with or
-    subtracted from values this rule makes aware in the same run); `.timestamp()` is not
-    among them here: of naive UTC fields it is off by the server's offset, so the fix
-    changes the number (for the better, but a reader gets another value). Returned,
-    passed on, kept under a public name or turned into text with `.isoformat()`, it is
-    unsafe (`--unsafe-fixes`).
+    The fix is safe (and suggested on the pull request) only when every read of the value
+    is in sight and works the same once aware, as for RG101; `.timestamp()` is not among
+    them here: of naive UTC fields it is off by the server's offset, so the fix changes
+    the number (for the better, but a reader gets another value).
     """
 
     VALID = [
@@ -406,7 +377,7 @@ class UtcNaive(Rule):
     # -- the unit's data flow ------------------------------------------------------------
     def _decide(self, unit: cst.CSTNode) -> None:
         flow = local_flow(unit, nested_bodies=False)
-        parents = _unit_parents(unit)
+        parents = unit_parents(unit)
         names = self._name_kinds(flow)
         for candidate in self._pending.pop(unit):
             stores: list[str] = []
@@ -475,7 +446,7 @@ class UtcNaive(Rule):
                 kind = self._conventions.of(other, names)
                 if kind in (NAIVE_LOCAL, AWARE) and isinstance(parent.operator, cst.Subtract):
                     if kind == NAIVE_LOCAL and current is node and isinstance(node, cst.Call) \
-                            and _same_instant(node, other):
+                            and same_instant(node, other):
                         return None
                     return f"it is subtracted with {_a(kind)} value"
                 if isinstance(parent.operator, cst.Subtract) and isinstance(other, cst.Call) \
@@ -561,7 +532,7 @@ class UtcNaive(Rule):
                 and call.args[0] is arg and other_zone(func.value)
             ):
                 return "`.localize()` labels its UTC fields with another zone"
-            if callee_name(call) in _SENDING_CALLS:
+            if callee_name(call) in SENDING_CALLS:
                 return f"it is sent to `{callee_name(call)}()`, whose reader sees no zone"
             return None
         keyword = arg.keyword.value
@@ -573,7 +544,7 @@ class UtcNaive(Rule):
                 return f"it is stored as `{keyword}` next to values of another convention"
             stores.append(keyword)
         elif keyword in COLUMN_DEFAULTS:
-            target = _assigned_name(call, parents)  # `created_at = Column(default=...)`
+            target = assigned_name(call, parents)  # `created_at = Column(default=...)`
             if target is not None and realtime_name(target):
                 stores.append(target)
         return None
@@ -626,15 +597,3 @@ def _a(kind: str) -> str:
 
 def _instead(method: str) -> str:
     return "datetime.now(timezone.utc)" if method == "utcnow" else "datetime.fromtimestamp(x, timezone.utc)"
-
-
-def _assigned_name(call: cst.Call, parents: dict[cst.CSTNode, cst.CSTNode]) -> str | None:
-    statement = parents.get(call)
-    if isinstance(statement, cst.Assign) and statement.value is call and len(statement.targets) == 1:
-        target = statement.targets[0].target
-        return target.value if isinstance(target, cst.Name) else None
-    if isinstance(statement, cst.AnnAssign) and statement.value is call:
-        return statement.target.value if isinstance(statement.target, cst.Name) else None
-    return None
-
-
