@@ -249,6 +249,10 @@ class NaiveUses:
             if isinstance(parent, (cst.FormattedStringExpression, cst.FormattedString)):
                 formatted, child = True, parent
                 continue
+            if isinstance(parent, cst.IfExp) and parent.test is not child and any(
+                isinstance(n, cst.Attribute) and n.attr.value == "tzinfo" for n in iter_nodes(parent.test)
+            ):
+                return _benign("chosen by a test on `tzinfo`: naive only where the other value is")
             if isinstance(parent, cst.BooleanOperation) or (
                 isinstance(parent, cst.IfExp) and parent.test is not child
             ):

@@ -77,6 +77,12 @@ def catches_and_reports(ctx: Context, function: cst.FunctionDef, *, logging_repo
         return False
     *before, last = statements
     for statement in before:
+        if logging_reports and isinstance(statement, (cst.With, cst.If)):
+            # `with self._lock: self._pending[key] = time.time()`: book-keeping before the
+            # work, which the function does not expect to fail
+            if any(isinstance(n, cst.Raise) for n in iter_nodes(statement)):
+                return False
+            continue
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
         for small in statement.body:
@@ -84,7 +90,7 @@ def catches_and_reports(ctx: Context, function: cst.FunctionDef, *, logging_repo
                 continue  # the docstring
             if not isinstance(small, (cst.Assign, cst.AnnAssign)):
                 return False
-            if any(isinstance(n, (cst.Call, cst.Await)) for n in iter_nodes(small)):
+            if not logging_reports and any(isinstance(n, (cst.Call, cst.Await)) for n in iter_nodes(small)):
                 return False
     if not isinstance(last, cst.Try):
         return False
@@ -105,6 +111,10 @@ def _reporting_handler(ctx: Context, handler: cst.ExceptHandler, logging_reports
             logging_reports or not _is_log_call(ctx, node.value)
         ):
             reports = True
+        if logging_reports and isinstance(node, cst.AssignTarget) and isinstance(
+            node.target, (cst.Attribute, cst.Subscript)
+        ):
+            reports = True  # `self._errors[key] = str(e)`: a status others read
     return reports
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from rules.analysis.storage import catches_broadly, checked_after, failure_follows, handler_label
-from rules.analysis.syntax import LOG_METHODS, argument
+from rules.analysis.syntax import LOG_METHODS, argument, iter_nodes
 from rules.analysis.uses import names_used_outside
 from rules.analysis.writes import StorageWrites, is_std_stream
 from rules.model import Severity
@@ -170,6 +170,12 @@ class SwallowedWriteError(Rule):
         "def f(client):\n    try:\n        client.delete('k')\n    except Exception:\n        pass\n",
         "def f(items, x):\n    try:\n        def later():\n            x.save()\n"
         "        items.append(later)\n    except Exception:\n        pass\n",
+        # a query sent as a POST, its answer read; an event signal sent with keyword payloads
+        "import requests\ndef check(url, version):\n    r = None\n    try:\n"
+        "        r = requests.Session().post(url, data={'version': version})\n    except Exception:\n"
+        "        pass\n    return r is not None and 'new_version' in r.text\n",
+        "from .app import watch_update\ndef cancel(uuid):\n    try:\n"
+        "        watch_update.send(watch_uuid=uuid)\n    except Exception:\n        pass\n",
         # the failure checked on disk right after the handler
         "import os\ndef f(a, b):\n    try:\n        os.replace(a, b)\n    except OSError:\n        pass\n"
         "    if not os.path.exists(b):\n        raise RuntimeError(b)\n",
@@ -242,7 +248,7 @@ class SwallowedWriteError(Rule):
                 return
             if not scanned:
                 scanned, write = True, self._writes.first_write(node.body)
-            if write is None:
+            if write is None or self._query(write):
                 return
             if assigned and self._recorded(handler, assigned):
                 continue
@@ -377,6 +383,30 @@ class SwallowedWriteError(Rule):
         return bool(names_used_outside(owner, handler, names))
 
     # -- the try body --------------------------------------------------------------------
+    def _query(self, write: cst.Call) -> bool:
+        """`r = session.post(url, data=...)` whose answer the function reads (`r.text`,
+        `r.json()`): a query sent as a POST (a version check, a search), not a write."""
+        func = write.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "post"):
+            return False
+        assign = next((a for a in reversed(self.ctx.ancestors) if isinstance(a, (cst.Assign, cst.AnnAssign))), None)
+        owner: cst.CSTNode = self.ctx.enclosing_function() or self.ctx.module
+        for candidate in iter_nodes(owner):
+            if isinstance(candidate, cst.Assign) and candidate.value is write and len(candidate.targets) == 1:
+                assign = candidate
+        if not isinstance(assign, cst.Assign) or assign.value is not write:
+            return False
+        target = assign.targets[0].target
+        if not isinstance(target, cst.Name):
+            return False
+        return any(
+            isinstance(node, cst.Attribute)
+            and node.attr.value in ("text", "json", "content")
+            and isinstance(node.value, cst.Name)
+            and node.value.value == target.value
+            for node in iter_nodes(owner)
+        )
+
     def _callee(self, call: cst.Call) -> str:
         text = self.ctx.module.code_for_node(call.func)
         if len(text) > 40 or "\n" in text:

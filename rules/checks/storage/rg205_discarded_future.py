@@ -163,9 +163,25 @@ class DiscardedFuture(TracksBindings, Rule):
         "    def _push(self, item):\n        try:\n            self.remote.put(item)\n"
         "        except Exception:\n            log.exception('push failed')\n"
         "    def push(self, item):\n        self._executor.submit(self._push, item)\n",
+        # book-keeping before the `try` of a status tracker
+        "import threading\nfrom concurrent.futures import ThreadPoolExecutor\nclass Jobs:\n"
+        "    def __init__(self):\n        self._pool = ThreadPoolExecutor(2)\n        self._lock = threading.Lock()\n"
+        "    def _run(self, key, fn):\n        with self._lock:\n            self._pending[key] = 1\n"
+        "        try:\n            fn()\n        except Exception as e:\n"
+        "            self._errors[key] = str(e)\n"
+        "    def start(self, key, fn):\n        self._pool.submit(self._run, key, fn)\n",
     ]
     INVALID = [
         "import asyncio\nasync def f(c):\n    asyncio.create_task(c())\n",
+        # a local coroutine that logs its own failure: only the reference is missing
+        Example(
+            "import asyncio, logging\ndef attach(page):\n    async def handle(event):\n        try:\n"
+            "            await page.send(event)\n        except Exception as exc:\n"
+            "            logging.warning('could not handle %s', exc)\n"
+            "    def on_event(event):\n        asyncio.ensure_future(handle(event))\n"
+            "    page.on('event', on_event)\n",
+            severity=Severity.WARNING,
+        ),
         "from asyncio import ensure_future\nasync def f(c):\n    ensure_future(c())\n",
         "from storage import upload\ndef f(executor, blob):\n    executor.submit(upload, blob)\n",
         "import concurrent.futures as cf\ndef f(job, blob):\n    with cf.ThreadPoolExecutor() as pool:\n        pool.submit(job, blob)\n",
@@ -413,6 +429,18 @@ class DiscardedFuture(TracksBindings, Rule):
             isinstance(a.value, cst.Name) and awaited_future(self.ctx, body, a.value.value) for a in coro.args
         ):
             return True
+        if isinstance(coro.func, cst.Name):
+            # a coroutine function defined in an enclosing function (a callback's helper)
+            for outer in reversed(self.ctx.ancestors):
+                if isinstance(outer, cst.FunctionDef):
+                    for statement in suite_statements(outer.body):
+                        if (
+                            isinstance(statement, cst.FunctionDef)
+                            and statement.name.value == coro.func.value
+                            and statement.asynchronous is not None
+                        ):
+                            return catches_and_reports(self.ctx, statement, logging_reports=True)
+            return False
         method = self_attribute(self.ctx, coro.func)
         if method is None:
             return False

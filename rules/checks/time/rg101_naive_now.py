@@ -188,6 +188,13 @@ class NaiveNow(Rule):
             "    log.info('%d/%d in %s', done, total, elapsed)\n",
             severity=Severity.WARNING,
         ),
+        # the naive reading chosen only when the other value is naive too (radicale)
+        Example(
+            "from datetime import datetime, timedelta\ndef past(event_end):\n"
+            "    now = datetime.now(event_end.tzinfo) if event_end.tzinfo else datetime.now()\n"
+            "    return event_end < now - timedelta(minutes=1)\n",
+            severity=Severity.WARNING,
+        ),
         Example(
             "from datetime import datetime\n_STARTED = datetime.now()\ndef uptime():\n"
             "    return datetime.now() - _STARTED\n",

@@ -156,6 +156,12 @@ class NaiveFromtimestamp(Rule):
             exercise="found(__import__('sys').executable)\n",
         ),
         Example(
+            "import datetime\ndef utc_offset(tm):\n"
+            "    return (datetime.datetime.fromtimestamp(tm).replace(tzinfo=datetime.timezone.utc)\n"
+            "            - datetime.datetime.fromtimestamp(tm, datetime.timezone.utc)).total_seconds()\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
             "from datetime import datetime\ndef took(t0, t1):\n"
             "    return datetime.fromtimestamp(t1) - datetime.fromtimestamp(t0)\n",
             fix="from datetime import datetime, timezone\ndef took(t0, t1):\n"
@@ -205,6 +211,8 @@ class NaiveFromtimestamp(Rule):
         stamp = argument(node, 0, "timestamp")
         if stamp is not None and _constant(stamp.value):
             risky, why = False, "a constant instant, a sentinel a few hours cannot move"
+        elif self._offset_probe(node):
+            risky, why = False, "subtracted from an aware reading of the same instant to learn the server's offset"
         else:
             use = self._uses.classify(node)
             risky, why = use.risky, use.why
@@ -222,6 +230,29 @@ class NaiveFromtimestamp(Rule):
 
     def finish(self) -> None:
         self._safety.settle()
+
+    def _offset_probe(self, node: cst.Call) -> bool:
+        """`fromtimestamp(t).replace(tzinfo=utc) - fromtimestamp(t, utc)`: the local fields
+        relabelled and compared with the same instant, on purpose, to get the UTC offset."""
+        labelled: cst.CSTNode | None = None
+        for method, call in chained_methods(self.ctx, node):
+            if method == "replace" and argument(call, 7, "tzinfo") is not None:
+                labelled = call
+            break
+        if labelled is None:
+            return False
+        chain = self.ctx.ancestors
+        index = next((i for i in range(len(chain) - 1, -1, -1) if chain[i] is labelled), None)
+        parent = chain[index - 1] if index else None
+        if not isinstance(parent, cst.BinaryOperation) or not isinstance(parent.operator, cst.Subtract):
+            return False
+        other = parent.right if parent.left is labelled else parent.left
+        return (
+            isinstance(other, cst.Call)
+            and self.ctx.qualified_name(other.func) == _NAME
+            and bool(other.args) and bool(node.args)
+            and other.args[0].value.deep_equals(node.args[0].value)
+        )
 
     def _converted(self, node: cst.Call) -> bool:
         """`.astimezone()` follows, with only zone-keeping `.replace()` calls in between."""
