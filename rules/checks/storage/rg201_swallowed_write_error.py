@@ -176,6 +176,10 @@ class SwallowedWriteError(Rule):
         "        pass\n    return r is not None and 'new_version' in r.text\n",
         "from .app import watch_update\ndef cancel(uuid):\n    try:\n"
         "        watch_update.send(watch_uuid=uuid)\n    except Exception:\n        pass\n",
+        # a rename made durable by syncing its folder, best effort where that is not supported
+        "import os\ndef sync_dir(path):\n    try:\n        fd = os.open(os.path.dirname(path), os.O_RDONLY)\n"
+        "        try:\n            os.fsync(fd)\n        finally:\n            os.close(fd)\n"
+        "    except OSError:\n        pass\n",
         # the failure checked on disk right after the handler
         "import os\ndef f(a, b):\n    try:\n        os.replace(a, b)\n    except OSError:\n        pass\n"
         "    if not os.path.exists(b):\n        raise RuntimeError(b)\n",
@@ -248,7 +252,7 @@ class SwallowedWriteError(Rule):
                 return
             if not scanned:
                 scanned, write = True, self._writes.first_write(node.body)
-            if write is None or self._query(write):
+            if write is None or self._query(write) or self._directory_sync(write):
                 return
             if assigned and self._recorded(handler, assigned):
                 continue
@@ -383,6 +387,32 @@ class SwallowedWriteError(Rule):
         return bool(names_used_outside(owner, handler, names))
 
     # -- the try body --------------------------------------------------------------------
+    def _directory_sync(self, write: cst.Call) -> bool:
+        """`os.fsync(dir_fd)` of a directory opened read-only (`os.open(folder, os.O_RDONLY)`):
+        making a rename durable, best effort where the platform cannot (Windows, some file
+        systems); the data itself is already written."""
+        if self.ctx.qualified_name(write.func) != "os.fsync" or not write.args:
+            return False
+        fd = write.args[0].value
+        if not isinstance(fd, cst.Name):
+            return False
+        owner: cst.CSTNode = self.ctx.enclosing_function() or self.ctx.module
+        for node in iter_nodes(owner):
+            if (
+                isinstance(node, cst.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0].target, cst.Name)
+                and node.targets[0].target.value == fd.value
+                and isinstance(node.value, cst.Call)
+                and self.ctx.qualified_name(node.value.func) == "os.open"
+            ):
+                flags = {
+                    self.ctx.qualified_name(n)
+                    for arg in node.value.args[1:2] for n in iter_nodes(arg.value)
+                    if isinstance(n, (cst.Name, cst.Attribute))
+                }
+                return bool(flags & {"os.O_RDONLY", "os.O_DIRECTORY"}) and not flags & {"os.O_WRONLY", "os.O_RDWR"}
+        return False
+
     def _query(self, write: cst.Call) -> bool:
         """`r = session.post(url, data=...)` whose answer the function reads (`r.text`,
         `r.json()`): a query sent as a POST (a version check, a search), not a write."""
