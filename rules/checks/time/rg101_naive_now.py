@@ -51,7 +51,10 @@ class NaiveNow(Rule):
     name). It is a warning where the server's zone cannot change an answer: formatted,
     printed or logged; only its calendar fields read; only compared with or subtracted from
     another naive reading, possibly moved by a `timedelta` (an elapsed time or an in-memory
-    deadline, where only a DST change matters: RG108's concern); the explicit local-time
+    deadline, where only a DST change matters: RG108's concern), including a subtraction
+    from a name that announces the start of a measurement (`start`, `start_time`,
+    `time_begin`, `self._started`; not `started_at`, a stored instant); chosen by a test on
+    another value's `tzinfo` (`now(x.tzinfo) if x.tzinfo else now()`); the explicit local-time
     branch of a helper that otherwise returns aware values; test code (`test*` functions,
     `Test*` classes). A name or `self.<attr>` holding the value is followed through the
     function or the class; a value the rule cannot follow keeps the error.

@@ -63,7 +63,9 @@ class NaiveFromtimestamp(Rule):
     server's zone cannot change an answer: formatted, printed or logged; only its calendar
     fields read; only compared with or subtracted from another naive value (the duration
     between two conversions); tested for equality (change detection against the previous
-    reading of the same file); given a zone afterwards (`make_aware(...)`); and a constant
+    reading of the same file); given a zone afterwards (`make_aware(...)`); relabelled and
+    subtracted from an aware conversion of the same timestamp to learn the server's offset
+    (`fromtimestamp(t).replace(tzinfo=utc) - fromtimestamp(t, utc)`); and a constant
     argument, `fromtimestamp(0)`, which is a "never" sentinel a few hours cannot move.
 
     The fix is safe, and offered as a suggestion on the pull request, only when every read
