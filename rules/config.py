@@ -25,6 +25,9 @@ MAX_NESTING = 20
 MAX_ENTRIES = 500  # of one list or mapping
 MAX_VALUE_CHARS = 500  # of one key or value: a glob, a login, a rule code
 DEFAULT_MAX_BYTES = 1024 * 1024
+# Third-party code copied into a project: its findings are its authors' to fix, not the
+# project's (a vendored dateutil's naive `dtstart` defaults). `paths.vendored` replaces it.
+DEFAULT_VENDORED = ("**/_vendored/", "**/vendored/", "**/_vendor/", "**/vendor/")
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Sections the rest of the product owns; the rules only check that they are mappings or lists.
 OTHER_SECTIONS = {"approvals", "owners", "findings", "comment", "suggestions"}
@@ -186,6 +189,7 @@ class RulesConfig:
     severity: Mapping[str, Severity] = field(default_factory=dict)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    vendored: tuple[str, ...] = DEFAULT_VENDORED
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
@@ -205,7 +209,10 @@ class RulesConfig:
     def wants_path(self, path: str) -> bool:
         if self.include and not any(glob_match(path, p) for p in self.include):
             return False
-        return not any(glob_match(path, p) for p in self.exclude)
+        return not any(glob_match(path, p) for p in self.exclude) and not self.is_vendored(path)
+
+    def is_vendored(self, path: str) -> bool:
+        return any(glob_match(path, p) for p in self.vendored)
 
     def with_overrides(
         self, select: Iterable[str] = (), ignore: Iterable[str] = ()
@@ -216,6 +223,7 @@ class RulesConfig:
             severity=self.severity,
             include=self.include,
             exclude=self.exclude,
+            vendored=self.vendored,
             max_bytes=self.max_bytes,
             timeout_seconds=self.timeout_seconds,
         )
@@ -268,16 +276,18 @@ class RulesConfig:
             raise doc.error(("rules", "timeout_seconds"), "`rules.timeout_seconds` must be a positive number")
         paths = doc.data.get("paths") or {}
         if not isinstance(paths, dict):
-            raise doc.error(("paths",), "`paths` must be a mapping with `include` and/or `exclude`")
+            raise doc.error(("paths",), "`paths` must be a mapping with `include`, `exclude`, `vendored`")
         for key in paths:
-            if key not in {"include", "exclude"}:
+            if key not in {"include", "exclude", "vendored"}:
                 raise doc.error(("paths", key), f"unknown key `paths.{key}`")
+        vendored = paths.get("vendored")
         return cls(
             select=_code_list(doc, ("rules", "select"), rules.get("select")),
             ignore=_code_list(doc, ("rules", "ignore"), rules.get("ignore")),
             severity=severity,  # type: ignore[arg-type]
             include=_glob_list(doc, ("paths", "include"), paths.get("include")),
             exclude=_glob_list(doc, ("paths", "exclude"), paths.get("exclude")),
+            vendored=DEFAULT_VENDORED if vendored is None else _glob_list(doc, ("paths", "vendored"), vendored),
             max_bytes=max_bytes,
             timeout_seconds=float(timeout),
         )

@@ -239,7 +239,7 @@ def discover(
 
 
 def _walk(start: Path, root: Path, config: RulesConfig, ignore: GitIgnore | None) -> Iterator[Target]:
-    excluded_dirs = RulesConfig(exclude=config.exclude)
+    excluded_dirs = RulesConfig(exclude=config.exclude, vendored=config.vendored)
     for directory, dirnames, filenames in os.walk(start):
         here = Path(directory)
         kept = []

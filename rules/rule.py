@@ -26,6 +26,9 @@ class Example:
     fix: str | None = None
     unsafe: bool = False  # the expected fix is only applied with unsafe fixes enabled
     severity: Severity | None = None  # expected when the rule lowers it for this shape
+    # Code run after the module, before and after a safe fix, feeding in naive and aware
+    # values: a safe fix must leave it running. Required for every example with a safe fix.
+    exercise: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,20 @@ costs about nine times the parse. The rules only ask about a few call sites, so 
 collects the bindings of each scope in one pass over the *statements* (expressions bind
 almost nothing) and resolves a name only when a rule asks.
 
-Not modelled (each would need an expression-level pass for a very rare shape): bindings made
-by walrus expressions, comprehension variables and `match` captures, and star imports.
+Relative imports bind a qualified name with its leading dots (`from . import tasks` binds
+`tasks` to `.tasks`, `from .jobs import run` binds `run` to `.jobs.run`): an import of this
+project, never one of a library. A star import of a standard-library module binds the names
+that module exports (`from datetime import *`); of any other module, nothing is known.
+Walrus targets (`(x := ...)`) and `match` captures shadow like assignments; the
+expression-level search for walrus targets runs only in a file that has `:=` at all.
+Comprehension variables are not modelled (they live in a scope of their own).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from functools import cache
 
 import libcst as cst
 
@@ -113,6 +120,35 @@ def bind_params(scope: Scope, params: cst.Parameters) -> None:
         scope.bind(name, None)
 
 
+# Standard-library modules whose star imports are resolved: their exported names are read
+# from the module itself (its `__all__`, else its public names).
+_STAR_MODULES = frozenset({
+    "datetime", "time", "calendar", "os", "os.path", "shutil", "subprocess", "socket", "ssl",
+    "json", "pickle", "tempfile", "logging", "asyncio", "concurrent.futures", "threading",
+    "sqlite3", "io", "pathlib", "zoneinfo", "functools", "warnings",
+})
+
+
+@cache
+def star_exports(module: str) -> tuple[str, ...]:
+    """The names `from <module> import *` binds, for the standard-library modules above."""
+    if module not in _STAR_MODULES:
+        return ()
+    try:
+        imported = importlib.import_module(module)
+    except ImportError:  # not on this platform
+        return ()
+    names = getattr(imported, "__all__", None)
+    if names is None:
+        names = [n for n in vars(imported) if not n.startswith("_")]
+    return tuple(n for n in names if isinstance(n, str))
+
+
+def _relative(stmt: cst.ImportFrom) -> str:
+    dots = "." * len(stmt.relative)
+    return dots + (_dotted(stmt.module) if stmt.module is not None else "")
+
+
 def _bind_small(scope: Scope, stmt: cst.BaseSmallStatement) -> None:
     if isinstance(stmt, cst.Import):
         for alias in stmt.names:
@@ -124,12 +160,21 @@ def _bind_small(scope: Scope, stmt: cst.BaseSmallStatement) -> None:
                 top = full.split(".", 1)[0]
                 scope.bind(top, top)
     elif isinstance(stmt, cst.ImportFrom):
-        if stmt.relative or isinstance(stmt.names, cst.ImportStar) or stmt.module is None:
-            if not isinstance(stmt.names, cst.ImportStar):
-                for alias in stmt.names:
-                    name = alias.asname.name if alias.asname else alias.name
-                    if isinstance(name, cst.Name):
-                        scope.bind(name.value, None)
+        if isinstance(stmt.names, cst.ImportStar):
+            if not stmt.relative and stmt.module is not None:
+                module = _dotted(stmt.module)
+                for exported in star_exports(module):
+                    scope.bind(exported, f"{module}.{exported}")
+            return
+        if stmt.relative:
+            base = _relative(stmt)
+            for alias in stmt.names:
+                name = alias.asname.name if alias.asname else alias.name
+                if isinstance(name, cst.Name):
+                    joined = base if base.endswith(".") else base + "."
+                    scope.bind(name.value, joined + _dotted(alias.name))
+            return
+        if stmt.module is None:
             return
         module = _dotted(stmt.module)
         for alias in stmt.names:
@@ -150,17 +195,53 @@ def _bind_small(scope: Scope, stmt: cst.BaseSmallStatement) -> None:
         bind_target(scope, stmt.target)
 
 
-def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
+def _walrus_targets(node: cst.CSTNode) -> list[str]:
+    """The names `(x := ...)` binds in the statement `node` (its own expressions: not those
+    of nested blocks, defs, classes or lambdas)."""
+    found: list[str] = []
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.NamedExpr) and isinstance(current.target, cst.Name):
+            found.append(current.target.value)
+        for child in current.children:
+            if isinstance(child, (cst.BaseSuite, *NESTED_SCOPES)):
+                continue
+            stack.append(child)
+    return found
+
+
+def _pattern_names(pattern: cst.MatchPattern) -> list[str]:
+    """The names a `case` pattern captures (`case Point(x=px)`, `case [first, *rest]`)."""
+    found: list[str] = []
+    stack: list[cst.CSTNode] = [pattern]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            found.append(node.name.value)
+        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+            found.append(node.rest.value)
+        if isinstance(node, cst.MatchValue):
+            continue  # `case Color.RED`: a value, not a capture
+        stack.extend(node.children)
+    return found
+
+
+def collect_scopes(module: cst.Module, *, walrus: bool = True) -> dict[cst.CSTNode, Scope]:
     """Map the module and every def, lambda and class node to its scope.
 
     Iterative over statements; expressions are entered only for lambdas in the few places
-    a rule may ask from (defaults and bodies are resolved from the enclosing scope otherwise).
+    a rule may ask from (defaults and bodies are resolved from the enclosing scope otherwise),
+    and, with `walrus` (the caller's word that the text has `:=`), for walrus targets.
     """
     root = Scope("module", None)
     scopes: dict[cst.CSTNode, Scope] = {module: root}
     stack: list[tuple[Scope, cst.CSTNode]] = [(root, s) for s in reversed(module.body)]
     while stack:
         scope, node = stack.pop()
+        if walrus and not isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            for name in _walrus_targets(node):
+                scope.bind(name, None)
         if isinstance(node, cst.SimpleStatementLine):
             for small in node.body:
                 _bind_small(scope, small)
@@ -190,6 +271,9 @@ def collect_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
         elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
             if node.name is not None:
                 bind_target(scope, node.name.name)
+        elif isinstance(node, cst.MatchCase):
+            for name in _pattern_names(node.pattern):
+                scope.bind(name, None)
         # Compound statements: descend into every block they hold, in source order. Handlers,
         # `case`s and `elif`s are entered as nodes of their own.
         children: list[cst.CSTNode] = []

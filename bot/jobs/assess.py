@@ -85,7 +85,12 @@ def assess(
         if changed.status == "removed" or not is_python(changed.path):
             continue
         if not config.rules.wants_path(changed.path):
-            not_analyzed.append((changed.path, "excluded by `paths` in the repository's configuration"))
+            why = (
+                "vendored third-party code (`paths.vendored` in the repository's configuration)"
+                if config.rules.is_vendored(changed.path)
+                else "excluded by `paths` in the repository's configuration"
+            )
+            not_analyzed.append((changed.path, why))
             continue
         if changed.patch is None:
             lines = None

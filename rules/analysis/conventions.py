@@ -11,7 +11,14 @@ from __future__ import annotations
 import libcst as cst
 
 from rules.analysis.flow import shifted_kind
-from rules.analysis.syntax import argument, callee_name, is_none, iter_nodes, string_value
+from rules.analysis.syntax import (
+    argument,
+    callee_name,
+    child_nodes,
+    is_none,
+    iter_nodes,
+    string_value,
+)
 from rules.analysis.time import DATETIME
 from rules.rule import Context
 
@@ -173,4 +180,44 @@ def slot_name(node: cst.BaseExpression) -> str | None:
         index = node.slice[0].slice
         if isinstance(index, cst.Index):
             return string_value(index.value)
+    return None
+
+
+# Calls that store or send a value as it is (a database, a cache, a queue, a peer).
+SENDING_CALLS = frozenset(
+    {"execute", "executemany", "insert", "insert_one", "insert_many", "save", "put", "put_item",
+     "set", "setex", "hset", "hmset", "zadd", "writerow", "writerows", "send", "publish",
+     "enqueue", "apply_async", "bulk_create"}
+)
+
+
+def same_instant(candidate: cst.Call, other: cst.BaseExpression) -> bool:
+    """`datetime.now() - datetime.utcnow()`, `fromtimestamp(t) - utcfromtimestamp(t)`: two
+    readings of one instant, subtracted to learn the server's UTC offset on purpose."""
+    if not isinstance(other, cst.Call) or len(other.args) != len(candidate.args):
+        return False
+    return all(a.value.deep_equals(b.value) for a, b in zip(other.args, candidate.args, strict=True))
+
+
+def unit_parents(unit: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
+    """Parent of every node of the unit's own code (nested def and class bodies excluded)."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    start = unit.body if isinstance(unit, (cst.FunctionDef, cst.ClassDef)) else unit
+    stack: list[cst.CSTNode] = [start]
+    while stack:
+        node = stack.pop()
+        for child in child_nodes(node):
+            parents[child] = node
+            if not (isinstance(node, (cst.FunctionDef, cst.ClassDef)) and child is node.body):
+                stack.append(child)
+    return parents
+
+
+def assigned_name(call: cst.Call, parents: dict[cst.CSTNode, cst.CSTNode]) -> str | None:
+    statement = parents.get(call)
+    if isinstance(statement, cst.Assign) and statement.value is call and len(statement.targets) == 1:
+        target = statement.targets[0].target
+        return target.value if isinstance(target, cst.Name) else None
+    if isinstance(statement, cst.AnnAssign) and statement.value is call:
+        return statement.target.value if isinstance(statement.target, cst.Name) else None
     return None

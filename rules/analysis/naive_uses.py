@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rules.analysis.naive_index import UnitIndex, owner_of, self_attribute_name
 from rules.analysis.syntax import (
     LOG_METHODS,
     argument,
     callee_name,
-    child_nodes,
     is_none,
     iter_nodes,
     string_value,
 )
-from rules.analysis.time import DATETIME, duration_like, realtime_name, zone_attaching_call
+from rules.analysis.time import (
+    DATETIME,
+    duration_like,
+    realtime_name,
+    start_name,
+    zone_attaching_call,
+)
 from rules.rule import Context
-from rules.scope import NESTED_SCOPES, target_names
 
 _FORMAT_METHODS = frozenset({"strftime", "isoformat", "ctime", "__str__", "__format__"})
 _CALENDAR_METHODS = frozenset(
@@ -48,10 +53,6 @@ _NAIVE_MAKERS: dict[str, tuple[int, str] | None] = {
     f"{DATETIME}.strptime": None,
     f"{DATETIME}.combine": (2, "tzinfo"),
 }
-_NOT_USES = (
-    cst.Param, cst.AssignTarget, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.NameItem,
-    cst.AsName,
-)
 _NAIVE_FOLLOW_DEPTH = 3
 
 
@@ -76,77 +77,6 @@ def _risky(why: str) -> NaiveUse:
 
 def _benign(why: str) -> NaiveUse:
     return NaiveUse(False, why)
-
-
-def _self_attribute(node: cst.CSTNode) -> str | None:
-    if (
-        isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Name)
-        and node.value.value in ("self", "cls")
-    ):
-        return node.attr.value
-    return None
-
-
-class _Index:
-    """One walk over a function, class or module: parents, variable uses and bindings, and
-    the uses and assignments of `self.<attr>`."""
-
-    def __init__(self, root: cst.CSTNode) -> None:
-        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.names: dict[str, list[cst.Name]] = {}
-        self.values: dict[str, list[cst.BaseExpression | None]] = {}  # None: bound otherwise
-        self.attrs: dict[str, list[cst.Attribute]] = {}
-        self.attr_values: dict[str, list[cst.BaseExpression]] = {}
-        stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(root, None)]
-        while stack:
-            node, parent = stack.pop()
-            if parent is not None:
-                self.parent[node] = parent
-            if isinstance(node, cst.Name):
-                if not (
-                    isinstance(parent, _NOT_USES)
-                    or (isinstance(parent, cst.Attribute) and parent.attr is node)
-                    or (isinstance(parent, cst.Arg) and parent.keyword is node)
-                ):
-                    self.names.setdefault(node.value, []).append(node)
-                continue
-            if isinstance(node, cst.Attribute):
-                attr = _self_attribute(node)
-                if attr is not None:
-                    self.attrs.setdefault(attr, []).append(node)
-            elif isinstance(node, cst.Assign):
-                for target in node.targets:
-                    self._bind(target.target, node.value)
-            elif isinstance(node, (cst.AnnAssign, cst.NamedExpr)):
-                self._bind(node.target, node.value)
-            elif isinstance(node, (cst.AugAssign, cst.For, cst.CompFor)):
-                self._bind(node.target, None)
-            elif isinstance(node, cst.Param):
-                self.values.setdefault(node.name.value, []).append(None)
-            elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
-                self._bind(node.name, None)
-            stack.extend((child, node) for child in reversed(child_nodes(node)))
-
-    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        if isinstance(target, cst.Name):
-            self.values.setdefault(target.value, []).append(value)
-            return
-        attr = _self_attribute(target)
-        if attr is not None:
-            if value is not None:
-                self.attr_values.setdefault(attr, []).append(value)
-            return
-        for name in target_names(target):
-            self.values.setdefault(name, []).append(None)
-
-
-def _owner(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> cst.CSTNode | None:
-    """The function, lambda or class whose body holds `node` (None: the module)."""
-    current = parents.get(node)
-    while current is not None and not isinstance(current, NESTED_SCOPES):
-        current = parents.get(current)
-    return current
 
 
 class NaiveUses:
@@ -178,16 +108,16 @@ class NaiveUses:
         self.returned = returned
         self.timestamp = timestamp
         self.local = local  # the value is a server-local reading: `.replace(tzinfo=)` mislabels it
-        self._indexes: dict[cst.CSTNode, _Index] = {}
+        self._indexes: dict[cst.CSTNode, UnitIndex] = {}
         self._memo: dict[tuple[cst.CSTNode, str, bool, bool, bool, bool], NaiveUse] = {}
         self._class: cst.ClassDef | None = None
         self._calendar = False
         self._reference = False
 
-    def _index(self, root: cst.CSTNode) -> _Index:
+    def _index(self, root: cst.CSTNode) -> UnitIndex:
         index = self._indexes.get(root)
         if index is None:
-            index = self._indexes[root] = _Index(root)
+            index = self._indexes[root] = UnitIndex(root)
         return index
 
     def classify(self, node: cst.CSTNode, *, calendar: bool = False, reference: bool = False) -> NaiveUse:
@@ -292,6 +222,10 @@ class NaiveUses:
                     continue
                 if self._same_kind(other, unit):
                     return _benign("only subtracted from another naive reading (a duration)")
+                if left and start_name(other):
+                    return _benign(
+                        f"an elapsed time since `{self._code(other)}` (a duration: RG108's concern)"
+                    )
                 if not left and self._reference:
                     return _benign("a fixed reference date subtracted to count from it")
                 if self._calendar:
@@ -315,6 +249,10 @@ class NaiveUses:
             if isinstance(parent, (cst.FormattedStringExpression, cst.FormattedString)):
                 formatted, child = True, parent
                 continue
+            if isinstance(parent, cst.IfExp) and parent.test is not child and any(
+                isinstance(n, cst.Attribute) and n.attr.value == "tzinfo" for n in iter_nodes(parent.test)
+            ):
+                return _benign("chosen by a test on `tzinfo`: naive only where the other value is")
             if isinstance(parent, cst.BooleanOperation) or (
                 isinstance(parent, cst.IfExp) and parent.test is not child
             ):
@@ -348,7 +286,7 @@ class NaiveUses:
                 targets = (
                     [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
                 )
-                in_class = self._class is not None and _owner(parent, parents) is self._class
+                in_class = self._class is not None and owner_of(parent, parents) is self._class
                 verdicts = [
                     self._target(t, unit, depth, in_class, formatted=formatted, container=container)
                     for t in targets
@@ -464,7 +402,7 @@ class NaiveUses:
                 return _risky(f"stored as the field '{key}' of `{self._code(owner)}`")
             return _benign("kept in a mapping or list")
         if isinstance(target, cst.Attribute):
-            attr = _self_attribute(target)
+            attr = self_attribute_name(target)
             if attr is None:
                 if realtime_name(target.attr.value):
                     return _risky(f"stored as `{self._code(target)}`")
@@ -516,7 +454,7 @@ class NaiveUses:
         index = self._index(klass)
         seen: list[NaiveUse] = []
         for occurrence in index.attrs.get(attr, ()):
-            function = _owner(occurrence, index.parent)
+            function = owner_of(occurrence, index.parent)
             use = self._climb(occurrence, index.parent, function or klass, depth + 1,
                               formatted=formatted, container=container)
             if use is not None:
@@ -579,10 +517,12 @@ class NaiveUses:
             )
         if isinstance(node, cst.Name):
             values = self._index(unit).values.get(node.value)
+            if values is None and unit is not self.ctx.module:
+                values = self._index(self.ctx.module).values.get(node.value)  # a global
             return bool(values) and all(
                 v is not None and (is_none(v) or self._same_kind(v, unit, depth + 1)) for v in values or ()
             )
-        attr = _self_attribute(node)
+        attr = self_attribute_name(node)
         if attr is not None and self._class is not None:
             assigned = self._index(self._class).attr_values.get(attr, [])
             return any(self._same_kind(v, self._class, depth + 1) for v in assigned)

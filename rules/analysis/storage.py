@@ -60,6 +60,41 @@ def is_broad_error(ctx: Context, expr: cst.BaseExpression) -> bool:
     return any(module == lib or module.startswith(lib + ".") for lib in STORAGE_LIBRARIES)
 
 
+# Failures of a remote store however narrowly named: the builtin connection errors, socket
+# errors, and any error class of an HTTP, cloud, database or message-broker client.
+_REMOTE_BUILTINS = frozenset(
+    {f"builtins.{name}" for name in (
+        "ConnectionError", "ConnectionRefusedError", "ConnectionResetError",
+        "ConnectionAbortedError", "BrokenPipeError", "TimeoutError",
+    )}
+)
+_REMOTE_MODULES = (
+    *STORAGE_LIBRARIES, "socket", "ssl", "urllib.error", "http.client", "aiohttp", "google.api_core",
+    "google.cloud", "google.auth", "azure", "grpc", "kafka", "confluent_kafka", "pika", "aio_pika",
+    "paramiko", "ftplib", "smtplib", "elasticsearch", "opensearchpy", "aiobotocore",
+    "asyncpg", "motor", "cassandra", "minio",
+)
+
+
+def catches_remote_failure(ctx: Context, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """The clause catches some failure of a remote store: broadly (see `catches_broadly`),
+    or by a connection, timeout, socket or client library error class, however narrow."""
+    if catches_broadly(ctx, handler):
+        return True
+    kind = handler.type
+    members = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    for member in members:
+        name = ctx.qualified_name(member) if member is not None else None
+        if name is None:
+            continue
+        if name in _REMOTE_BUILTINS:
+            return True
+        module = name.rpartition(".")[0]
+        if any(module == lib or module.startswith(lib + ".") for lib in _REMOTE_MODULES):
+            return True
+    return False
+
+
 def catches_broadly(ctx: Context, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
     """A bare `except:` or one whose class is broad (see `is_broad_error`)."""
     kind = handler.type
@@ -135,3 +170,43 @@ def failure_follows(ctx: Context, node: cst.Try | cst.TryStar) -> bool:
     if loop.orelse is not None:
         return any(_exits(s) for s in suite_statements(loop.orelse.body))
     return _exits(_statement_after(chain[:-2], loop))
+
+
+_CHECKS = frozenset(
+    {"exists", "lexists", "isfile", "isdir", "is_file", "is_dir", "access", "stat", "getsize"}
+)
+
+
+def _operands(node: cst.CSTNode, module: cst.Module) -> set[str]:
+    """The names and dotted names an expression mentions (`path`, `self.target`)."""
+    out: set[str] = set()
+    for inner in iter_nodes(node):
+        if isinstance(inner, (cst.Name, cst.Attribute)):
+            out.add(module.code_for_node(inner))
+    return out
+
+
+def checked_after(ctx: Context, node: cst.Try | cst.TryStar, write: cst.Call) -> bool:
+    """For `node` the current `try`: the statement right after it checks, on the filesystem,
+    what the write should have done, and acts on it (`except OSError: pass` then
+    `if not os.path.exists(target): raise ...`): the failure is not lost, it is handled
+    there, where an existing target may also mean another process did the job."""
+    following = _statement_after(ctx.ancestors, node)
+    if not isinstance(following, cst.If):
+        return False
+    checks = [
+        call for call in iter_nodes(following.test)
+        if isinstance(call, cst.Call)
+        and (
+            (isinstance(call.func, cst.Attribute) and call.func.attr.value in _CHECKS)
+            or (isinstance(call.func, cst.Name) and call.func.value in _CHECKS)
+        )
+    ]
+    if not checks:
+        return False
+    parts: list[cst.CSTNode] = [arg.value for arg in write.args]
+    if isinstance(write.func, cst.Attribute):
+        parts.append(write.func.value)  # `target.write_text(...)`
+    written = set().union(*(_operands(part, ctx.module) for part in parts)) - {"os", "shutil"}
+    checked = set().union(*(_operands(call, ctx.module) for call in checks))
+    return bool(written & checked)

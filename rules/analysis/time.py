@@ -10,7 +10,6 @@ from rules.analysis.syntax import (
     callee_name,
     chained_methods,
     is_none,
-    iter_nodes,
     string_value,
 )
 from rules.rule import Context
@@ -51,58 +50,6 @@ def made_aware(ctx: Context, node: cst.CSTNode) -> bool:
     return aware
 
 
-def _compared_names(body: cst.CSTNode) -> frozenset[str]:
-    names: set[str] = set()
-    for inner in iter_nodes(body):
-        operands: list[cst.BaseExpression] = []
-        if isinstance(inner, cst.Comparison):
-            operands = [inner.left, *(c.comparator for c in inner.comparisons)]
-        elif isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Subtract):
-            operands = [inner.left, inner.right]
-        names.update(o.value for o in operands if isinstance(o, cst.Name))
-    return frozenset(names)
-
-
-def naive_value_relied_on(
-    ctx: Context, node: cst.CSTNode, cache: dict[cst.CSTNode, frozenset[str]]
-) -> bool:
-    """Turning the naive value of `node` (the current node) aware could break or change code
-    near it: it is compared or subtracted (naive vs aware raises), directly or through the
-    name it is assigned to in the same function, or formatted with `.isoformat()` / `str()`
-    (which then gain a `+00:00`). `cache` holds the per-body scan, keyed by function or module.
-    """
-    parent = ctx.parent
-    if isinstance(parent, (cst.Comparison, cst.ComparisonTarget, cst.BinaryOperation)):
-        return True
-    if isinstance(parent, cst.FormattedStringExpression):
-        return True
-    for method, _call in chained_methods(ctx, node):
-        if method in ("isoformat", "__str__"):
-            return True
-        break
-    chain = ctx.ancestors
-    if (
-        isinstance(parent, cst.Arg)
-        and len(chain) >= 2
-        and isinstance(chain[-2], cst.Call)
-        and isinstance(chain[-2].func, cst.Name)
-        and chain[-2].func.value in ("str", "repr")
-    ):
-        return True
-    names: set[str] = set()
-    if isinstance(parent, cst.Assign):
-        names = {t.target.value for t in parent.targets if isinstance(t.target, cst.Name)}
-    elif isinstance(parent, cst.AnnAssign) and isinstance(parent.target, cst.Name):
-        names = {parent.target.value}
-    if not names:
-        return False
-    body: cst.CSTNode = ctx.enclosing_function() or ctx.module
-    compared = cache.get(body)
-    if compared is None:
-        compared = cache[body] = _compared_names(body)
-    return not names.isdisjoint(compared)
-
-
 def _words(name: str) -> list[str]:
     return [w for w in name.lower().split("_") if w]
 
@@ -121,6 +68,26 @@ def duration_like(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.UnaryOperation):
         return duration_like(node.expression)
     return False
+
+
+_START_WORDS = frozenset({"start", "started", "begin", "began", "t0", "tic", "since"})
+
+
+def start_name(node: cst.BaseExpression) -> bool:
+    """`start`, `start_time`, `self._started`: the first reading of an elapsed time, as
+    opposed to a stored point in time (`started_at`, `record.created`)."""
+    if isinstance(node, cst.Name):
+        name = node.value
+    elif (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value in ("self", "cls")
+    ):
+        name = node.attr.value
+    else:
+        return False
+    words = _words(name)
+    return bool(words) and words[-1] != "at" and not _START_WORDS.isdisjoint(words)
 
 
 def zone_attaching_call(call: cst.Call) -> bool:

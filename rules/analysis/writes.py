@@ -176,7 +176,7 @@ class StorageWrites:
                 return self._executes_write(call, receiver)
             if attr in _STREAM_METHODS and (_signal_only(call) or self._datagram(receiver)):
                 return False
-            if attr == "send" and self._event_signal(receiver, name):
+            if attr == "send" and (self._event_signal(receiver, name) or _keywords_only(call)):
                 return False
             if attr in _CONSOLE_METHODS and _is_self(receiver):
                 return False  # `self.flush()`: the class wraps a stream, the caller sees its errors
@@ -457,3 +457,10 @@ def _makes_datagram_socket(ctx: Context, value: cst.BaseExpression) -> bool:
         and ctx.qualified_name(node) == "socket.SOCK_DGRAM"
         for node in iter_nodes(kind.value)
     )
+
+
+def _keywords_only(call: cst.Call) -> bool:
+    """`watch_update.send(watch_uuid=uuid)`: keyword arguments only. A socket, pipe or
+    queue takes its data positionally; an event signal (blinker, Django) takes a `sender`
+    and keyword payloads, so this is a dispatch, not a write."""
+    return bool(call.args) and all(arg.keyword is not None for arg in call.args)

@@ -105,7 +105,7 @@ def analyze(
     except Exception as exc:  # the parser's own failures are notices, not crashes  # noqa: BLE001
         return _notice(path, "RG001", "parse-error", 1, f"Could not parse the file: {exc}.")
     try:
-        scopes = collect_scopes(module)
+        scopes = collect_scopes(module, walrus=":=" in text)
         ctx = Context(module, scopes)
         rules = [cls(ctx) for cls in CATALOGUE if config.enabled(cls.code)]
         _walk(ctx, module, rules, deadline)

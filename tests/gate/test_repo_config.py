@@ -188,7 +188,8 @@ SAMPLES = {
     "owners[].count": 1, "findings.on_error": "warn", "findings.escalate_by": 2,
     "findings.risk_owners": ["r"], "rules.select": ["RG1"], "rules.ignore": ["RG2"],
     "rules.severity": {"RG101": "warning"}, "rules.max_bytes": 10, "rules.timeout_seconds": 1.5,
-    "paths.include": ["src/**"], "paths.exclude": ["gen/**"], "comment": "off", "suggestions": False,
+    "paths.include": ["src/**"], "paths.exclude": ["gen/**"], "paths.vendored": ["third_party/"],
+    "comment": "off", "suggestions": False,
 }
 
 

@@ -90,7 +90,7 @@ def test_a_suggestion_below_a_lone_carriage_return_replaces_the_line_it_fixes(bo
     after = (
         "import datetime\nfrom datetime import timezone\n\n\ndef first(record):\n"
         '    record["n"] = 1\r    record["m"] = 2\n'
-        '    record["at"] = datetime.datetime.now()\n'
+        '    print(record, datetime.datetime.now())\n'
         "    return record\n"
     )
     head = _open(bot, None, after)
@@ -98,4 +98,4 @@ def test_a_suggestion_below_a_lone_carriage_return_replaces_the_line_it_fixes(bo
     (suggestion,) = posted["comments"]
     assert suggestion["line"] == 7
     assert _annotated(run_on(bot, head)) == [("RG101", 7)]
-    assert '```suggestion\n    record["at"] = datetime.datetime.now(timezone.utc)\n```' in suggestion["body"]
+    assert '```suggestion\n    print(record, datetime.datetime.now(timezone.utc))\n```' in suggestion["body"]

@@ -9,11 +9,18 @@ from tests.gate_e2e.gatehub import REPO, comment, merge_group, review, run_on
 
 FIXABLE = (
     "import datetime\nfrom datetime import datetime as DT, timezone\n\n\n"
-    "def first():\n    return datetime.datetime.now()\n\n\n"
-    "def second():\n    return DT.now()\n"
+    "def first():\n    print(datetime.datetime.now())\n\n\n"
+    "def second():\n    print(DT.now())\n"
 )
 # A fix that needs an import elsewhere is not offered: applied alone it would break the file.
-NEEDS_IMPORT = "from datetime import datetime\n\n\ndef third():\n    return datetime.now()\n"
+NEEDS_IMPORT = "from datetime import datetime\n\n\ndef third():\n    print(datetime.now())\n"
+# An unsafe fix is not offered: the attribute is public, and made aware here it would meet
+# naive readings elsewhere (`datetime.now() - self.lock_acquisition_time` raises TypeError).
+UNSAFE = (
+    "from datetime import datetime, timezone\n\n\nclass Lock:\n    def acquire(self):\n"
+    "        self.lock_acquisition_time = datetime.now()\n\n    def held_for(self):\n"
+    "        return datetime.now() - self.lock_acquisition_time\n"
+)
 
 
 def _repo(bot: Bot) -> None:
@@ -26,6 +33,7 @@ def test_safe_fixes_on_changed_lines_are_suggested_once(bot: Bot) -> None:
     head = bot.hub.add_pull(REPO, 7, author="alice", files=[
         FileChange("app/clock.py", status="added", after=FIXABLE),
         FileChange("app/other.py", status="added", after=NEEDS_IMPORT),
+        FileChange("app/lock.py", status="added", after=UNSAFE),
     ]).head_sha
     bot.open_pull(REPO, 7)
     bot.wait()
@@ -33,8 +41,8 @@ def test_safe_fixes_on_changed_lines_are_suggested_once(bot: Bot) -> None:
     assert posted["state"] == "COMMENTED" and posted["commit_id"] == head
     bodies = {(c["path"], c["line"]): c["body"] for c in posted["comments"]}
     assert set(bodies) == {("app/clock.py", 6), ("app/clock.py", 10)}
-    assert "```suggestion\n    return datetime.datetime.now(timezone.utc)\n```" in bodies[("app/clock.py", 6)]
-    assert "```suggestion\n    return DT.now(timezone.utc)\n```" in bodies[("app/clock.py", 10)]
+    assert "```suggestion\n    print(datetime.datetime.now(timezone.utc))\n```" in bodies[("app/clock.py", 6)]
+    assert "```suggestion\n    print(DT.now(timezone.utc))\n```" in bodies[("app/clock.py", 10)]
     assert bodies[("app/clock.py", 6)].startswith("**RG101**")
 
     # Evaluating again, and a new commit that keeps those lines, post nothing new.
@@ -46,7 +54,7 @@ def test_safe_fixes_on_changed_lines_are_suggested_once(bot: Bot) -> None:
     assert len(bot.hub.reviews_posted(REPO, 7)) == 1
 
     # A new fixable line gets one new review with only the new suggestion.
-    bot.hub.push(REPO, 7, files=[FileChange("app/clock.py", after=FIXABLE + "\n\ndef third():\n    return DT.now()\n")])
+    bot.hub.push(REPO, 7, files=[FileChange("app/clock.py", after=FIXABLE + "\n\ndef third():\n    print(DT.now())\n")])
     bot.open_pull(REPO, 7, "synchronize")
     bot.wait()
     reviews = bot.hub.reviews_posted(REPO, 7)

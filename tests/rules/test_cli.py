@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((Path(__file__).parent / "sarif-2.1.0.json").read_text(encoding="utf-8"))
 
 NAIVE = "from datetime import datetime\n"
-BAD = NAIVE + "x = datetime.now()\n"
+BAD = NAIVE + "_x = datetime.now()\n"  # private and unread: the fix is safe
 CLEAN = "from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n"
 
 
@@ -68,7 +68,7 @@ def test_error_finding_exits_1_and_prints_the_text_line(project):
     code, out, _ = run("bad.py", "--format", "concise")
     assert code == 1
     first, summary = out.splitlines()
-    assert re.fullmatch(r"bad\.py:2:5: RG101 \[error\] .*timezone\.utc.*", first), first
+    assert re.fullmatch(r"bad\.py:2:6: RG101 \[error\] .*timezone\.utc.*", first), first
     assert summary == "1 file checked: 1 error; 1 fixable with --fix."
 
 
@@ -220,7 +220,7 @@ def test_config_option_selects_another_file(project):
 
 @pytest.fixture
 def mixed(project):
-    write(project / "a.py", NAIVE + "x = datetime.now()\ny = datetime.now()  # noqa: RG101\n")
+    write(project / "a.py", NAIVE + "_x = datetime.now()\ny = datetime.now()  # noqa: RG101\n")
     write(project / "b.py", "def f(:\n")
     write(project / "c.py", CLEAN)
     return project
@@ -284,7 +284,7 @@ def test_sarif_format_is_valid_and_complete(mixed):
     assert active["ruleId"] == "RG101" and active["level"] == "error"
     assert ids[active["ruleIndex"]] == "RG101"
     region = active["locations"][0]["physicalLocation"]["region"]
-    assert region == {"startLine": 2, "startColumn": 5, "endLine": 2, "endColumn": 19}
+    assert region == {"startLine": 2, "startColumn": 6, "endLine": 2, "endColumn": 20}
     assert "suppressions" not in active and active["fixes"]
     assert results["a.py", 3]["suppressions"] == [{"kind": "inSource"}]
     assert results["b.py", 1]["level"] == "note"
@@ -326,7 +326,7 @@ def test_github_format(mixed):
     lines = out.splitlines()
     assert len(lines) == 2
     assert lines[0].startswith(
-        "::error file=a.py,line=2,col=5,endLine=2,endColumn=19,title=RG101 naive-now::"
+        "::error file=a.py,line=2,col=6,endLine=2,endColumn=20,title=RG101 naive-now::"
     )
     assert lines[1].startswith("::notice file=b.py,line=1,title=RG001 parse-error::")
     code, out, _ = run("--format", "github", "--show-suppressed")
@@ -350,14 +350,14 @@ def test_paths_in_machine_formats_are_relative_to_the_repository_root(project, m
     result = json.loads(out)["runs"][0]["results"][0]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pkg/a.py"
     _, out, _ = run("a.py")
-    assert out.startswith("a.py:2:5:")
+    assert out.startswith("a.py:2:6:")
 
 
 # -- --fix ----------------------------------------------------------------------------------------
 
 
 def test_fix_round_trip(project):
-    path = write(project / "a.py", NAIVE + "x = datetime.now()\ny = datetime.today()\n")
+    path = write(project / "a.py", NAIVE + "_x = datetime.now()\n_y = datetime.today()\n")
     code, out, _ = run("--fix", "a.py")
     assert code == 0
     assert "2 fixes applied" in out
@@ -379,7 +379,7 @@ def test_fix_applies_unsafe_fixes_only_when_asked(project):
 
 
 def test_fix_keeps_the_file_encoding(project):
-    source = "# -*- coding: latin-1 -*-\nfrom datetime import datetime\nx = ('\xe9', datetime.now())\n"
+    source = "# -*- coding: latin-1 -*-\nfrom datetime import datetime\n_x = datetime.now()  # '\xe9'\n"
     path = write(project / "a.py", source.encode("latin-1"))
     assert run("--fix", "a.py")[0] == 0
     data = path.read_bytes()
@@ -387,7 +387,7 @@ def test_fix_keeps_the_file_encoding(project):
 
 
 def test_fix_keeps_windows_line_endings(project):
-    source = '"""Doc."""\r\nimport os\r\n\r\ndef f():\r\n    from datetime import datetime\r\n    return datetime.now()\r\n'
+    source = '"""Doc."""\r\nimport os\r\n\r\ndef f():\r\n    from datetime import datetime\r\n    print(datetime.now())\r\n'
     path = write(project / "a.py", source.encode())
     assert run("--fix", "a.py")[0] == 0
     data = path.read_bytes()
@@ -421,7 +421,7 @@ def repo(tmp_path, monkeypatch):
         return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout
 
     git("init", "-q", "-b", "main")
-    write(tmp_path / "old.py", NAIVE + "a = datetime.now()\n\n\nb = 1\n")
+    write(tmp_path / "old.py", NAIVE + "_a = datetime.now()\n\n\nb = 1\n")
     write(tmp_path / "same.py", BAD)
     write(tmp_path / "moved.py", BAD)
     git("add", ".")
@@ -439,7 +439,7 @@ class Repo:
 
 
 def test_changed_lines_reports_only_changed_lines_and_new_files_whole(repo):
-    write(repo / "old.py", NAIVE + "a = datetime.now()\n\nc = datetime.now()\nb = 1\n")
+    write(repo / "old.py", NAIVE + "_a = datetime.now()\n\n_c = datetime.now()\nb = 1\n")
     write(repo / "new.py", BAD)  # untracked
     write(repo / "staged.py", NAIVE + "\n\nz = datetime.now()\n")
     repo.git("add", "staged.py")
@@ -447,7 +447,7 @@ def test_changed_lines_reports_only_changed_lines_and_new_files_whole(repo):
     code, out, _ = run("--since", "HEAD", "--changed-lines", "--format", "concise")
     assert code == 1
     reported = sorted(line.split(": ")[0] for line in out.splitlines()[:-1])
-    assert reported == ["new.py:2:5", "old.py:4:5", "staged.py:4:5"]
+    assert reported == ["new.py:2:6", "old.py:4:6", "staged.py:4:5"]
     assert run("--since", "HEAD", "--changed-lines", "same.py", "renamed.py")[0] == 0
     assert run("same.py")[0] == 1
 
@@ -470,11 +470,11 @@ def test_since_an_unknown_revision_exits_2(repo):
 
 
 def test_changed_lines_with_fix_fixes_only_changed_lines(repo):
-    write(repo / "old.py", NAIVE + "a = datetime.now()\n\nc = datetime.now()\nb = 1\n")
+    write(repo / "old.py", NAIVE + "_a = datetime.now()\n\n_c = datetime.now()\nb = 1\n")
     code, _, _ = run("--changed-lines", "--fix", "old.py")
     assert code == 0
     text = (repo / "old.py").read_text()
-    assert "a = datetime.now()\n" in text and "c = datetime.now(timezone.utc)\n" in text
+    assert "_a = datetime.now()\n" in text and "_c = datetime.now(timezone.utc)\n" in text
 
 
 def test_parse_diff_hunks():
@@ -548,3 +548,15 @@ def test_readme_catalogue_is_up_to_date():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert readme == readme_with_catalogue(readme), "README.md's rule table is out of date: run `python -m rules.docs`"
+
+
+def test_vendored_folders_are_skipped_unless_configured(project):
+    write(project / "src/pkg/_vendored/dateutil/rrule.py", BAD)
+    write(project / "lib/vendor/x.py", BAD)
+    write(project / "ok.py", CLEAN)
+    assert run()[0] == 0
+    code, _, err = run("lib/vendor/x.py")
+    assert code == 0 and "skipped lib/vendor/x.py" in err
+    write(project / ".github/reviewgate.yml", "paths:\n  vendored: []\n")
+    code, out, _ = run()
+    assert code == 1 and "rrule.py" in out and "vendor/x.py" in out

@@ -107,7 +107,8 @@ def test_version_is_the_package_version():
 
 
 def test_statistics_count_findings_per_rule(project):
-    write(project / "a.py", NAIVE + "x = datetime.now()\ny = datetime.now()\nz = datetime.now()  # noqa: RG101\n")
+    # Private names: a safe fix needs every reader of the value in sight.
+    write(project / "a.py", NAIVE + "_x = datetime.now()\n_y = datetime.now()\n_z = datetime.now()  # noqa: RG101\n")
     write(project / "b.py", "def f(:\n")
     code, out, _ = run("check", "--statistics")
     assert code == 1
@@ -131,7 +132,7 @@ def test_exit_zero_reports_but_passes(project):
 def test_stdin_is_checked_under_its_stdin_filename(project):
     code, out, _ = run("check", "-", "--stdin-filename", "pkg/mod.py", "--format", "concise", stdin=BAD.encode())
     assert code == 1
-    assert out.startswith("pkg/mod.py:2:5: RG101 [error]")
+    assert out.startswith("pkg/mod.py:2:6: RG101 [error]")
     assert run("check", "-", stdin=CLEAN.encode())[0] == 0
     assert run("check", "-", "a.py", stdin=BAD.encode())[0] == 2
     assert run("check", "--stdin-filename", "x.py", stdin=BAD.encode())[0] == 2
@@ -140,7 +141,7 @@ def test_stdin_is_checked_under_its_stdin_filename(project):
 def test_stdin_with_fix_writes_the_fixed_source_and_reports_on_stderr(project):
     code, out, err = run("check", "-", "--fix", "--stdin-filename", "m.py", stdin=BAD.encode())
     assert code == 0
-    assert out == "from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n"
+    assert out == "from datetime import datetime, timezone\n_x = datetime.now(timezone.utc)\n"
     assert "1 fix applied" in err
 
 
@@ -213,9 +214,9 @@ def test_text_shows_the_line_with_a_caret_the_fix_and_the_url(project):
     code, out, _ = run("check", "a.py")
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith("a.py:2:5: RG101 [error] ")
-    snippet = lines.index("2 | x = datetime.now()")
-    assert lines[snippet + 1] == "  |     ^^^^^^^^^^^^^^"
+    assert lines[0].startswith("a.py:2:6: RG101 [error] ")
+    snippet = lines.index("2 | _x = datetime.now()")
+    assert lines[snippet + 1] == "  |      ^^^^^^^^^^^^^^"
     assert "  = fix (--fix): Use an aware UTC now" in lines
     assert f"  = docs: {RG101_URL}" in lines
     assert all(len(line) <= WIDTH for line in lines)

@@ -363,7 +363,7 @@ def test_empty_and_blank_files():
 
 
 def test_fix_round_trip():
-    source = NAIVE + "a = datetime.now()\nb = datetime.today()\n"
+    source = NAIVE + "_a = datetime.now()\n_b = datetime.today()\n"
     fixed, applied = fix_source(source, "x.py")
     assert applied == 2
     cst.parse_module(fixed)
@@ -378,7 +378,7 @@ def test_fix_leaves_suppressed_findings_alone():
 def test_fix_only_on_changed_lines_follows_inserted_import_lines():
     source = (
         '"""Doc."""\nimport os\n\n\ndef f():\n    from datetime import datetime\n'
-        "    a = datetime.now()\n    return datetime.now()\n"
+        "    a = datetime.now()\n    print(datetime.now())\n"
     )
     # the fix inserts an import line above line 8: without following the lines, the next
     # round would take the unchanged line 7 (now line 8) for a changed one
@@ -386,7 +386,7 @@ def test_fix_only_on_changed_lines_follows_inserted_import_lines():
     assert applied == 1
     lines = fixed.splitlines()
     assert lines[2] == "from datetime import timezone"
-    assert lines[7:] == ["    a = datetime.now()", "    return datetime.now(timezone.utc)"]
+    assert lines[7:] == ["    a = datetime.now()", "    print(datetime.now(timezone.utc))"]
     assert [f.line for f in rg101(fixed)] == [8]
 
 

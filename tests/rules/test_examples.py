@@ -55,3 +55,27 @@ def test_rule_metadata(rule):
     assert all(sections.values())
     assert rule.VALID and rule.INVALID
     assert rule.__module__.startswith("rules.checks.")
+
+
+SAFE_FIXES = [
+    param
+    for param in INVALID
+    if param.values[1].fix is not None and not param.values[1].unsafe
+]
+
+
+def _run(source: str, exercise: str) -> None:
+    namespace: dict[str, object] = {"__name__": "example"}
+    exec(compile(source + "\n" + exercise, "example.py", "exec"), namespace)  # noqa: S102
+
+
+@pytest.mark.parametrize(("rule", "example"), SAFE_FIXES)
+def test_safe_fix_keeps_the_code_running(rule, example):
+    """A safe fix is applied without asking: the fixed module must still run, with the naive
+    and aware values its exercise feeds in, exactly as the original does."""
+    assert example.exercise, f"{rule.code}: a safe fix needs exercise code to run the fixed module"
+    _run(example.code, example.exercise)
+    fixed, applied = fix_source(example.code, "example.py", codes={rule.code})
+    assert applied and fixed == example.fix
+    _run(fixed, example.exercise)
+

@@ -32,3 +32,13 @@ def test_paths_exclude_reads_a_root_anchored_folder() -> None:
     config = RulesConfig(exclude=("/vendor/",))
     assert not config.wants_path("vendor/lib.py")
     assert config.wants_path("src/vendor.py")
+
+
+def test_vendored_folders_are_left_out_by_default_and_configurable():
+    default = RulesConfig()
+    for path in ("_vendored/a.py", "pkg/_vendor/six.py", "src/x/vendor/y/z.py", "a/vendored/b.py"):
+        assert not default.wants_path(path) and default.is_vendored(path), path
+    assert default.wants_path("pkg/vendors.py") and default.wants_path("vendor.py")
+    assert RulesConfig.from_text("paths:\n  vendored: []\n").wants_path("pkg/_vendor/six.py")
+    custom = RulesConfig.from_text("paths:\n  vendored: ['third_party/']\n")
+    assert not custom.wants_path("third_party/x.py") and custom.wants_path("pkg/_vendor/six.py")

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.storage import catches_broadly, failure_follows, handler_label
-from rules.analysis.syntax import LOG_METHODS, argument
+from rules.analysis.storage import catches_broadly, checked_after, failure_follows, handler_label
+from rules.analysis.syntax import LOG_METHODS, argument, iter_nodes
 from rules.analysis.uses import names_used_outside
 from rules.analysis.writes import StorageWrites, is_std_stream
 from rules.model import Severity
-from rules.rule import Context, Rule
+from rules.rule import Context, Example, Rule
 from rules.scope import NESTED_SCOPES, suite_statements
 
 # Best-effort teardown: nobody is left to tell, and raising there masks the real error.
@@ -15,6 +15,11 @@ _TEARDOWN_NAMES = frozenset({
     "del", "exit", "aexit", "close", "aclose", "shutdown", "finish", "terminate",
 })
 _CLEANUP = frozenset({"rollback", "close"})
+# Log levels an operator is alerted on: the postmortem's monitoring measure.
+_ALERTING = frozenset({"warning", "warn", "error", "exception", "critical", "fatal"})
+_ALERTING_LEVELS = frozenset(
+    {"logging.WARNING", "logging.WARN", "logging.ERROR", "logging.CRITICAL", "logging.FATAL"}
+)
 _PRINTERS = frozenset({
     "builtins.print", "traceback.print_exc", "traceback.print_exception",
     "traceback.print_stack", "sys.stdout.write", "sys.stdout.flush", "sys.stderr.flush",
@@ -31,8 +36,9 @@ class SwallowedWriteError(Rule):
 
     Why it is risky:
     The write failed, the program carries on as if the data were stored, and the user is never
-    told. A log line reaches an operator at best, long after the data is gone. Bad:
-    `try: session.commit()` / `except SQLAlchemyError: log.warning("commit failed")`.
+    told. A log line reaches an operator at best, long after the data is gone (a warning when
+    it is logged at warning level or above, an error otherwise). Bad:
+    `try: session.commit()` / `except SQLAlchemyError: log.info("commit failed")`.
 
     How to fix:
     Let the error propagate (clean up, then `raise`), or return a failure the caller has to
@@ -61,16 +67,20 @@ class SwallowedWriteError(Rule):
       `redis`, `requests`, `httpx`, `urllib3`, `botocore`, `boto3` or `django.db`, resolved
       through imports; a tuple counts if any member is broad.
     - The handler swallows when it holds nothing but `pass`, `...`, `continue`, `break`,
-      logging calls, `print` to stdout, `traceback.print_exc()`, `rollback()`/`close()`
-      cleanup, and assignments to local names nothing outside the handler reads.
+      logging calls, `warnings.warn`, `print` to stdout, `traceback.print_exc()`,
+      `rollback()`/`close()` cleanup, and assignments to local names nothing outside the
+      handler reads.
+    - Severity: an error when nobody is told (nothing, `debug`/`info` lines, `print`); a
+      warning when the handler alerts an operator: `log.warning/error/exception/critical`,
+      `log.log(logging.WARNING...)` or above, `warnings.warn`. That is the monitoring the
+      postmortem asks for, though the caller still carries on as if the data were stored.
 
     Deliberately not flagged, where the shape is ambiguous:
     - narrow catches naming one expected condition (`KeyError`, `FileNotFoundError`,
       `IntegrityError`, `DuplicateKeyError`, redis `WatchError`...), including the builtin
       `ConnectionError` family (`BrokenPipeError`...: the peer is gone; a library's
       `ConnectionError` stays broad), and a class that is not an import (`except self.errors:`);
-    - a handler doing anything else (calling another function, `warnings.warn`, setting an
-      attribute, appending to a list, assigning a name read later, `print(..., file=sys.stderr)`
+    - a handler doing anything else (calling another function, setting an attribute, appending to a list, assigning a name read later, `print(..., file=sys.stderr)`
       or `sys.stderr.write`, which is how a command-line program tells its user): it may tell
       the caller;
     - a `try` whose body ends with `return`: whatever runs after the handler (a
@@ -78,6 +88,10 @@ class SwallowedWriteError(Rule):
       another way, the next candidate of a probing loop) is the failure path; a retry loop
       whose body `break`s on success and whose `else:` or next statement returns or raises;
       and a body that returns somewhere, followed by a `return`/`raise` right after the `try`;
+    - a `try` followed right away by an `if` that checks on the filesystem what the write
+      should have done (`except OSError: pass` then `if not os.path.exists(target): ...`,
+      `target.exists()`, `os.path.isfile(...)`), naming a path or receiver of the write: the
+      failure is handled there;
     - a `try` inside another `except` or a `finally` of the same function: it sends word of a
       failure that already happened (a traceback to a peer whose connection just broke) or
       cleans up on the way out (flushing telemetry before `os._exit`), best effort;
@@ -156,8 +170,19 @@ class SwallowedWriteError(Rule):
         "def f(client):\n    try:\n        client.delete('k')\n    except Exception:\n        pass\n",
         "def f(items, x):\n    try:\n        def later():\n            x.save()\n"
         "        items.append(later)\n    except Exception:\n        pass\n",
-        "import warnings\ndef f(fh, data):\n    try:\n        fh.write(data)\n"
-        "    except OSError as exc:\n        warnings.warn(str(exc))\n",
+        # a query sent as a POST, its answer read; an event signal sent with keyword payloads
+        "import requests\ndef check(url, version):\n    r = None\n    try:\n"
+        "        r = requests.Session().post(url, data={'version': version})\n    except Exception:\n"
+        "        pass\n    return r is not None and 'new_version' in r.text\n",
+        "from .app import watch_update\ndef cancel(uuid):\n    try:\n"
+        "        watch_update.send(watch_uuid=uuid)\n    except Exception:\n        pass\n",
+        # a rename made durable by syncing its folder, best effort where that is not supported
+        "import os\ndef sync_dir(path):\n    try:\n        fd = os.open(os.path.dirname(path), os.O_RDONLY)\n"
+        "        try:\n            os.fsync(fd)\n        finally:\n            os.close(fd)\n"
+        "    except OSError:\n        pass\n",
+        # the failure checked on disk right after the handler
+        "import os\ndef f(a, b):\n    try:\n        os.replace(a, b)\n    except OSError:\n        pass\n"
+        "    if not os.path.exists(b):\n        raise RuntimeError(b)\n",
         "import socket\ndef notify(state):\n    try:\n"
         "        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
         "        sock.sendall(state)\n    except Exception:\n        pass\n",
@@ -165,7 +190,19 @@ class SwallowedWriteError(Rule):
     INVALID = [
         "from sqlalchemy.exc import SQLAlchemyError\nimport logging\nlog = logging.getLogger(__name__)\n"
         "def f(session):\n    try:\n        session.commit()\n"
-        "    except SQLAlchemyError:\n        session.rollback()\n        log.warning('commit failed')\n",
+        "    except SQLAlchemyError:\n        session.rollback()\n        log.info('commit failed')\n",
+        # an operator is alerted (warning level or above): a warning
+        Example(
+            "from sqlalchemy.exc import SQLAlchemyError\nimport logging\nlog = logging.getLogger(__name__)\n"
+            "def f(session):\n    try:\n        session.commit()\n"
+            "    except SQLAlchemyError:\n        session.rollback()\n        log.warning('commit failed')\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "import warnings\ndef f(fh, data):\n    try:\n        fh.write(data)\n"
+            "    except OSError as exc:\n        warnings.warn(str(exc))\n",
+            severity=Severity.WARNING,
+        ),
         "def f(fh, data):\n    try:\n        fh.write(data)\n    except:\n        pass\n",
         "import os\ndef f(a, b):\n    try:\n        os.replace(a, b)\n    except OSError:\n        pass\n",
         "import requests\ndef f(url, body):\n    try:\n        requests.post(url, json=body)\n"
@@ -177,8 +214,11 @@ class SwallowedWriteError(Rule):
         "import sqlite3 as db\ndef f(conn, rows):\n    for row in rows:\n        try:\n"
         "            conn.execute('INSERT INTO t VALUES (?)', row)\n"
         "        except db.Error:\n            continue\n",
-        "import logging\ndef f(obj):\n    try:\n        obj.save()\n    except Exception:\n"
-        "        logging.exception('save failed')\n        failed = True\n",
+        Example(
+            "import logging\ndef f(obj):\n    try:\n        obj.save()\n    except Exception:\n"
+            "        logging.exception('save failed')\n        failed = True\n",
+            severity=Severity.WARNING,
+        ),
         "import json\ndef f(obj, fh):\n    try:\n        json.dump(obj, fh)\n    except IOError:\n"
         "        if fh:\n            fh.close()\n",
         "def f(repo, rec):\n    try:\n        repo.update(rec)\n    except OSError:\n        pass\n",
@@ -187,6 +227,7 @@ class SwallowedWriteError(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._writes = StorageWrites(ctx)
+        self._alerted = False  # the handler being read logs at warning level or above
 
     def visit_Try(self, node: cst.Try) -> None:
         self._check(node)
@@ -199,6 +240,7 @@ class SwallowedWriteError(Rule):
         write: cst.Call | None = None
         for handler in node.handlers:
             assigned: set[str] = set()
+            self._alerted = False
             if not self._noise_only(suite_statements(handler.body), assigned):
                 continue
             if not catches_broadly(self.ctx, handler):
@@ -210,18 +252,28 @@ class SwallowedWriteError(Rule):
                 return
             if not scanned:
                 scanned, write = True, self._writes.first_write(node.body)
-            if write is None:
+            if write is None or self._query(write) or self._directory_sync(write):
                 return
             if assigned and self._recorded(handler, assigned):
                 continue
-            if failure_follows(self.ctx, node):
+            if failure_follows(self.ctx, node) or checked_after(self.ctx, node, write):
                 return
+            if self._alerted:
+                self.report(
+                    handler,
+                    f"{handler_label(self.ctx, handler)} swallows the failure of the write "
+                    f"`{self._callee(write)}(...)` in its `try`; an operator is alerted, but "
+                    "the caller carries on as if the data were stored. Re-raise after "
+                    "cleanup, or return a failure the caller has to handle.",
+                    severity=Severity.WARNING,
+                )
+                continue
             self.report(
                 handler,
                 f"{handler_label(self.ctx, handler)} swallows the failure of the write "
                 f"`{self._callee(write)}(...)` in its `try`: the data is lost and nobody is "
                 "told. Re-raise after cleanup, return a failure, or record it for the caller; "
-                "logging alone only tells an operator.",
+                "a debug or info line tells nobody.",
             )
 
     def _reporting_already(self) -> bool:
@@ -295,9 +347,22 @@ class SwallowedWriteError(Rule):
         if attr in _CLEANUP:
             return True
         name = self.ctx.qualified_name(func)
+        if name == "warnings.warn":
+            self._alerted = True
+            return True
         if name is not None:
-            return name in _PRINTERS or (name.startswith("logging.") and attr in LOG_METHODS)
-        return attr in LOG_METHODS and self._is_logger(func.value)
+            logged = name.startswith("logging.") and attr in LOG_METHODS
+        else:
+            logged = attr in LOG_METHODS and self._is_logger(func.value)
+        if logged:
+            self._alerted |= self._alerting(call, attr)
+        return logged or name in _PRINTERS
+
+    def _alerting(self, call: cst.Call, method: str) -> bool:
+        if method != "log":
+            return method in _ALERTING
+        level = argument(call, 0, "level")
+        return level is not None and self.ctx.qualified_name(level.value) in _ALERTING_LEVELS
 
     def _is_logger(self, receiver: cst.BaseExpression) -> bool:
         if isinstance(receiver, cst.Call):
@@ -322,6 +387,56 @@ class SwallowedWriteError(Rule):
         return bool(names_used_outside(owner, handler, names))
 
     # -- the try body --------------------------------------------------------------------
+    def _directory_sync(self, write: cst.Call) -> bool:
+        """`os.fsync(dir_fd)` of a directory opened read-only (`os.open(folder, os.O_RDONLY)`):
+        making a rename durable, best effort where the platform cannot (Windows, some file
+        systems); the data itself is already written."""
+        if self.ctx.qualified_name(write.func) != "os.fsync" or not write.args:
+            return False
+        fd = write.args[0].value
+        if not isinstance(fd, cst.Name):
+            return False
+        owner: cst.CSTNode = self.ctx.enclosing_function() or self.ctx.module
+        for node in iter_nodes(owner):
+            if (
+                isinstance(node, cst.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0].target, cst.Name)
+                and node.targets[0].target.value == fd.value
+                and isinstance(node.value, cst.Call)
+                and self.ctx.qualified_name(node.value.func) == "os.open"
+            ):
+                flags = {
+                    self.ctx.qualified_name(n)
+                    for arg in node.value.args[1:2] for n in iter_nodes(arg.value)
+                    if isinstance(n, (cst.Name, cst.Attribute))
+                }
+                return bool(flags & {"os.O_RDONLY", "os.O_DIRECTORY"}) and not flags & {"os.O_WRONLY", "os.O_RDWR"}
+        return False
+
+    def _query(self, write: cst.Call) -> bool:
+        """`r = session.post(url, data=...)` whose answer the function reads (`r.text`,
+        `r.json()`): a query sent as a POST (a version check, a search), not a write."""
+        func = write.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "post"):
+            return False
+        assign = next((a for a in reversed(self.ctx.ancestors) if isinstance(a, (cst.Assign, cst.AnnAssign))), None)
+        owner: cst.CSTNode = self.ctx.enclosing_function() or self.ctx.module
+        for candidate in iter_nodes(owner):
+            if isinstance(candidate, cst.Assign) and candidate.value is write and len(candidate.targets) == 1:
+                assign = candidate
+        if not isinstance(assign, cst.Assign) or assign.value is not write:
+            return False
+        target = assign.targets[0].target
+        if not isinstance(target, cst.Name):
+            return False
+        return any(
+            isinstance(node, cst.Attribute)
+            and node.attr.value in ("text", "json", "content")
+            and isinstance(node.value, cst.Name)
+            and node.value.value == target.value
+            for node in iter_nodes(owner)
+        )
+
     def _callee(self, call: cst.Call) -> str:
         text = self.ctx.module.code_for_node(call.func)
         if len(text) > 40 or "\n" in text:

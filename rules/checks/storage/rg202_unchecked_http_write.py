@@ -11,7 +11,14 @@ from rules.analysis.flow import (
     self_attribute,
     shadowed_here,
 )
-from rules.analysis.syntax import argument, callee_name, is_none, iter_nodes, literal_value
+from rules.analysis.syntax import (
+    argument,
+    callee_name,
+    child_nodes,
+    is_none,
+    iter_nodes,
+    literal_value,
+)
 from rules.analysis.uses import (
     assigned_from,
     examined,
@@ -30,6 +37,9 @@ _MODULES = ("requests", "requests.api", "httpx")
 _FUNCTIONS = {f"{module}.{method}" for module in _MODULES for method in (*_METHODS, "request")}
 _CLIENT_NAMES = {name.rpartition(".")[2] for name in HTTP_CLIENTS}
 _CLIENT = "http-client"
+# The parts of a response that carry its answer: a POST whose answer is used is a query.
+_DATA = frozenset({"json", "text", "content"})
+_SHOWN = frozenset({"print", "debug", "info", "warning", "error", "exception", "log"})
 # Reading these says nothing about whether the write succeeded; any other use of the
 # response (a status attribute, `if r:`, returning or passing it on) counts as a check.
 _BODY = frozenset({
@@ -94,7 +104,11 @@ class UncheckedHttpWrite(TracksBindings, Rule):
     status, at construction or later) are not recognised; receivers of unknown type (an
     attribute the class also assigns something else, or never assigns; a parameter
     without annotation) and a method that is not a literal (`request(method, url)`) are
-    skipped.
+    skipped. A `post` whose answer is used as data is a query, not a write (GraphQL,
+    search endpoints): its `.json()`, `.text` or `.content` is returned or yielded
+    (possibly indexed), or kept in a name that is returned, iterated or handed to a call
+    other than a log line or `print`. A `put`/`patch`/`delete`, and a `post` whose answer
+    is only logged or never read, stay errors.
     """
 
     VALID = [
@@ -132,6 +146,9 @@ class UncheckedHttpWrite(TracksBindings, Rule):
         "class Api:\n    def put(self, u):\n        self.session.put(u)\n",
         "import requests\ndef f(u, method):\n    requests.request(method, u)\n",
         "import requests\ndef f(u):\n    requests.request('GET', u)\n",
+        # a query sent as a POST: the answer is the data
+        "import requests\ndef search(u, q):\n    r = requests.post(u, json={'query': q})\n"
+        "    return r.json()['data']\n",
     ]
     INVALID = [
         Example(
@@ -233,6 +250,10 @@ class UncheckedHttpWrite(TracksBindings, Rule):
             assert isinstance(where, cst.Attribute)
             if where.attr.value not in _BODY or in_condition(self.ctx, node):
                 return  # `if requests.post(u).json()["ok"]:` examines the answer
+            if method == "post" and where.attr.value in _DATA:
+                root = self.ctx.enclosing_function() or self.ctx.module
+                if _used_as_data(where, _parents(root), root):
+                    return  # a query sent as a POST (GraphQL, search): its answer is the data
             function = self.ctx.enclosing_function()
             target = assigned_from(self.ctx, where)
             if target is not None and not isinstance(function, cst.Lambda):
@@ -334,6 +355,14 @@ class UncheckedHttpWrite(TracksBindings, Rule):
             return
         if examined(root, target.value):
             return
+        if candidate.method == "post":
+            parents = _parents(root)
+            for node, parent in references(root, target.value):
+                if (
+                    node is not target and isinstance(parent, cst.Attribute)
+                    and parent.attr.value in _DATA and _used_as_data(parent, parents, root)
+                ):
+                    return  # a query sent as a POST: its answer is the data
         if candidate.function is None and not any(n is not target for n, _ in references(root, target.value)):
             return  # a module attribute may be checked by whoever imports it
         self.report(
@@ -343,6 +372,78 @@ class UncheckedHttpWrite(TracksBindings, Rule):
             f"unnoticed. Call `{target.value}.raise_for_status()` or check "
             f"`{target.value}.status_code`.",
         )
+
+
+def _parents(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in child_nodes(node):
+            parents[child] = node
+            stack.append(child)
+    return parents
+
+
+def _used_as_data(
+    read: cst.Attribute, parents: dict[cst.CSTNode, cst.CSTNode], root: cst.CSTNode, depth: int = 0
+) -> bool:
+    """The body read by `read` (`r.json`, `r.text`) is the function's result: returned
+    (possibly indexed: `r.json()["data"]`), or kept in a name that is itself returned,
+    yielded, iterated or handed to another call than a log line."""
+    current: cst.CSTNode = read
+    call = parents.get(read)
+    if isinstance(call, cst.Call) and call.func is read:
+        current = call
+    while True:
+        parent = parents.get(current)
+        if isinstance(parent, (cst.Subscript, cst.SubscriptElement, cst.Index)) or (
+            isinstance(parent, cst.Attribute) and parent.value is current
+        ):
+            current = parent
+            continue
+        if isinstance(parent, cst.Call) and isinstance(current, cst.Attribute) and parent.func is current:
+            current = parent  # `r.json().get("data")`
+            continue
+        break
+    if isinstance(parent, (cst.Return, cst.Yield)):
+        return True
+    if isinstance(parent, cst.Arg):
+        outer = parents.get(parent)
+        return isinstance(outer, cst.Call) and callee_name(outer) not in _SHOWN
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is current and depth < 2:
+        targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+        for target in targets:
+            if not isinstance(target, cst.Name):
+                return True  # stored in an attribute or a container: kept as data
+            for node, up in references(root, target.value):
+                if node is target or up is None:
+                    continue
+                if isinstance(up, (cst.Return, cst.Yield, cst.For, cst.CompFor)):
+                    return True
+                if isinstance(up, cst.Arg):
+                    outer = parents.get(up)
+                    if isinstance(outer, cst.Call) and callee_name(outer) not in _SHOWN:
+                        return True
+                if isinstance(up, (cst.Subscript, cst.Attribute)) and _value_flows(up, parents):
+                    return True
+    return False
+
+
+def _value_flows(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+    """`data["items"]` / `data.get(...)` is returned or handed on."""
+    current = node
+    for _ in range(6):
+        parent = parents.get(current)
+        if isinstance(parent, (cst.Return, cst.Yield, cst.For, cst.CompFor)):
+            return True
+        if isinstance(parent, cst.Arg):
+            outer = parents.get(parent)
+            return isinstance(outer, cst.Call) and callee_name(outer) not in _SHOWN
+        if not isinstance(parent, (cst.Subscript, cst.SubscriptElement, cst.Index, cst.Attribute, cst.Call)):
+            return False
+        current = parent
+    return False
 
 
 def _literal_method(call: cst.Call) -> str:

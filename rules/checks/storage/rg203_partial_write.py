@@ -22,6 +22,11 @@ _OS_WRITE = frozenset({"os.write", "posix.write"})
 _ATOMIC_BYTES = 512
 
 
+_SERVER = (  # a listening loopback socket, for the examples' exercise code
+    "import socket as _socket\nsrv = _socket.socket()\nsrv.bind(('127.0.0.1', 0))\nsrv.listen()\n"
+)
+
+
 @dataclass
 class _Send:
     call: cst.Call
@@ -87,26 +92,40 @@ class PartialWrite(TracksBindings, Rule):
     ]
     INVALID = [
         Example(
-            "import socket\ns = socket.create_connection(('h', 1))\ns.send(b'x')\n",
-            fix="import socket\ns = socket.create_connection(('h', 1))\ns.sendall(b'x')\n",
+            "import socket\ndef ping(address):\n    s = socket.create_connection(address)\n"
+            "    s.send(b'x')\n    return s\n",
+            fix="import socket\ndef ping(address):\n    s = socket.create_connection(address)\n"
+            "    s.sendall(b'x')\n    return s\n",
+            exercise=_SERVER + "c = ping(srv.getsockname())\npeer, _ = srv.accept()\n"
+            "assert peer.recv(1) == b'x'\n",
         ),
         Example(
             "import socket\n\ndef serve(server: socket.socket, data):\n"
             "    conn, addr = server.accept()\n    with conn:\n        conn.send(data)\n",
             fix="import socket\n\ndef serve(server: socket.socket, data):\n"
             "    conn, addr = server.accept()\n    with conn:\n        conn.sendall(data)\n",
+            exercise=_SERVER + "c = _socket.create_connection(srv.getsockname())\nserve(srv, b'hi')\n"
+            "assert c.recv(2) == b'hi'\n",
         ),
         Example(
             "import socket, ssl\ndef f(ctx, raw, data):\n    with ctx.wrap_socket(raw) as tls:\n        tls.send(data)\n",
             fix="import socket, ssl\ndef f(ctx, raw, data):\n    with ctx.wrap_socket(raw) as tls:\n        tls.sendall(data)\n",
+            exercise="class Plain:\n    def wrap_socket(self, raw):\n        return raw\n"
+            "a, b = socket.socketpair()\nf(Plain(), a, b'ok')\nassert b.recv(2) == b'ok'\n",
         ),
         Example(
             "from socket import socket\ndef f(s: socket, data):\n    s.send(data, 0)\n",
             fix="from socket import socket\ndef f(s: socket, data):\n    s.sendall(data, 0)\n",
+            exercise="import socket as _socket\na, b = _socket.socketpair()\nf(a, b'ok')\n"
+            "assert b.recv(2) == b'ok'\n",
         ),
         Example(
-            "import socket\nwith socket.socket() as s:\n    s.connect(addr)\n    s.send(payload)\n",
-            fix="import socket\nwith socket.socket() as s:\n    s.connect(addr)\n    s.sendall(payload)\n",
+            "import socket\ndef push(addr, payload):\n    with socket.socket() as s:\n"
+            "        s.connect(addr)\n        s.send(payload)\n",
+            fix="import socket\ndef push(addr, payload):\n    with socket.socket() as s:\n"
+            "        s.connect(addr)\n        s.sendall(payload)\n",
+            exercise=_SERVER + "push(srv.getsockname(), b'ok')\npeer, _ = srv.accept()\n"
+            "assert peer.recv(2) == b'ok'\n",
         ),
         "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\ns.sendto(data, addr)\n",
         "import os\ndef f(fd, data):\n    os.write(fd, data)\n",

@@ -11,16 +11,15 @@ from rules.analysis.flow import (
     self_attribute,
     shadowed_here,
 )
+from rules.analysis.own_errors import awaited_future, catches_and_reports, single_value
 from rules.analysis.syntax import (
-    LOG_METHODS,
     argument,
     callee_name,
     is_discarded,
-    iter_nodes,
 )
 from rules.model import Severity
 from rules.rule import Context, Example, Rule
-from rules.scope import Scope, suite_statements, target_names
+from rules.scope import Scope, suite_statements
 
 _TASK_FUNCTIONS = {
     "asyncio.create_task", "asyncio.ensure_future", "asyncio.tasks.create_task",
@@ -46,12 +45,7 @@ _LOOP, _GROUP, _EXECUTOR, _FUNCTION = "event-loop", "task-group", "executor", "f
 # keywords `loop.create_task` takes besides the coroutine
 _TASK_KEYWORDS = {"name", "context", "eager_start"}
 _METHODS = {"submit", "run_in_executor", "create_task", "ensure_future"}
-_FUTURE_FACTORIES = {"asyncio.Future", "asyncio.futures.Future"}
-_CATCH_ALL = {"builtins.Exception", "builtins.BaseException"}
 _OPTIONAL = {"typing.Optional", "typing_extensions.Optional"}
-# Calls in an `except` block that only tell a human (a log line, a print): not a report
-# the program acts on.
-_LOG_METHODS = LOG_METHODS | {"print_exc", "print_exception"}
 
 
 @dataclass
@@ -66,6 +60,7 @@ class _Pending:
     attribute: tuple[cst.ClassDef, str] | None = None  # a `self.<name>` receiver
     named_executor: bool = False  # the receiver is called `*executor*` / `*pool*`
     lowered: bool = False  # `create_task` of a coroutine that reports its own errors
+    defined_in: tuple[cst.CSTNode, ...] = ()  # where the submitted function may be defined
 
 
 class DiscardedFuture(TracksBindings, Rule):
@@ -92,6 +87,7 @@ class DiscardedFuture(TracksBindings, Rule):
     code = "RG205"
     slug = "discarded-future"
     severity = Severity.ERROR
+    ruff_codes = ("RUF006",)
 
     DETAILS = """
     `<executor>.submit(fn, ...)`, `<loop>.run_in_executor(...)`, `asyncio.create_task(...)`,
@@ -111,7 +107,12 @@ class DiscardedFuture(TracksBindings, Rule):
     receiver not known to be an event loop (from `asyncio.get_event_loop()` and friends, or
     annotated) is flagged only with the shape of the asyncio call (one coroutine argument,
     then `name=` / `context=`), and never on an `asyncio.TaskGroup` or a name bound by
-    `async with`, whose exit awaits the tasks.
+    `async with`, whose exit awaits the tasks. `submit(fn, ...)` is not flagged when `fn`
+    (a function of this module, a local `def`, or a method of this class) is one `try`
+    with an `except Exception` / `except BaseException` / bare handler that reports the
+    failure (a status tracker, a callback, a log line) and does not re-raise: the future
+    carries no exception to lose. `# noqa: RUF006` (ruff's code for dropped asyncio tasks)
+    suppresses the finding like `# noqa: RG205`.
 
     A dropped task is an error, except when its coroutine reports its own errors: then it
     is a warning (only the reference is missing). That is when the coroutine is handed a
@@ -152,9 +153,35 @@ class DiscardedFuture(TracksBindings, Rule):
         "class Transport:\n    def __init__(self):\n        self._worker = BackgroundWorker()\n"
         "    def flush(self):\n        self._worker.submit(self._send)\n    def _send(self):\n        pass\n",
         "from jobs import upload\ndef f(worker, blob):\n    worker.submit(upload, blob)\n",
+        # the submitted function catches `Exception` itself and reports it: nothing to lose
+        "import concurrent.futures\npool = concurrent.futures.ThreadPoolExecutor(4)\n"
+        "def run(job, tracker):\n    try:\n        job.execute()\n        tracker.done(job)\n"
+        "    except Exception as exc:\n        tracker.failed(job, exc)\n"
+        "def start(job, tracker):\n    pool.submit(run, job, tracker)\n",
+        "import logging\nfrom concurrent.futures import ThreadPoolExecutor\nlog = logging.getLogger()\n"
+        "class Sync:\n    def __init__(self):\n        self._executor = ThreadPoolExecutor(2)\n"
+        "    def _push(self, item):\n        try:\n            self.remote.put(item)\n"
+        "        except Exception:\n            log.exception('push failed')\n"
+        "    def push(self, item):\n        self._executor.submit(self._push, item)\n",
+        # book-keeping before the `try` of a status tracker
+        "import threading\nfrom concurrent.futures import ThreadPoolExecutor\nclass Jobs:\n"
+        "    def __init__(self):\n        self._pool = ThreadPoolExecutor(2)\n        self._lock = threading.Lock()\n"
+        "    def _run(self, key, fn):\n        with self._lock:\n            self._pending[key] = 1\n"
+        "        try:\n            fn()\n        except Exception as e:\n"
+        "            self._errors[key] = str(e)\n"
+        "    def start(self, key, fn):\n        self._pool.submit(self._run, key, fn)\n",
     ]
     INVALID = [
         "import asyncio\nasync def f(c):\n    asyncio.create_task(c())\n",
+        # a local coroutine that logs its own failure: only the reference is missing
+        Example(
+            "import asyncio, logging\ndef attach(page):\n    async def handle(event):\n        try:\n"
+            "            await page.send(event)\n        except Exception as exc:\n"
+            "            logging.warning('could not handle %s', exc)\n"
+            "    def on_event(event):\n        asyncio.ensure_future(handle(event))\n"
+            "    page.on('event', on_event)\n",
+            severity=Severity.WARNING,
+        ),
         "from asyncio import ensure_future\nasync def f(c):\n    ensure_future(c())\n",
         "from storage import upload\ndef f(executor, blob):\n    executor.submit(upload, blob)\n",
         "import concurrent.futures as cf\ndef f(job, blob):\n    with cf.ThreadPoolExecutor() as pool:\n        pool.submit(job, blob)\n",
@@ -188,6 +215,10 @@ class DiscardedFuture(TracksBindings, Rule):
         ),
         "def f(pool, jobs):\n    for job in jobs:\n        pool.submit(*job)\n",
         "from storage import upload\ndef f(pool, blobs):\n    [pool.submit(upload, b) for b in blobs]\n",
+        "import concurrent.futures\npool = concurrent.futures.ThreadPoolExecutor(4)\n"
+        "def run(job, tracker):\n    try:\n        job.execute()\n"
+        "    except Exception as exc:\n        tracker.failed(job, exc)\n        raise\n"
+        "def start(job, tracker):\n    pool.submit(run, job, tracker)\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
@@ -327,6 +358,8 @@ class DiscardedFuture(TracksBindings, Rule):
             qualified = self.ctx.qualified_name(fn)
             if qualified is None or qualified.startswith("builtins."):
                 pending.function = fn.value
+            function = self.ctx.enclosing_function()
+            pending.defined_in = (self.ctx.module,) if function is None else (function, self.ctx.module)
         elif (
             isinstance(fn, cst.Attribute)
             and isinstance(fn.value, cst.Name)
@@ -334,6 +367,8 @@ class DiscardedFuture(TracksBindings, Rule):
         ):
             pending.class_scope = self._class_scope()
             pending.method_name = fn.attr.value
+            klass = next((n for n in reversed(self.ctx.ancestors) if isinstance(n, cst.ClassDef)), None)
+            pending.defined_in = () if klass is None else (klass,)
         elif not may_be_known:
             return
         else:
@@ -387,32 +422,69 @@ class DiscardedFuture(TracksBindings, Rule):
         function = self.ctx.enclosing_function()
         body = function if isinstance(function, cst.FunctionDef) else None
         if isinstance(coro, cst.Name) and body is not None:
-            coro = _single_value(body, coro.value)  # `accept = self._accept(conn)` first
+            coro = single_value(body, coro.value)  # `accept = self._accept(conn)` first
         if not isinstance(coro, cst.Call):
             return False
         if body is not None and any(
-            isinstance(a.value, cst.Name) and _awaited_future(self.ctx, body, a.value.value) for a in coro.args
+            isinstance(a.value, cst.Name) and awaited_future(self.ctx, body, a.value.value) for a in coro.args
         ):
             return True
+        if isinstance(coro.func, cst.Name):
+            # a coroutine function defined in an enclosing function (a callback's helper)
+            for outer in reversed(self.ctx.ancestors):
+                if isinstance(outer, cst.FunctionDef):
+                    for statement in suite_statements(outer.body):
+                        if (
+                            isinstance(statement, cst.FunctionDef)
+                            and statement.name.value == coro.func.value
+                            and statement.asynchronous is not None
+                        ):
+                            return catches_and_reports(self.ctx, statement, logging_reports=True)
+            return False
         method = self_attribute(self.ctx, coro.func)
         if method is None:
             return False
         klass, name = method
         for statement in suite_statements(klass.body):
             if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
-                return statement.asynchronous is not None and _catches_and_reports(self.ctx, statement)
+                return statement.asynchronous is not None and catches_and_reports(self.ctx, statement)
         return False
 
     def finish(self) -> None:
         for pending in self._pending:
             kind = self.known.kind(pending.scope, pending.receiver) if pending.receiver else None
             if pending.method == "submit":
+                if self._submitted_catches_itself(pending):
+                    continue
                 if kind is None and pending.attribute is not None:
                     kind = _EXECUTOR if self._holds_executor(pending.attribute) else None
                 if kind == _EXECUTOR or (kind is None and pending.named_executor and self._passes_function(pending)):
                     self._report(pending.call, "submit")
             elif kind == _LOOP or (kind is None and self._task_shape(pending.call)):
                 self._report(pending.call, "create_task", pending.lowered)
+
+    def _submitted_catches_itself(self, pending: _Pending) -> bool:
+        """`executor.submit(fn, ...)` where `fn` (a function of this module, a local `def`
+        or a method of this class) catches `Exception` itself and reports it (a status
+        tracker, a callback): the future carries no exception to lose."""
+        call = pending.call
+        if not call.args or call.args[0].star:
+            return False
+        fn = call.args[0].value
+        name = fn.value if isinstance(fn, cst.Name) else fn.attr.value if isinstance(fn, cst.Attribute) else None
+        if name is None:
+            return False
+        for owner in pending.defined_in:
+            if isinstance(owner, cst.Module):
+                statements: list[cst.CSTNode] = list(owner.body)
+            elif isinstance(owner, (cst.FunctionDef, cst.ClassDef)):
+                statements = suite_statements(owner.body)
+            else:
+                continue
+            for statement in statements:
+                if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+                    return catches_and_reports(self.ctx, statement, logging_reports=True)
+        return False
 
     def _holds_executor(self, key: tuple[cst.ClassDef, str]) -> bool:
         """The class assigns `self.<name>` an executor (`ThreadPoolExecutor(...)`, also
@@ -465,99 +537,3 @@ def _named_executor(receiver: cst.BaseExpression) -> bool:
         return False
     name = name.lower()
     return "executor" in name or "pool" in name
-
-
-def _single_value(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
-    """The value of `name = <value>` when that is the only binding of `name` in `function`'s
-    own code (a parameter or any other binding makes it unknown)."""
-    params = function.params
-    if any(
-        p.name.value == name
-        for p in (*params.posonly_params, *params.params, *params.kwonly_params)
-    ):
-        return None
-    value: cst.BaseExpression | None = None
-    for node in iter_nodes(function.body, local=True):
-        if isinstance(node, cst.Assign):
-            for target in node.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
-                    if value is not None or len(node.targets) != 1:
-                        return None
-                    value = node.value
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.AsName)):
-            bound = node.name if isinstance(node, cst.AsName) else node.target
-            if name in target_names(bound):
-                return None
-        elif isinstance(node, (cst.Global, cst.Nonlocal)):
-            if any(n.name.value == name for n in node.names):
-                return None
-    return value
-
-
-def _awaited_future(ctx: Context, function: cst.FunctionDef, name: str) -> bool:
-    """`name` is a future made in `function` (`loop.create_future()`, `asyncio.Future()`)
-    that `function` awaits (`await name`, `await asyncio.wait_for(name, t)`)."""
-    value = _single_value(function, name)
-    if not isinstance(value, cst.Call):
-        return False
-    func = value.func
-    if not (
-        (isinstance(func, cst.Attribute) and func.attr.value == "create_future")
-        or ctx.qualified_name(func) in _FUTURE_FACTORIES
-    ):
-        return False
-    for node in iter_nodes(function.body, local=True):
-        if isinstance(node, cst.Await):
-            inner = node.expression
-            if isinstance(inner, cst.Name) and inner.value == name:
-                return True
-            if isinstance(inner, cst.Call) and any(
-                isinstance(a.value, cst.Name) and a.value.value == name for a in inner.args
-            ):
-                return True
-    return False
-
-
-def _catches_and_reports(ctx: Context, function: cst.FunctionDef) -> bool:
-    """`function`'s body is one `try` (after a docstring and plain assignments without
-    calls) with a catch-all handler that does not re-raise and calls something other than
-    a log or print function: the coroutine hands its failure on itself."""
-    statements = suite_statements(function.body)
-    if not statements:
-        return False
-    *before, last = statements
-    for statement in before:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return False
-        for small in statement.body:
-            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
-                continue  # the docstring
-            if not isinstance(small, (cst.Assign, cst.AnnAssign)):
-                return False
-            if any(isinstance(n, (cst.Call, cst.Await)) for n in iter_nodes(small)):
-                return False
-    if not isinstance(last, cst.Try):
-        return False
-    return any(_reporting_handler(ctx, handler) for handler in last.handlers)
-
-
-def _reporting_handler(ctx: Context, handler: cst.ExceptHandler) -> bool:
-    kind = handler.type
-    if kind is not None:
-        classes = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
-        if not any(ctx.qualified_name(c) in _CATCH_ALL for c in classes):
-            return False
-    reports = False
-    for node in iter_nodes(handler.body, local=True):
-        if isinstance(node, cst.Raise):
-            return False  # the failure goes on into the dropped task
-        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and not _is_log_call(ctx, node.value):
-            reports = True
-    return reports
-
-
-def _is_log_call(ctx: Context, call: cst.Call) -> bool:
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value in _LOG_METHODS
-    return isinstance(func, cst.Name) and ctx.qualified_name(func) == "builtins.print"

@@ -2,10 +2,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from rules.analysis.storage import catches_broadly, failure_follows, handler_label
+from rules.analysis.storage import (
+    catches_broadly,
+    catches_remote_failure,
+    failure_follows,
+    handler_label,
+)
 from rules.analysis.syntax import argument, callee_name, is_none, iter_nodes
 from rules.analysis.uses import names_used_outside
-from rules.analysis.writes import is_std_stream, opened_path, write_open_mode
+from rules.analysis.writes import StorageWrites, is_std_stream, opened_path, write_open_mode
 from rules.model import Severity
 from rules.rule import Context, Rule
 from rules.scope import NESTED_SCOPES
@@ -59,7 +64,11 @@ class SilentLocalFallback(Rule):
     DETAILS = """
     An `except` clause (reported on its line) with a broad catch (as for RG201: bare,
     `Exception`, `OSError` and its aliases, `TimeoutError`, or a base or transport error of a
-    storage, HTTP or database library, resolved through imports) whose handler writes to the
+    storage, HTTP or database library, resolved through imports), or, when the `try` body
+    writes to a store (as for RG201), any remote failure however narrowly named (the builtin
+    `ConnectionError` family and `TimeoutError`, `socket` and `ssl` errors, any error class of
+    an HTTP, cloud, database or message-broker client: `requests`, `httpx`, `botocore`,
+    `google.api_core`, `azure`, `redis`, `pika`...), whose handler writes to the
     local filesystem (`open`/`io.open`/`Path.open` with a literal writing mode,
     `write_text`/`write_bytes`, `shutil.copy`/`copy2`/`copyfile`/`copytree`/`move`,
     `json.dump`/`pickle.dump`, `tempfile.mkstemp`, `tempfile.NamedTemporaryFile(delete=False)`,
@@ -72,9 +81,9 @@ class SilentLocalFallback(Rule):
     can tell `None` apart; in a function that never returns a value it merely skips the rest
     (`except ClientError: shutil.copy(path, spool); return` before `os.remove(path)`).
 
-    Deliberately not flagged, where the shape is ambiguous: narrow catches
-    (`FileNotFoundError` around creating a missing file is initialisation, not a fallback; the
-    builtin `ConnectionError` family); a handler whose writes all go to a destination the
+    Deliberately not flagged, where the shape is ambiguous: narrow catches around a body
+    that writes nowhere (`FileNotFoundError` around creating a missing file is
+    initialisation, not a fallback); a handler whose writes all go to a destination the
     `try` body already uses (`os.link(src, dst)` falling back to `shutil.copy2(src, dst)`, a
     rename falling back to a move: the same place by other means); a `try` whose body ends
     with `return` (or returns and is followed by a `return`/`raise`), so that falling through
@@ -85,6 +94,9 @@ class SilentLocalFallback(Rule):
     """
 
     VALID = [
+        # a narrow catch around a body that writes to no store
+        "def f(p, sock):\n    try:\n        sock.connect(('h', 1))\n    except ConnectionError:\n"
+        "        open(p, 'w').close()\n",
         "import shutil\nfrom botocore.exceptions import ClientError\n"
         "def f(s3, path):\n    try:\n        s3.upload_file(path, 'b', 'k')\n"
         "    except ClientError:\n        shutil.copy(path, '/var/spool')\n        raise\n",
@@ -140,12 +152,25 @@ class SilentLocalFallback(Rule):
         "        client.post('/ingest', content=data).raise_for_status()\n"
         "    except httpx.HTTPError:\n        fd, path = tempfile.mkstemp(prefix='ingest-')\n"
         "        os.write(fd, data)\n",
+        # the incident: the remote write failed on the network, the data went to local disk
+        "import json\ndef f(client, rec):\n    try:\n        client.put(rec)\n"
+        "    except (ConnectionError, TimeoutError):\n"
+        "        with open('/var/spool/pending.json', 'a') as fh:\n            json.dump(rec, fh)\n",
+        "import socket\ndef f(sock, data):\n    try:\n        sock.sendall(data)\n"
+        "    except socket.timeout:\n        open('/tmp/unsent', 'ab').write(data)\n",
+        "from requests.exceptions import ConnectTimeout\nimport requests\ndef f(u, rec, p):\n"
+        "    try:\n        requests.post(u, json=rec).raise_for_status()\n"
+        "    except ConnectTimeout:\n        p.write_text(str(rec))\n",
+        "from google.api_core.exceptions import ServiceUnavailable\nimport shutil\n"
+        "def f(blob, path):\n    try:\n        blob.upload_from_filename(path)\n"
+        "    except ServiceUnavailable:\n        shutil.copy(path, '/var/spool')\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._functions: dict[str, cst.FunctionDef] | None = None
         self._helper_writes: dict[cst.FunctionDef, str | None] = {}
+        self._writes = StorageWrites(ctx)
 
     def visit_Try(self, node: cst.Try) -> None:
         self._check(node)
@@ -154,9 +179,15 @@ class SilentLocalFallback(Rule):
         self._check(node)
 
     def _check(self, node: cst.Try | cst.TryStar) -> None:
+        remote: bool | None = None  # the `try` body writes to a store: decided once, if asked
         for handler in node.handlers:
             if not catches_broadly(self.ctx, handler):
-                continue
+                if not catches_remote_failure(self.ctx, handler):
+                    continue
+                if remote is None:
+                    remote = self._writes.first_write(node.body) is not None
+                if not remote:
+                    continue
             write = self._silent_write(node, handler)
             if write is not None:
                 self.report(

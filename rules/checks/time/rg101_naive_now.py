@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rules.analysis.fix_safety import FixSafety
 from rules.analysis.naive_uses import NaiveUses
 from rules.analysis.syntax import argument, chained_methods, is_none
-from rules.analysis.time import DATETIME, naive_value_relied_on, utc_expression
+from rules.analysis.time import DATETIME, utc_expression
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 
@@ -50,10 +51,24 @@ class NaiveNow(Rule):
     name). It is a warning where the server's zone cannot change an answer: formatted,
     printed or logged; only its calendar fields read; only compared with or subtracted from
     another naive reading, possibly moved by a `timedelta` (an elapsed time or an in-memory
-    deadline, where only a DST change matters: RG108's concern); the explicit local-time
+    deadline, where only a DST change matters: RG108's concern), including a subtraction
+    from a name that announces the start of a measurement (`start`, `start_time`,
+    `time_begin`, `self._started`; not `started_at`, a stored instant); chosen by a test on
+    another value's `tzinfo` (`now(x.tzinfo) if x.tzinfo else now()`); the explicit local-time
     branch of a helper that otherwise returns aware values; test code (`test*` functions,
     `Test*` classes). A name or `self.<attr>` holding the value is followed through the
     function or the class; a value the rule cannot follow keeps the error.
+
+    The fix (`now(timezone.utc)`) is safe, and offered as a suggestion on the pull request,
+    only when every read of the value is in sight and works the same once it is aware: the
+    value and every local name, private module-level name, private `self._attr` or local
+    dict key it is kept in are only formatted, logged, read for their fields, converted
+    with `.astimezone()`, read with `.timestamp()` (the same number: a naive reading is
+    taken for local time, which it is), or compared with or subtracted from values this
+    rule makes aware in the same run or that are aware already. Returned, passed on, kept
+    under a public name or attribute, or turned into text with `.isoformat()` / `str()`,
+    the value may meet a naive one out of sight (`TypeError`), so the fix is unsafe
+    (`--unsafe-fixes`).
     """
 
     VALID = [
@@ -75,22 +90,32 @@ class NaiveNow(Rule):
         Example(
             "from datetime import datetime\nx = datetime.now()\n",
             fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name or a returned value: readers out of sight
         ),
         Example(
             "import datetime as dt\nx = dt.datetime.now()\n",
             fix="import datetime as dt\nx = dt.datetime.now(dt.timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name or a returned value: readers out of sight
         ),
         Example(
             "from datetime import datetime as DT\nx = DT.today()\n",
             fix="from datetime import datetime as DT, timezone\nx = DT.now(timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name or a returned value: readers out of sight
         ),
         Example(
             "import datetime\nx = datetime.datetime.now(tz=None)\n",
             fix="import datetime\nx = datetime.datetime.now(tz=datetime.timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name or a returned value: readers out of sight
         ),
         Example(
             '"""Doc."""\nimport os\n\ndef f():\n    from datetime import datetime\n    return datetime.now()\n',
             fix='"""Doc."""\nimport os\nfrom datetime import timezone\n\ndef f():\n    from datetime import datetime\n    return datetime.now(timezone.utc)\n',
+
+            unsafe=True,  # a public module-level name or a returned value: readers out of sight
         ),
         Example(
             "from datetime import datetime, timedelta\ndef old(record):\n"
@@ -109,16 +134,77 @@ class NaiveNow(Rule):
         "        self.finished_at = datetime.now()\n",
         "from datetime import datetime\ndef check(cert):\n"
         "    if cert.not_after < datetime.now():\n        raise ValueError('expired')\n",
-        # benign shapes: reported, as warnings
+        # the incident: the attribute is public, so other code may subtract it from a naive
+        # value; making only this reading aware would raise TypeError there
+        Example(
+            "from datetime import datetime\nclass Lock:\n    def acquire(self):\n"
+            "        self.lock_acquisition_time = datetime.now()\n"
+            "    def held_for(self):\n        return datetime.now() - self.lock_acquisition_time\n",
+            fix="from datetime import datetime, timezone\nclass Lock:\n    def acquire(self):\n"
+            "        self.lock_acquisition_time = datetime.now(timezone.utc)\n"
+            "    def held_for(self):\n        return datetime.now(timezone.utc) - self.lock_acquisition_time\n",
+            unsafe=True,
+            severity=Severity.WARNING,
+        ),
+        # benign shapes: reported, as warnings; every read is in sight, so the fix is safe
         Example(
             "import logging\nfrom datetime import datetime\nlog = logging.getLogger()\n"
             "def done():\n    log.info('done at %s', datetime.now())\n",
+            fix="import logging\nfrom datetime import datetime, timezone\nlog = logging.getLogger()\n"
+            "def done():\n    log.info('done at %s', datetime.now(timezone.utc))\n",
             severity=Severity.WARNING,
+            exercise="done()\n",
         ),
         Example(
             "from datetime import datetime\ndef folder(pattern):\n"
             "    return datetime.now().strftime(pattern)\n",
+            fix="from datetime import datetime, timezone\ndef folder(pattern):\n"
+            "    return datetime.now(timezone.utc).strftime(pattern)\n",
             severity=Severity.WARNING,
+            exercise="assert len(folder('%Y/%m/%d')) == 10\n",
+        ),
+        Example(
+            "from datetime import datetime\nclass Lock:\n    def acquire(self):\n"
+            "        self._acquired = datetime.now()\n    def held_for(self):\n"
+            "        return (datetime.now() - self._acquired).total_seconds()\n",
+            fix="from datetime import datetime, timezone\nclass Lock:\n    def acquire(self):\n"
+            "        self._acquired = datetime.now(timezone.utc)\n    def held_for(self):\n"
+            "        return (datetime.now(timezone.utc) - self._acquired).total_seconds()\n",
+            severity=Severity.WARNING,
+            exercise="lock = Lock()\nlock.acquire()\nassert lock.held_for() >= 0\n",
+        ),
+        Example(
+            "from datetime import datetime, timedelta\ndef wait(poll, seconds):\n"
+            "    deadline = datetime.now() + timedelta(seconds=seconds)\n"
+            "    while datetime.now() < deadline:\n        if poll():\n            return True\n"
+            "    return False\n",
+            fix="from datetime import datetime, timedelta, timezone\ndef wait(poll, seconds):\n"
+            "    deadline = datetime.now(timezone.utc) + timedelta(seconds=seconds)\n"
+            "    while datetime.now(timezone.utc) < deadline:\n        if poll():\n            return True\n"
+            "    return False\n",
+            severity=Severity.WARNING,
+            exercise="assert wait(lambda: True, 1)\nassert not wait(lambda: False, 0.01)\n",
+        ),
+        Example(
+            "import logging\nfrom datetime import datetime\nlog = logging.getLogger()\n"
+            "def progress(start_time, done, total):\n    elapsed = datetime.now() - start_time\n"
+            "    log.info('%d/%d in %s', done, total, elapsed)\n",
+            severity=Severity.WARNING,
+        ),
+        # the naive reading chosen only when the other value is naive too (radicale)
+        Example(
+            "from datetime import datetime, timedelta\ndef past(event_end):\n"
+            "    now = datetime.now(event_end.tzinfo) if event_end.tzinfo else datetime.now()\n"
+            "    return event_end < now - timedelta(minutes=1)\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "from datetime import datetime\n_STARTED = datetime.now()\ndef uptime():\n"
+            "    return datetime.now() - _STARTED\n",
+            fix="from datetime import datetime, timezone\n_STARTED = datetime.now(timezone.utc)\n"
+            "def uptime():\n    return datetime.now(timezone.utc) - _STARTED\n",
+            severity=Severity.WARNING,
+            exercise="assert uptime().total_seconds() >= 0\n",
         ),
         Example(
             "from datetime import datetime\ndef timed(work):\n    start = datetime.now()\n"
@@ -152,7 +238,7 @@ class NaiveNow(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._uses = NaiveUses(ctx, returned=True, timestamp=False, local=True)
-        self._relied_on: dict[cst.CSTNode, frozenset[str]] = {}
+        self._safety = FixSafety(ctx, timestamp_same=True)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -191,8 +277,12 @@ class NaiveNow(Rule):
             FixSpec(
                 "Use an aware UTC now",
                 ((node, new),),
-                safe=not naive_value_relied_on(self.ctx, node, self._relied_on),
+                safe=False,  # settled in `finish`, once every read of the value is known
                 imports=imports,
             ),
             severity=None if use.risky else Severity.WARNING,
         )
+        self._safety.track(node, self.ctx.pending[-1])
+
+    def finish(self) -> None:
+        self._safety.settle()

@@ -8,23 +8,27 @@ from rules.analysis.conventions import (
     NAIVE_LOCAL,
     NAIVE_UTC,
     NAIVE_UTC_CALLS,
+    SENDING_CALLS,
     Conventions,
+    assigned_name,
     aware_column_type,
     other_zone,
+    same_instant,
+    unit_parents,
 )
+from rules.analysis.fix_safety import FixSafety
 from rules.analysis.flow import LocalFlow, local_flow, settle_kinds, unit_of
 from rules.analysis.syntax import (
     argument,
     callee_name,
     chained_methods,
-    child_nodes,
     is_none,
     string_value,
 )
 from rules.analysis.time import (
     DATETIME,
+    duration_like,
     made_aware,
-    naive_value_relied_on,
     realtime_name,
     storage_name,
     utc_expression,
@@ -38,28 +42,6 @@ _ORDERING = (
     cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual,
 )
 _MAX_FOLLOW = 8  # names followed from one call: `now = utcnow()`, `deadline = now + ttl`, ...
-
-
-def _same_instant(candidate: cst.Call, other: cst.BaseExpression) -> bool:
-    """`datetime.now() - datetime.utcnow()`, `fromtimestamp(t) - utcfromtimestamp(t)`: two
-    readings of one instant, subtracted to learn the server's UTC offset on purpose."""
-    if not isinstance(other, cst.Call) or len(other.args) != len(candidate.args):
-        return False
-    return all(a.value.deep_equals(b.value) for a, b in zip(other.args, candidate.args, strict=True))
-
-
-def _unit_parents(unit: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
-    """Parent of every node of the unit's own code (nested def and class bodies excluded)."""
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
-    start = unit.body if isinstance(unit, (cst.FunctionDef, cst.ClassDef)) else unit
-    stack: list[cst.CSTNode] = [start]
-    while stack:
-        node = stack.pop()
-        for child in child_nodes(node):
-            parents[child] = node
-            if not (isinstance(node, (cst.FunctionDef, cst.ClassDef)) and child is node.body):
-                stack.append(child)
-    return parents
 
 
 class _Candidate:
@@ -80,7 +62,8 @@ class UtcNaive(Rule):
     `datetime.utcnow()` and `datetime.utcfromtimestamp(x)`, deprecated since Python 3.12,
     called or passed uncalled as a default. An error where this code reads the value as
     server-local time or mixes it with local or aware values (`.timestamp()`,
-    `.astimezone()`, a comparison with `datetime.now()`); a warning elsewhere.
+    `.astimezone()`, a comparison with `datetime.now()`), and where the value is returned,
+    stored or sent; a warning elsewhere.
 
     Why it is risky:
     The value carries UTC wall-clock fields but no zone, so `.timestamp()`, `.astimezone()`
@@ -92,8 +75,8 @@ class UtcNaive(Rule):
     How to fix:
     Ask for an aware UTC value: `datetime.now(timezone.utc)` and
     `datetime.fromtimestamp(x, timezone.utc)`. Good:
-    `expires = datetime.now(timezone.utc) + ttl`. The fix is marked unsafe where the value
-    is compared, subtracted or formatted nearby, since naive and aware values do not mix.
+    `expires = datetime.now(timezone.utc) + ttl`. The fix is unsafe unless every read of the
+    value is in sight and works with an aware value: naive and aware values do not mix.
     """
 
     code = "RG102"
@@ -115,18 +98,20 @@ class UtcNaive(Rule):
     an aware value, except `datetime.now() - datetime.utcnow()` and
     `fromtimestamp(t) - utcfromtimestamp(t)`, two readings of one instant subtracted to learn
     the server's offset on purpose; the default of a column declared
-    `DateTime(timezone=True)`; or a store under a real-time name (`created_at=`,
-    `row["expires_at"]`, `obj.updated_at`) when the same record gets an aware or local value
-    next to it, or when the file compares that name with, or assigns it, aware or local values
-    (`Token(created_at=datetime.utcnow())` and `datetime.now(timezone.utc) -
-    token.created_at`). The value is followed through `+`/`-` a duration and through local
-    names of the same function whose every assignment is such a value.
+    `DateTime(timezone=True)`. Like RG101's naive value, it is also an error where it
+    leaves the code that knows it is UTC: returned to callers; stored under a real-time
+    name (`created_at=`, `row["expires_at"]`, `obj.updated_at`, a column default, a
+    document field); or sent to a call that stores or sends it (`execute`, `save`, `set`,
+    `publish`...). The message says when the file also compares that name with, or assigns
+    it, aware or local values (`Token(created_at=datetime.utcnow())` and
+    `datetime.now(timezone.utc) - token.created_at`). The value is followed through `+`/`-`
+    a duration, tuples and lists, and local names of the same function whose every
+    assignment is such a value.
     Everywhere else it is a warning (deprecated, but consistent): formatted into a string
     labelled UTC, compared only with other naive-UTC values or values of unknown convention
     (a parameter, an attribute), made aware with `.replace(tzinfo=timezone.utc)` (or a zone
-    held in a variable), handed to a library that stores naive values as UTC (pymongo),
-    returned, or formatted with `.isoformat()` (whether the reader of an offset-less string
-    assumes UTC cannot be seen here).
+    held in a variable), subtracted to a duration, or formatted with `.isoformat()`
+    (whether the reader of an offset-less string assumes UTC cannot be seen here).
 
     For example, `if datetime.now(timezone.utc) - token.created_at > ttl:` fails for the
     tokens stored with `created_at=datetime.utcnow()`. Where nothing in sight reads the
@@ -136,6 +121,11 @@ class UtcNaive(Rule):
     For an error, also check the other side of the comparison or the reader of the stored
     field; for a warning, the rewrite to `datetime.now(timezone.utc)` only removes the
     deprecated call (make the values it meets aware too).
+
+    The fix is safe (and suggested on the pull request) only when every read of the value
+    is in sight and works the same once aware, as for RG101; `.timestamp()` is not among
+    them here: of naive UTC fields it is off by the server's offset, so the fix changes
+    the number (for the better, but a reader gets another value).
     """
 
     VALID = [
@@ -160,6 +150,7 @@ class UtcNaive(Rule):
         Example(
             "from datetime import datetime\nx = datetime.utcnow().astimezone()\n",
             fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc).astimezone()\n",
+            exercise="assert x.tzinfo is not None\n",
         ),
         Example(
             "from datetime import datetime, timedelta\ndef expiry(ttl):\n"
@@ -192,28 +183,32 @@ class UtcNaive(Rule):
         Example(
             "from datetime import datetime\nx = datetime.utcnow()\n",
             fix="from datetime import datetime, timezone\nx = datetime.now(timezone.utc)\n",
+            unsafe=True,  # a public module-level name: its readers are out of sight
             severity=_W,
         ),
         Example(
             "import datetime as dt\nx = dt.datetime.utcfromtimestamp(ts)\n",
             fix="import datetime as dt\nx = dt.datetime.fromtimestamp(ts, dt.timezone.utc)\n",
+            unsafe=True,
             severity=_W,
         ),
         Example(
             "from datetime import datetime as DT\nx = DT.utcnow()\n",
             fix="from datetime import datetime as DT, timezone\nx = DT.now(timezone.utc)\n",
+            unsafe=True,
             severity=_W,
         ),
         Example(
             "import datetime\nx = datetime.datetime.utcnow()\n",
             fix="import datetime\nx = datetime.datetime.now(datetime.timezone.utc)\n",
+            unsafe=True,
             severity=_W,
         ),
         Example(
             "def f(ts):\n    import datetime\n    return datetime.datetime.utcfromtimestamp(ts)\n",
             fix="from datetime import timezone\ndef f(ts):\n    import datetime\n"
             "    return datetime.datetime.fromtimestamp(ts, timezone.utc)\n",
-            severity=_W,
+            unsafe=True,  # returned (an error: the callers see no zone), callers out of sight
         ),
         Example(
             "from datetime import datetime, timezone\n"
@@ -221,6 +216,7 @@ class UtcNaive(Rule):
             fix="from datetime import datetime, timezone\n"
             "x = datetime.now(timezone.utc).replace(tzinfo=timezone.utc)\n",
             severity=_W,
+            exercise="assert x.utcoffset().total_seconds() == 0\n",
         ),
         # compared with a value of unknown convention: probably naive UTC as well
         Example(
@@ -241,7 +237,23 @@ class UtcNaive(Rule):
             "from datetime import datetime\nclass Clock:\n    def now(self):\n        return datetime.utcfromtimestamp(self.ts)\n",
             fix="from datetime import datetime, timezone\nclass Clock:\n    def now(self):\n"
             "        return datetime.fromtimestamp(self.ts, timezone.utc)\n",
+            unsafe=True,
+        ),
+        # every read in sight and unchanged by an aware value: safe
+        Example(
+            "import datetime\ndef amz_date(log):\n    now = datetime.datetime.utcnow()\n"
+            "    log.debug('signing at %s', now)\n    return now.strftime('%Y%m%dT%H%M%SZ')\n",
+            fix="import datetime\ndef amz_date(log):\n    now = datetime.datetime.now(datetime.timezone.utc)\n"
+            "    log.debug('signing at %s', now)\n    return now.strftime('%Y%m%dT%H%M%SZ')\n",
             severity=_W,
+            exercise="import logging\nassert amz_date(logging.getLogger()).endswith('Z')\n",
+        ),
+        # `.timestamp()` of naive UTC fields takes them for local time: the fix changes the number
+        Example(
+            "from datetime import datetime\ndef epoch():\n    return datetime.utcnow().timestamp()\n",
+            fix="from datetime import datetime, timezone\ndef epoch():\n"
+            "    return datetime.now(timezone.utc).timestamp()\n",
+            unsafe=True,
         ),
         # no rewrite for a call whose arguments cannot be read
         Example("import datetime\ndatetime.datetime.utcfromtimestamp(*args)\n", severity=_W),
@@ -250,7 +262,6 @@ class UtcNaive(Rule):
             fix="from datetime import datetime, timezone\n"
             "created = Column(DateTime, default=lambda: datetime.now(timezone.utc))\n",
             unsafe=True,
-            severity=_W,
         ),
         Example(
             "import datetime as dt\nstamps = list(map(dt.datetime.utcfromtimestamp, seconds))\n",
@@ -268,17 +279,14 @@ class UtcNaive(Rule):
             "    return datetime.datetime.utcnow() >= expires - margin\n",
             severity=_W,
         ),
-        # a real-time name nothing else in the file gives another convention (pymongo)
-        Example(
-            "import datetime\ndef extend(coll, q, ttl):\n"
-            "    coll.update_one(q, {'$set': {'expire_at': datetime.datetime.utcnow() + ttl}})\n",
-            severity=_W,
-        ),
+        # stored: whoever reads the field back sees no zone (pymongo)
+        "import datetime\ndef extend(coll, q, ttl):\n"
+        "    coll.update_one(q, {'$set': {'expire_at': datetime.datetime.utcnow() + ttl}})\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self._compared: dict[cst.CSTNode, frozenset[str]] = {}
+        self._safety = FixSafety(ctx, timestamp_same=False)
         self._conventions = Conventions(ctx)
         self._pending: dict[cst.CSTNode, list[_Candidate]] = {}
         self._stores: dict[_Candidate, list[str]] = {}
@@ -333,7 +341,7 @@ class UtcNaive(Rule):
             fix = FixSpec(
                 f"Use `{_instead(method)}`",
                 ((node, new),),
-                safe=not naive_value_relied_on(self.ctx, node, self._compared),
+                safe=False,  # settled in `finish`, once every read of the value is known
                 imports=imports,
             )
         candidate = _Candidate(node, method, fix, called=True)
@@ -361,14 +369,15 @@ class UtcNaive(Rule):
                 found = next((n for n in names if n in confirmed), None)
                 self._emit(
                     candidate,
-                    None if found is None else
-                    f"it is stored as `{found}`, which this file {confirmed[found]}",
+                    f"it is stored as `{names[0]}`, and its readers see no zone" if found is None
+                    else f"it is stored as `{found}`, which this file {confirmed[found]}",
                 )
+        self._safety.settle()
 
     # -- the unit's data flow ------------------------------------------------------------
     def _decide(self, unit: cst.CSTNode) -> None:
         flow = local_flow(unit, nested_bodies=False)
-        parents = _unit_parents(unit)
+        parents = unit_parents(unit)
         names = self._name_kinds(flow)
         for candidate in self._pending.pop(unit):
             stores: list[str] = []
@@ -437,9 +446,12 @@ class UtcNaive(Rule):
                 kind = self._conventions.of(other, names)
                 if kind in (NAIVE_LOCAL, AWARE) and isinstance(parent.operator, cst.Subtract):
                     if kind == NAIVE_LOCAL and current is node and isinstance(node, cst.Call) \
-                            and _same_instant(node, other):
+                            and same_instant(node, other):
                         return None
                     return f"it is subtracted with {_a(kind)} value"
+                if isinstance(parent.operator, cst.Subtract) and isinstance(other, cst.Call) \
+                        and not duration_like(other):
+                    return None  # `stamp - datetime(1970, 1, 1)`: a timedelta from here on
                 if isinstance(parent.operator, cst.Add) or (
                     isinstance(parent.operator, cst.Subtract) and parent.left is current
                     and kind is None
@@ -459,6 +471,9 @@ class UtcNaive(Rule):
                         if kind in (NAIVE_LOCAL, AWARE):
                             return f"it is compared with {_a(kind)} value"
                 return None
+            if isinstance(parent, (cst.Element, cst.Tuple, cst.List)):
+                current = parent  # `(stamp,)` handed to `execute()` is sent all the same
+                continue
             if isinstance(parent, cst.IfExp) and parent.test is not current:
                 current = parent
                 continue
@@ -486,6 +501,9 @@ class UtcNaive(Rule):
                 return None
             if isinstance(parent, cst.Arg):
                 return self._argument(parent, parents, names, stores)
+            if isinstance(parent, (cst.Return, cst.Yield)):
+                return ("it is returned to callers, who may read its fields as local time or "
+                        "compare it with aware values")
             if isinstance(parent, cst.DictElement) and parent.value is current:
                 key = string_value(parent.key)
                 container = parents.get(parent)
@@ -514,6 +532,8 @@ class UtcNaive(Rule):
                 and call.args[0] is arg and other_zone(func.value)
             ):
                 return "`.localize()` labels its UTC fields with another zone"
+            if callee_name(call) in SENDING_CALLS:
+                return f"it is sent to `{callee_name(call)}()`, whose reader sees no zone"
             return None
         keyword = arg.keyword.value
         others = [a.value for a in call.args if a is not arg]
@@ -524,7 +544,7 @@ class UtcNaive(Rule):
                 return f"it is stored as `{keyword}` next to values of another convention"
             stores.append(keyword)
         elif keyword in COLUMN_DEFAULTS:
-            target = _assigned_name(call, parents)  # `created_at = Column(default=...)`
+            target = assigned_name(call, parents)  # `created_at = Column(default=...)`
             if target is not None and realtime_name(target):
                 stores.append(target)
         return None
@@ -567,6 +587,8 @@ class UtcNaive(Rule):
             candidate.fix,
             severity=None if reason is not None else Severity.WARNING,
         )
+        if candidate.called and candidate.fix is not None:
+            self._safety.track(candidate.node, self.ctx.pending[-1])
 
 
 def _a(kind: str) -> str:
@@ -575,15 +597,3 @@ def _a(kind: str) -> str:
 
 def _instead(method: str) -> str:
     return "datetime.now(timezone.utc)" if method == "utcnow" else "datetime.fromtimestamp(x, timezone.utc)"
-
-
-def _assigned_name(call: cst.Call, parents: dict[cst.CSTNode, cst.CSTNode]) -> str | None:
-    statement = parents.get(call)
-    if isinstance(statement, cst.Assign) and statement.value is call and len(statement.targets) == 1:
-        target = statement.targets[0].target
-        return target.value if isinstance(target, cst.Name) else None
-    if isinstance(statement, cst.AnnAssign) and statement.value is call:
-        return statement.target.value if isinstance(statement.target, cst.Name) else None
-    return None
-
-

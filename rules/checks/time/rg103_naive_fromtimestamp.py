@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from rules.analysis.fix_safety import FixSafety
 from rules.analysis.naive_uses import NaiveUses
 from rules.analysis.syntax import argument, chained_methods, is_none
-from rules.analysis.time import DATETIME, naive_value_relied_on, utc_expression
+from rules.analysis.time import DATETIME, utc_expression
 from rules.model import Severity
 from rules.rule import Context, Example, FixSpec, Rule
 
@@ -36,8 +37,8 @@ class NaiveFromtimestamp(Rule):
 
     How to fix:
     Pass the zone: `datetime.fromtimestamp(x, timezone.utc)`. Good:
-    `created = datetime.fromtimestamp(row.created_ts, timezone.utc)`. The fix is marked
-    unsafe where the value is compared, subtracted or formatted nearby.
+    `created = datetime.fromtimestamp(row.created_ts, timezone.utc)`. The fix is unsafe
+    unless every read of the value is in sight and works with an aware value.
     """
 
     code = "RG103"
@@ -62,8 +63,16 @@ class NaiveFromtimestamp(Rule):
     server's zone cannot change an answer: formatted, printed or logged; only its calendar
     fields read; only compared with or subtracted from another naive value (the duration
     between two conversions); tested for equality (change detection against the previous
-    reading of the same file); given a zone afterwards (`make_aware(...)`); and a constant
+    reading of the same file); given a zone afterwards (`make_aware(...)`); relabelled and
+    subtracted from an aware conversion of the same timestamp to learn the server's offset
+    (`fromtimestamp(t).replace(tzinfo=utc) - fromtimestamp(t, utc)`); and a constant
     argument, `fromtimestamp(0)`, which is a "never" sentinel a few hours cannot move.
+
+    The fix is safe, and offered as a suggestion on the pull request, only when every read
+    of the value is in sight and works the same once it is aware: formatted, logged, read
+    for its fields, `.timestamp()` (the same number), or compared with or subtracted from
+    values this rule makes aware in the same run (`fromtimestamp(t1) - fromtimestamp(t0)`).
+    Otherwise (returned, passed on, kept under a public name) it is unsafe.
     """
 
     VALID = [
@@ -89,29 +98,40 @@ class NaiveFromtimestamp(Rule):
         Example(
             "from datetime import datetime\nx = datetime.fromtimestamp(ts)\n",
             fix="from datetime import datetime, timezone\nx = datetime.fromtimestamp(ts, timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "import datetime as dt\nx = dt.datetime.fromtimestamp(ts)\n",
             fix="import datetime as dt\nx = dt.datetime.fromtimestamp(ts, dt.timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "from datetime import datetime as DT\nx = DT.fromtimestamp(ts, None)\n",
             fix="from datetime import datetime as DT, timezone\nx = DT.fromtimestamp(ts, timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "import datetime\nx = datetime.datetime.fromtimestamp(ts, tz=None)\n",
             fix="import datetime\nx = datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "from datetime import datetime\nx = datetime.fromtimestamp(timestamp=ts)\n",
             fix="from datetime import datetime, timezone\n"
             "x = datetime.fromtimestamp(timestamp=ts, tz=timezone.utc)\n",
+
+            unsafe=True,  # a public module-level name: its readers are out of sight
         ),
         Example(
             "from datetime import datetime, timezone\n"
             "x = datetime.fromtimestamp(ts).replace(tzinfo=None)\n",
             fix="from datetime import datetime, timezone\n"
             "x = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None)\n",
+            unsafe=True,
         ),
         Example(
             "from datetime import datetime\ndef age(ts, now):\n    born = datetime.fromtimestamp(ts)\n"
@@ -130,12 +150,26 @@ class NaiveFromtimestamp(Rule):
             "def found(path):\n"
             "    stamp = datetime.fromtimestamp(os.path.getmtime(path)).strftime('%Y%m%d')\n"
             "    log.info('found %s modified %s', path, stamp)\n",
+            fix="import logging, os\nfrom datetime import datetime, timezone\nlog = logging.getLogger()\n"
+            "def found(path):\n"
+            "    stamp = datetime.fromtimestamp(os.path.getmtime(path), timezone.utc).strftime('%Y%m%d')\n"
+            "    log.info('found %s modified %s', path, stamp)\n",
+            severity=Severity.WARNING,
+            exercise="found(__import__('sys').executable)\n",
+        ),
+        Example(
+            "import datetime\ndef utc_offset(tm):\n"
+            "    return (datetime.datetime.fromtimestamp(tm).replace(tzinfo=datetime.timezone.utc)\n"
+            "            - datetime.datetime.fromtimestamp(tm, datetime.timezone.utc)).total_seconds()\n",
             severity=Severity.WARNING,
         ),
         Example(
             "from datetime import datetime\ndef took(t0, t1):\n"
             "    return datetime.fromtimestamp(t1) - datetime.fromtimestamp(t0)\n",
+            fix="from datetime import datetime, timezone\ndef took(t0, t1):\n"
+            "    return datetime.fromtimestamp(t1, timezone.utc) - datetime.fromtimestamp(t0, timezone.utc)\n",
             severity=Severity.WARNING,
+            exercise="assert took(10, 70).total_seconds() == 60\n",
         ),
         Example(
             "from datetime import datetime\nclass Manager:\n    def __init__(self):\n"
@@ -149,16 +183,17 @@ class NaiveFromtimestamp(Rule):
         ),
         # the local wall time labelled UTC: right only on a server that runs in UTC
         Example(
-            "from datetime import datetime, timezone\n"
-            "x = datetime.fromtimestamp(ts).replace(tzinfo=timezone.utc)\n",
-            fix="from datetime import datetime, timezone\n"
-            "x = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=timezone.utc)\n",
+            "from datetime import datetime, timezone\ndef stamp(ts):\n"
+            "    return datetime.fromtimestamp(ts).replace(tzinfo=timezone.utc)\n",
+            fix="from datetime import datetime, timezone\ndef stamp(ts):\n"
+            "    return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=timezone.utc)\n",
+            exercise="assert stamp(0).year == 1970 and stamp(0).tzinfo is not None\n",
         ),
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self._compared: dict[cst.CSTNode, frozenset[str]] = {}
+        self._safety = FixSafety(ctx, timestamp_same=True)
         self._uses = NaiveUses(ctx, returned=True, timestamp=False, local=True)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -178,6 +213,8 @@ class NaiveFromtimestamp(Rule):
         stamp = argument(node, 0, "timestamp")
         if stamp is not None and _constant(stamp.value):
             risky, why = False, "a constant instant, a sentinel a few hours cannot move"
+        elif self._offset_probe(node):
+            risky, why = False, "subtracted from an aware reading of the same instant to learn the server's offset"
         else:
             use = self._uses.classify(node)
             risky, why = use.risky, use.why
@@ -188,11 +225,35 @@ class NaiveFromtimestamp(Rule):
                 f"{what}; here it is {why}, so only a warning: use "
                 "`datetime.fromtimestamp(x, timezone.utc)` wherever an instant is meant."
             )
-        self.report(
-            node,
-            message,
-            self._fix(node, tz),
-            severity=None if risky else Severity.WARNING,
+        fix = self._fix(node, tz)
+        self.report(node, message, fix, severity=None if risky else Severity.WARNING)
+        if fix is not None:
+            self._safety.track(node, self.ctx.pending[-1])
+
+    def finish(self) -> None:
+        self._safety.settle()
+
+    def _offset_probe(self, node: cst.Call) -> bool:
+        """`fromtimestamp(t).replace(tzinfo=utc) - fromtimestamp(t, utc)`: the local fields
+        relabelled and compared with the same instant, on purpose, to get the UTC offset."""
+        labelled: cst.CSTNode | None = None
+        for method, call in chained_methods(self.ctx, node):
+            if method == "replace" and argument(call, 7, "tzinfo") is not None:
+                labelled = call
+            break
+        if labelled is None:
+            return False
+        chain = self.ctx.ancestors
+        index = next((i for i in range(len(chain) - 1, -1, -1) if chain[i] is labelled), None)
+        parent = chain[index - 1] if index else None
+        if not isinstance(parent, cst.BinaryOperation) or not isinstance(parent.operator, cst.Subtract):
+            return False
+        other = parent.right if parent.left is labelled else parent.left
+        return (
+            isinstance(other, cst.Call)
+            and self.ctx.qualified_name(other.func) == _NAME
+            and bool(other.args) and bool(node.args)
+            and other.args[0].value.deep_equals(node.args[0].value)
         )
 
     def _converted(self, node: cst.Call) -> bool:
@@ -225,6 +286,6 @@ class NaiveFromtimestamp(Rule):
         return FixSpec(
             "Pass `timezone.utc`",
             ((node, node.with_changes(args=args)),),
-            safe=not naive_value_relied_on(self.ctx, node, self._compared),
+            safe=False,  # settled in `finish`, once every read of the value is known
             imports=imports,
         )

@@ -38,6 +38,31 @@ def _fixed(call: cst.Call) -> bool:
     )
 
 
+def _date_only(call: cst.Call) -> bool:
+    """`datetime(2025, 4, 1)`: a calendar day written as literals, no time of day."""
+    return 0 < len(call.args) <= 3 and all(
+        not arg.star
+        and isinstance(arg.value, cst.Integer)
+        and (arg.keyword is None or arg.keyword.value in ("year", "month", "day"))
+        for arg in call.args
+    )
+
+
+def _calendar_metadata(ctx: Context, node: cst.CSTNode) -> bool:
+    """`node` (the current node) is an argument of a decorator (`@deprecated(start_date=...)`)
+    or of a deprecation helper (`deprecate(..., removal_date=...)`): a day named for people
+    to read, formatted into a message, not an instant the code computes with."""
+    chain = ctx.ancestors
+    if len(chain) < 2 or not isinstance(chain[-1], cst.Arg) or not isinstance(chain[-2], cst.Call):
+        return False
+    call = chain[-2]
+    if len(chain) >= 3 and isinstance(chain[-3], cst.Decorator) and chain[-3].decorator is call:
+        return True
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return "deprecat" in name.lower()
+
+
 def _attaches_zone(ctx: Context, node: cst.CSTNode) -> bool:
     """`node` (the current node) is passed straight to a call that attaches a zone to a naive
     value: pytz's `tz.localize(<node>)` or Django's `make_aware(<node>, ...)`.
@@ -112,7 +137,11 @@ class NaiveConstructor(Rule):
     `*utc*`); fields taken from `time.gmtime()` (UTC by construction, a naive UTC value like
     `utcfromtimestamp()` gives); a fixed date kept in a module-level constant; formatted or logged; compared
     only with other naive values; returned (a parser's or converter's result is as naive
-    as its input: the caller's use decides).
+    as its input: the caller's use decides); a calendar day written as literals (no time of
+    day: `datetime(2025, 4, 1)`) given to a decorator or to a call named `*deprecat*`
+    (`@deprecated(start_date=datetime(2025, 4, 1), end_date=...)`: a date for people to read,
+    formatted into a message). The last also lowers Airflow's `@dag(start_date=...)`, a
+    decorator whose date is an instant; `DAG(start_date=...)` stays an error.
     """
 
     VALID = [
@@ -201,6 +230,18 @@ class NaiveConstructor(Rule):
             "from datetime import datetime\ndef f():\n    return datetime(2024, 1, 1)\n",
             severity=Severity.WARNING,
         ),
+        # a calendar day for people to read: a deprecation window given to a decorator
+        Example(
+            "from datetime import datetime\nfrom .utils import deprecated\n"
+            "@deprecated(start_date=datetime(2025, 4, 1), end_date=datetime(2025, 10, 1))\n"
+            "def old_api():\n    pass\n",
+            severity=Severity.WARNING,
+        ),
+        Example(
+            "import datetime\nfrom .compat import deprecate\n"
+            "def f():\n    deprecate('f', removal_date=datetime.datetime(2026, 1, 1))\n",
+            severity=Severity.WARNING,
+        ),
         Example(
             "import datetime, time\ndef offset(dt, seconds):\n"
             "    return dt - datetime.datetime(*time.gmtime(seconds)[:6])\n",
@@ -233,6 +274,8 @@ class NaiveConstructor(Rule):
         what = f"`datetime(...)` {how} is naive (no instant, each reader assumes a zone)"
         if _from_gmtime(self.ctx, node):
             risky, why = False, "built from `time.gmtime()`: UTC fields, as `utcfromtimestamp()` gives"
+        elif _date_only(node) and _calendar_metadata(self.ctx, node):
+            risky, why = False, "a calendar day given to a decorator or a deprecation notice"
         else:
             use = self._uses.classify(node, calendar=_widening(node), reference=_fixed(node))
             risky, why = use.risky, use.why

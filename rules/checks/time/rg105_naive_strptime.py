@@ -88,7 +88,9 @@ class NaiveStrptime(Rule):
     `datetime.strptime(s, fmt)` where `fmt` is a literal without the `%z` directive, unless
     the result is directly given a zone with `.replace(tzinfo=<not None>)` or
     `.astimezone(...)` (other `.replace()` calls may come between). A format that is not a literal (a variable, a concatenation, an
-    f-string with placeholders) is not flagged: it may contain `%z`. `%Z` alone does not
+    f-string with placeholders) is not flagged: it may contain `%z`; a module-level
+    constant bound once to a literal (`_TIMESTAMP_FORMAT = "%Y%m%d %H:%M"`) counts as that
+    literal. `%Z` alone does not
     count, since `strptime` accepts a zone name but still returns a naive value.
     Every such call is reported (as ruff's DTZ007 does); the finding is an error where the
     value is used as an instant: compared with or subtracted from something other than
@@ -106,6 +108,13 @@ class NaiveStrptime(Rule):
     """
 
     VALID = [
+        # a constant that is rebound, or a parameter of the same name, may hold `%z`
+        "from datetime import datetime\nFMT = '%Y %H'\nFMT = load()\ndef f(s):\n"
+        "    return datetime.strptime(s, FMT)\n",
+        "from datetime import datetime\nFMT = '%Y %H'\ndef f(s, FMT):\n"
+        "    return datetime.strptime(s, FMT)\n",
+        "from datetime import datetime\nFMT = '%Y %H %z'\ndef f(row, s):\n"
+        "    row['at'] = datetime.strptime(s, FMT)\n",
         "from datetime import datetime\ndatetime.strptime(s, '%Y-%m-%dT%H:%M:%S%z')\n",
         "import datetime\ndatetime.datetime.strptime(s, '%Y-%m-%d' ' %H:%M%z')\n",
         "import datetime as dt\ndt.datetime.strptime(s, f'%Y-%m-%d %z')\n",
@@ -172,11 +181,40 @@ class NaiveStrptime(Rule):
             "def f(s):\n    import datetime\n    return datetime.datetime.strptime(s, '%Y %H')\n",
             severity=Severity.WARNING,
         ),
+        # the format held by a module-level constant
+        "from datetime import datetime\n_TIMESTAMP_FORMAT = '%Y%m%d %H:%M'\n"
+        "def load(row, text):\n    row['created_at'] = datetime.strptime(text, _TIMESTAMP_FORMAT)\n",
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._uses = NaiveUses(ctx, returned=False, timestamp=True, local=False)
+        self._constants: dict[str, str] | None = None
+
+    def _constant(self, name: str) -> str | None:
+        """The format held by a module-level constant (`_TIMESTAMP_FORMAT = "%Y%m%d"`): a
+        name the module binds once, to a literal, and that is not rebound where it is read."""
+        module = self.ctx.scope_of(self.ctx.module)
+        if module is None or self.ctx.scope.lookup(name) is not module:
+            return None
+        if len(module.bindings.get(name, ())) != 1:
+            return None
+        if self._constants is None:
+            self._constants = {}
+            for statement in self.ctx.module.body:
+                if not isinstance(statement, cst.SimpleStatementLine):
+                    continue
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target, value = small.targets[0].target, small.value
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                        target, value = small.target, small.value
+                    else:
+                        continue
+                    text = _literal_format(value)
+                    if isinstance(target, cst.Name) and text is not None:
+                        self._constants[target.value] = text
+        return self._constants.get(name)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -186,6 +224,8 @@ class NaiveStrptime(Rule):
         if fmt is None:
             return
         text = _literal_format(fmt.value)
+        if text is None and isinstance(fmt.value, cst.Name):
+            text = self._constant(fmt.value.value)
         if text is None or _parses_offset(text):
             return
         if self.ctx.qualified_name(func) != _NAME:

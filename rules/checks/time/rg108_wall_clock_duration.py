@@ -127,18 +127,21 @@ class WallClockDuration(Rule):
             "    return time.time() - start\n",
             fix="import time\ndef f():\n    start = time.monotonic()\n    work()\n"
             "    return time.monotonic() - start\n",
+            exercise="work = lambda: None\nassert f() >= 0\n",
         ),
         Example(
             "import time\ndef wait(timeout):\n    deadline = time.time() + timeout\n"
             "    while time.time() < deadline:\n        poll()\n",
             fix="import time\ndef wait(timeout):\n    deadline = time.monotonic() + timeout\n"
             "    while time.monotonic() < deadline:\n        poll()\n",
+            exercise="poll = lambda: None\nwait(0.01)\n",
         ),
         Example(
             "from time import time\ndef f(log):\n    t0 = time()\n    work()\n    t1 = time()\n"
             '    log.info("took %.2f s", t1 - t0)\n',
             fix="from time import time, monotonic\ndef f(log):\n    t0 = monotonic()\n    work()\n"
             '    t1 = monotonic()\n    log.info("took %.2f s", t1 - t0)\n',
+            exercise="import logging\nwork = lambda: None\nf(logging.getLogger())\n",
         ),
         Example(
             "import time as t\nclass Poller:\n    def run(self, timeout):\n        start = t.time()\n"
@@ -148,18 +151,22 @@ class WallClockDuration(Rule):
             "        start = t.monotonic()\n"
             "        while t.monotonic() - start < timeout:\n            self.poll()\n"
             "        self.last_run_seconds = t.monotonic() - start\n",
+            exercise="class Quiet(Poller):\n    def poll(self):\n        pass\n"
+            "p = Quiet()\np.run(0.01)\nassert p.last_run_seconds >= 0.01\n",
         ),
         Example(
             "def f():\n    import time\n    start = time.time_ns()\n    work()\n"
             "    return (time.time_ns() - start) / 1e9\n",
             fix="def f():\n    import time\n    start = time.monotonic_ns()\n    work()\n"
             "    return (time.monotonic_ns() - start) / 1e9\n",
+            exercise="work = lambda: None\nassert f() >= 0\n",
         ),
         Example(
             "import time\ndef f(n):\n    start = time.time()\n    deadline = start + n\n"
             "    while time.time() <= deadline:\n        pass\n",
             fix="import time\ndef f(n):\n    start = time.monotonic()\n    deadline = start + n\n"
             "    while time.monotonic() <= deadline:\n        pass\n",
+            exercise="f(0.01)\n",
         ),
         "import time\nasync def f(q):\n    start = time.time()\n    await q.get()\n"
         "    print(f'{time.time() - start:.1f}')\n",

@@ -91,12 +91,16 @@ class NaiveMinMax(Rule):
             "    return (last or datetime.min) < datetime.now(timezone.utc)\n",
             fix="from datetime import datetime, timezone\ndef due(last):\n"
             "    return (last or datetime.min.replace(tzinfo=timezone.utc)) < datetime.now(timezone.utc)\n",
+            # What worked still works; what raised (never run before) now answers.
+            exercise="assert due(datetime(2020, 1, 1, tzinfo=timezone.utc))\n"
+            "try:\n    assert due(None)\nexcept TypeError:\n    pass\n",
         ),
         Example(
-            "import datetime as dt\nfrom django.utils import timezone\ndef stale(row):\n"
-            "    return timezone.now() > dt.datetime.max\n",
-            fix="import datetime as dt\nfrom django.utils import timezone\ndef stale(row):\n"
-            "    return timezone.now() > dt.datetime.max.replace(tzinfo=dt.timezone.utc)\n",
+            "import datetime as dt\ndef stale(row):\n"
+            "    return dt.datetime.now(dt.timezone.utc) > dt.datetime.max\n",
+            fix="import datetime as dt\ndef stale(row):\n"
+            "    return dt.datetime.now(dt.timezone.utc) > dt.datetime.max.replace(tzinfo=dt.timezone.utc)\n",
+            exercise="try:\n    assert not stale(None)\nexcept TypeError:\n    pass\n",
         ),
         Example(
             "from datetime import datetime, timezone\ndef newest(rows):\n    best = datetime.min\n"

@@ -74,3 +74,26 @@ def test_a_name_is_followed_to_its_risky_use():
     )
     (finding,) = [f for f in analyze(source, "t.py").findings if f.code == "RG101"]
     assert finding.severity == Severity.ERROR and "'updated_at'" in finding.message
+
+
+def test_safe_fixes_never_leave_a_naive_reading_to_meet_an_aware_one():
+    """`--fix` once made `self.lock_acquisition_time` aware and left the naive reading it is
+    subtracted from elsewhere: the fixed code raised TypeError. Safe fixes alone must run."""
+    from rules.engine import fix_source
+
+    code = (
+        "from datetime import datetime\n"
+        "class Lock:\n"
+        "    def acquire(self):\n"
+        "        self.lock_acquisition_time = datetime.now()\n"
+        "    def held_for(self):\n"
+        "        return datetime.now() - self.lock_acquisition_time\n"
+    )
+    fixed, _ = fix_source(code, "lock.py")
+    namespace: dict[str, object] = {}
+    exec(compile(fixed, "lock.py", "exec"), namespace)  # noqa: S102
+    lock = namespace["Lock"]()
+    lock.acquire()
+    assert lock.held_for().total_seconds() >= 0
+    fixed_all, applied = fix_source(code, "lock.py", unsafe=True)
+    assert applied == 2 and fixed_all.count("timezone.utc") == 2  # both, or neither

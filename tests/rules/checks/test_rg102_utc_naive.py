@@ -20,12 +20,12 @@ def lines_of(source: str, code: str) -> list[int]:
 
 def test_fix_spells_timezone_out_when_the_short_name_is_taken():
     source = "import datetime\ntimezone = 'Europe/Paris'\nx = datetime.datetime.utcnow()\n"
-    fixed, _ = fix_source(source, "t.py", codes={"RG102"})
+    fixed, _ = fix_source(source, "t.py", unsafe=True, codes={"RG102"})
     assert "x = datetime.datetime.now(datetime.timezone.utc)\n" in fixed
     assert not lines_of(fixed, "RG102")
 
 
-def test_fix_is_unsafe_when_the_value_is_compared_in_the_same_function_only():
+def test_fix_is_unsafe_when_the_value_is_compared_or_returned():
     source = (
         "from datetime import datetime\n"
         "def a(t):\n    now = datetime.utcnow()\n    return now < t\n"
@@ -34,7 +34,7 @@ def test_fix_is_unsafe_when_the_value_is_compared_in_the_same_function_only():
     )
     fixes = {f.line: f.fix for f in analyze(source, "t.py").findings if f.code == "RG102"}
     assert fixes[3] is not None and not fixes[3].safe
-    assert fixes[6] is not None and fixes[6].safe
+    assert fixes[6] is not None and not fixes[6].safe  # returned: the callers are out of sight
     assert fixes[9] is not None and not fixes[9].safe
 
 
@@ -87,6 +87,11 @@ def severities(code: str) -> list[tuple[int, str]]:
         "return stamp.replace(tzinfo=tzlocal())",
         "return int(stamp.strftime('%s'))",
         "return pytz.timezone('Europe/Paris').localize(stamp)",
+        # returned, stored or sent: the reader sees no zone
+        "return stamp",
+        "return {'expire_at': stamp + timedelta(days=1)}",
+        "x.execute('UPDATE t SET at = %s', (stamp,))",
+        "x.updated_at = stamp",
     ],
 )
 def test_naive_utc_read_as_local_or_mixed_is_an_error(use):
@@ -100,7 +105,6 @@ def test_naive_utc_read_as_local_or_mixed_is_an_error(use):
 @pytest.mark.parametrize(
     "use",
     [
-        "return stamp",
         "return stamp.strftime('%Y-%m-%dT%H:%M:%SZ')",
         "return stamp.isoformat()",
         "return stamp.replace(tzinfo=timezone.utc)",
@@ -110,7 +114,6 @@ def test_naive_utc_read_as_local_or_mixed_is_an_error(use):
         "return stamp > x.expires",
         "return stamp - datetime.utcfromtimestamp(0)",
         "return '%d-%02d' % (stamp.year, stamp.month)",
-        "return {'expire_at': stamp + timedelta(days=1)}",
         "return str(stamp)",
         "return stamp.replace(tzinfo=zone)",
         "return stamp.replace(tzinfo=timezone(timedelta(0)))",
@@ -156,7 +159,7 @@ def test_store_under_a_real_time_name_is_an_error_when_the_file_mixes_convention
             return row['seen_at'] < datetime.now()
         job.started_at = datetime.now(timezone.utc)
     """
-    assert severities(code) == [(3, "error"), (5, "error"), (6, "error"), (7, "warning")]
+    assert severities(code) == [(3, "error"), (5, "error"), (6, "error"), (7, "error")]
     messages = [f.message for f in findings(code, "RG102")]
     assert "`created_at`" in messages[0] and "subtracts from aware values" in messages[0]
     assert "also gives aware values" in messages[2]
@@ -171,7 +174,7 @@ def test_store_next_to_a_value_of_another_convention_is_an_error():
         c = {'created_at': datetime.utcnow(), 'name': name}
         return a, b, c
     """
-    assert severities(code) == [(3, "error"), (4, "error"), (5, "warning")]
+    assert severities(code) == [(3, "error"), (4, "error"), (5, "error")]
 
 
 def test_method_passed_uncalled_to_an_aware_column_is_an_error():
@@ -196,7 +199,7 @@ def test_every_occurrence_is_reported_once_and_keeps_its_fix():
         return a.timestamp(), b
     """
     found = findings(code, "RG102")
-    assert [(f.line, f.severity) for f in found] == [(2, "warning"), (4, "error"), (5, "warning")]
+    assert [(f.line, f.severity) for f in found] == [(2, "warning"), (4, "error"), (5, "error")]  # b is returned
     assert all(f.fix is not None for f in found)
     assert "datetime.utcnow()" not in fixed(code, "RG102", unsafe=True)
 

@@ -511,16 +511,32 @@ def test_write_in_a_nested_function_is_not_the_try_bodys():
         ("", "with open(path, 'a') as fh:\n            fh.write(order)", "OSError"),
     ],
 )
-@pytest.mark.parametrize("handler", ["pass", "log.exception('could not store order %s', order)"])
-def test_incident_shapes_stay_errors(setup, write, caught, handler):
+@pytest.mark.parametrize(
+    ("handler", "severity"),
+    [
+        ("pass", "error"),
+        ("print(order)", "error"),
+        ("log.debug('could not store order %s', order)", "error"),
+        ("log.info('could not store order %s', order)", "error"),
+        # an operator is alerted: the postmortem's monitoring measure, so a warning
+        ("log.exception('could not store order %s', order)", "warning"),
+        ("log.warning('could not store order %s', order)", "warning"),
+        ("log.error('could not store order %s', order)", "warning"),
+        ("log.critical('could not store order %s', order)", "warning"),
+        ("log.log(logging.ERROR, 'could not store order %s', order)", "warning"),
+        ("log.log(logging.INFO, 'could not store order %s', order)", "error"),
+        ("warnings.warn('could not store order')", "warning"),
+    ],
+)
+def test_incident_shapes_are_errors_unless_an_operator_is_alerted(setup, write, caught, handler, severity):
     src = (
-        f"import logging\n{setup}\nlog = logging.getLogger(__name__)\nURL = 'https://x'\n"
+        f"import logging\nimport warnings\n{setup}\nlog = logging.getLogger(__name__)\nURL = 'https://x'\n"
         f"def place(session, db, path, order):\n    try:\n        {write}\n"
         f"    except {caught}:\n        {handler}\n"
     )
     line = src.splitlines().index(f"    except {caught}:") + 1
     findings = [f for f in analyze(src, "x.py").findings if f.code == "RG201"]
-    assert [(f.line, f.severity.value) for f in findings] == [(line, "error")], src
+    assert [(f.line, f.severity.value) for f in findings] == [(line, severity)], src
 
 
 def test_worker_loop_that_logs_and_carries_on_still_swallows():
@@ -539,6 +555,25 @@ def test_worker_loop_that_logs_and_carries_on_still_swallows():
                     log.exception("forwarding failed; the worker must not die")
     """
     assert found(src) == [("RG201", 10)]
+
+
+@pytest.mark.parametrize(
+    ("check", "flagged"),
+    [
+        ("if not os.path.exists(target):\n        raise RuntimeError(target)", False),
+        ("if not target.exists():\n        log_missing(target)", False),
+        ("if os.path.isfile(source):\n        shutil.copy(source, target)", False),
+        ("if not os.path.exists(elsewhere):\n        raise RuntimeError(elsewhere)", True),
+        ("if ok:\n        return", True),
+        ("done = os.path.exists(target)", True),
+    ],
+)
+def test_a_failure_checked_right_after_the_handler_is_not_swallowed(check, flagged):
+    src = (
+        "import os\nimport shutil\ndef move(source, target, elsewhere, ok):\n"
+        f"    try:\n        os.replace(source, target)\n    except OSError:\n        pass\n    {check}\n"
+    )
+    assert bool(found(src)) is flagged, src
 
 
 @pytest.mark.parametrize(

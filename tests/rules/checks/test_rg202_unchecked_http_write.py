@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from rules import Severity, analyze
 from rules.engine import fix_source
 
@@ -22,7 +24,7 @@ def test_unchecked_response_is_reported_on_the_assignment_line():
         import requests
 
         def save(url, record):
-            response = requests.post(
+            response = requests.put(
                 url,
                 json=record,
             )
@@ -30,6 +32,28 @@ def test_unchecked_response_is_reported_on_the_assignment_line():
             return response.json()
         """
     assert findings(code, "RG202") == [(4, Severity.ERROR)]
+
+
+@pytest.mark.parametrize(
+    ("body", "flagged"),
+    [
+        # a query sent as a POST (GraphQL, search): the answer is the data
+        ("return requests.post(url, json=query).json()", False),
+        ("return requests.post(url, json=query).json()['data']", False),
+        ("r = requests.post(url, json=query)\n    return r.json()", False),
+        ("r = requests.post(url, json=query)\n    data = r.json()\n    return data['items']", False),
+        ("data = requests.post(url, json=query).json()\n    for item in data['hits']:\n        use(item)", False),
+        ("r = requests.post(url, json=query)\n    return parse(r.text)", False),
+        # a write: its answer is never used as data
+        ("requests.post(url, json=query)", True),
+        ("r = requests.post(url, json=query)\n    log.info(r.text)", True),
+        ("print(requests.post(url, json=query).text)", True),
+        ("r = requests.put(url, json=query)\n    return r.json()", True),
+    ],
+)
+def test_a_post_whose_answer_is_the_data_is_a_query(body, flagged):
+    code = f"import requests\ndef f(url, query, log, use, parse):\n    {body}\n"
+    assert bool(findings(code, "RG202")) is flagged, code
 
 
 def test_discarded_awaited_response_is_reported_on_the_call_line():

@@ -196,3 +196,9 @@ def test_a_class_level_executor_is_known_to_its_methods():
                 self._outbox.submit(message.deliver)
         """
     assert lines(code, "RG205") == [7]
+
+
+def test_ruffs_code_for_the_same_check_suppresses_it():
+    code = "import asyncio\nasync def f(c):\n    asyncio.create_task(c())  # noqa: RUF006\n"
+    (finding,) = [f for f in analyze(code, "x.py").findings if f.code == "RG205"]
+    assert finding.suppressed and not finding.blocking

@@ -291,17 +291,17 @@ def test_fixed_corpus_satisfies_ruff_for_the_fixed_rules(tmp_path):
 def test_several_fixes_share_one_import():
     source = (
         "from datetime import datetime\n"
-        "a = datetime.utcnow()\n"
-        "b = datetime.utcfromtimestamp(t)\n"
-        "c = datetime.fromtimestamp(t)\n"
+        "_a = datetime.utcnow()\n"
+        "_b = datetime.utcfromtimestamp(t)\n"
+        "_c = datetime.fromtimestamp(t)\n"
     )
     fixed, applied = fix_source(source, "t.py", codes={"RG102", "RG103"})
     assert applied == 3
     assert fixed == (
         "from datetime import datetime, timezone\n"
-        "a = datetime.now(timezone.utc)\n"
-        "b = datetime.fromtimestamp(t, timezone.utc)\n"
-        "c = datetime.fromtimestamp(t, timezone.utc)\n"
+        "_a = datetime.now(timezone.utc)\n"
+        "_b = datetime.fromtimestamp(t, timezone.utc)\n"
+        "_c = datetime.fromtimestamp(t, timezone.utc)\n"
     )
 
 
