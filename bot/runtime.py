@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Protocol
 
 from bot.github.client import GitHubApp
@@ -45,6 +46,8 @@ class Runtime:
         self.deliveries = DeliveryLog(self.db)
         self._github: GitHubApp | None = None
         self._lock = threading.Lock()
+        # The operator's settings file, which the App manifest flow (/setup) writes.
+        self.env_file = Path(str(Settings.model_config.get("env_file") or ".env"))
         self.isolation: Isolation | None = (
             Isolation(
                 Limits(
@@ -76,6 +79,18 @@ class Runtime:
             if self._github is None:
                 self._github = GitHubApp(self.settings)
             return self._github
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Use new settings (new App credentials) from now on, without a restart.
+
+        Both are swapped under the lock `github` builds its client with, so a job gets the old
+        client or the new one, never a client of one App with the other's settings; a job
+        under way finishes with the client it holds. Readers of `settings` (the webhook's
+        signature check) see the old object or the new one: the swap is one assignment.
+        """
+        with self._lock:
+            self.settings = settings
+            self._github = None
 
     def close(self) -> None:
         if self.isolation is not None:
