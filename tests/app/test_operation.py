@@ -17,7 +17,6 @@ import pytest
 
 from tests.bot.harness import make_app
 from tests.fakehub import FakeHub, FileChange
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "octo/demo"
@@ -67,7 +66,7 @@ def test_a_private_key_that_does_not_parse_refuses_the_start(tmp_path: Path) -> 
     ]
 
 
-def test_a_busy_port_is_reported_before_anything_is_queued(fakehub: FakeHub, tmp_path: Path) -> None:  # noqa: F811
+def test_a_busy_port_is_reported_before_anything_is_queued(fakehub: FakeHub, tmp_path: Path) -> None:
     """A second `make run` while the first runs: it must not queue the owed evaluations it
     finds in the shared data directory into the first one's queue."""
     data = tmp_path / "var"
@@ -90,7 +89,7 @@ def test_a_busy_port_is_reported_before_anything_is_queued(fakehub: FakeHub, tmp
         first.close()
 
 
-def test_one_log_line_per_delivery(fakehub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+def test_one_log_line_per_delivery(fakehub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     fakehub.add_repo(REPO, installation_id=42)
     fakehub.add_pull(REPO, 7, author="alice", files=[FileChange("a.py", status="added", after="X = 1\n")])
     bot = make_app(fakehub, tmp_path)
@@ -114,7 +113,7 @@ def test_one_log_line_per_delivery(fakehub: FakeHub, tmp_path: Path, caplog: pyt
 
 
 def test_an_app_not_configured_logs_one_line_per_evaluation(
-    fakehub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture  # noqa: F811
+    fakehub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     fakehub.add_repo(REPO, installation_id=42)
     fakehub.add_pull(REPO, 7, author="alice", files=[FileChange("a.py", status="added", after="X = 1\n")])

@@ -11,7 +11,6 @@ from pathlib import Path
 from bot.store.db import Delivery
 from tests.bot.harness import make_app
 from tests.fakehub import FakeHub
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "docs" / "samples"
@@ -24,7 +23,7 @@ def _replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60)
 
 
-def test_replay_signs_the_samples_with_the_env_files_secret(fakehub: FakeHub, tmp_path: Path) -> None:  # noqa: F811
+def test_replay_signs_the_samples_with_the_env_files_secret(fakehub: FakeHub, tmp_path: Path) -> None:
     bot = make_app(fakehub, tmp_path / "var")
     try:
         (tmp_path / ".env").write_text(f"REVIEWGATE_WEBHOOK_SECRET={fakehub.webhook_secret}\n")

@@ -24,7 +24,6 @@ from bot.settings import Settings
 from tests.app.setup_flow import read_page, register_on_github
 from tests.bot.harness import Bot
 from tests.fakehub import FakeHub, FileChange
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "octo/demo"
@@ -37,7 +36,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path, fakehub: FakeHub) -> Iterator[dict[str, Any]]:  # noqa: F811
+def server(tmp_path: Path, fakehub: FakeHub) -> Iterator[dict[str, Any]]:
     """`python app.py` in a directory holding what `make run` writes the first time."""
     made_up = secrets.token_hex(32)
     env_file = tmp_path / ".env"
@@ -84,7 +83,7 @@ def _check_run(hub: FakeHub, head: str, timeout: float = 60) -> dict[str, Any]:
 
 
 def test_a_fresh_make_run_registers_its_app_at_setup_and_gates_a_pull_request(
-    server: dict[str, Any], fakehub: FakeHub  # noqa: F811
+    server: dict[str, Any], fakehub: FakeHub
 ) -> None:
     url, hub = server["url"], fakehub
     assert requests.get(f"{url}/readyz", timeout=5).json()["problems"] == {"github_app": "not configured"}

@@ -15,13 +15,12 @@ from bot.store.db import Database, utcnow
 from tests.app.setup_flow import read_page, register_on_github
 from tests.bot.harness import Bot, make_app
 from tests.fakehub import FakeHub
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 CONVERSIONS = r"^/app-manifests/.*/conversions$"
 
 
 @pytest.fixture
-def unconfigured(fakehub: FakeHub, tmp_path: Path) -> Iterator[Bot]:  # noqa: F811
+def unconfigured(fakehub: FakeHub, tmp_path: Path) -> Iterator[Bot]:
     """The app as a fresh checkout runs it: a webhook secret, no App."""
     bot = make_app(
         fakehub, tmp_path / "var", app_id=None, private_key=None, webhook_secret="made-up-by-make-run",
@@ -99,7 +98,7 @@ def test_the_setup_page_works_without_script(unconfigured: Bot) -> None:
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/setup" in cookie
 
 
-def test_once_configured_setup_answers_404(fakehub: FakeHub, tmp_path: Path) -> None:  # noqa: F811
+def test_once_configured_setup_answers_404(fakehub: FakeHub, tmp_path: Path) -> None:
     bot = make_app(fakehub, tmp_path)
     try:
         assert requests.get(f"{bot.url}/setup", timeout=10).status_code == 404
