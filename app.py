@@ -25,9 +25,7 @@ from bot.settings import (
     ConfigurationError,
     PrivateKeyUnreadable,
     Settings,
-    given_setting_names,
     load_settings,
-    unknown_setting_names,
 )
 from bot.store.pull_state import owed_evaluations
 from bot.web import setup, webhooks
@@ -39,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     Builds the runtime and the queue (the web side enqueues jobs); `python app.py` and
     `python -m bot.worker` run consumers of that same queue.
     """
-    settings = settings or Settings()
+    settings = settings or load_settings()
     settings.check_webhook_secret()
     runtime = Runtime(settings)
     build_queue(runtime)
@@ -130,16 +128,17 @@ def main() -> None:
 
 def checked_settings() -> Settings:
     """The settings, each problem a line of the `ConfigurationError`; warnings logged."""
-    log = logging.getLogger("reviewgate")
-    for line in unknown_setting_names(given_setting_names()):
-        log.warning("%s", line)
     settings = load_settings()
-    try:
-        settings.check_github_app()
-    except ConfigurationError as exc:
-        # The server still runs (deliveries are verified and recorded, /readyz says what
-        # is missing, /setup registers an App); evaluations wait until the App is set.
-        log.warning("%s", exc)
+    log = logging.getLogger("reviewgate")
+    # The server still runs without an App (deliveries are verified and recorded, /readyz
+    # says what is missing); evaluations wait until one is set.
+    if not settings.app_configured:
+        log.warning("no GitHub App is configured: open %s/setup in a browser to register one", settings.public_url)
+    else:
+        try:
+            settings.check_github_app()
+        except ConfigurationError as exc:
+            log.warning("%s", exc)
     return settings
 
 

@@ -166,8 +166,10 @@ class Settings(BaseSettings):
 
     def check_github_app(self) -> None:
         if self.app_id is None or self.private_key_pem is None:
+            # Half set by hand: /setup is closed (it never overwrites an App's settings).
+            how = "" if self.app_configured else "open /setup to register one, or "
             raise ConfigurationError(
-                "The GitHub App is not configured: open /setup to register one, or set "
+                f"The GitHub App is not configured: {how}set "
                 "REVIEWGATE_APP_ID and REVIEWGATE_PRIVATE_KEY (PEM text) or REVIEWGATE_PRIVATE_KEY_PATH."
             )
         self.check_private_key()
@@ -211,7 +213,10 @@ SECRET_FIELDS = frozenset({"webhook_secret", "private_key", "client_secret"})
 
 def load_settings() -> Settings:
     """The settings from the environment and `.env`, checked. Raises `ConfigurationError` with
-    one line per problem: a value that does not parse, no webhook secret, an unusable key."""
+    one line per problem: a value that does not parse, no webhook secret, an unusable key.
+    A `REVIEWGATE_*` name that is no setting is logged as a warning."""
+    for line in unknown_setting_names(given_setting_names()):
+        log.warning("%s", line)
     try:
         settings = Settings()
     except ValidationError as exc:
