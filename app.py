@@ -129,6 +129,7 @@ def main() -> None:
 def checked_settings() -> Settings:
     """The settings, each problem a line of the `ConfigurationError`; warnings logged."""
     settings = load_settings()
+    settings.check_webhook_secret()
     log = logging.getLogger("reviewgate")
     # The server still runs without an App (deliveries are verified and recorded, /readyz
     # says what is missing); evaluations wait until one is set.

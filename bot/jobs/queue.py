@@ -200,7 +200,7 @@ def _evaluate(rt: Runtime, job: Owed, task: Task | None) -> None:
 
 def _gate_job(rt: Runtime, key: str, task: Task | None) -> None:
     last_attempt = task is None or not task.retries
-    if _without_app(rt, key):
+    if _without_app(rt, f"gate job {key}"):
         return  # not done: start-up recovery queues it again
     try:
         outcome = _run_gate_job(rt, key, last_attempt=last_attempt)

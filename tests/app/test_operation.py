@@ -17,6 +17,7 @@ import pytest
 
 from tests.bot.harness import make_app
 from tests.fakehub import FakeHub, FileChange
+from tests.gate_e2e.gatehub import comment
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "octo/demo"
@@ -41,6 +42,17 @@ def test_values_that_do_not_parse_are_refused_one_line_each(tmp_path: Path) -> N
         "reviewgate: REVIEWGATE_PORT='abc': Input should be a valid integer, unable to parse string as an integer",
         "reviewgate: REVIEWGATE_PUBLIC_URL='reviewgate.example.com': must be an http:// or https:// URL",
         "reviewgate: REVIEWGATE_WORKERS='-1': Input should be greater than or equal to 0",
+    ]
+
+
+def test_a_worker_process_checks_its_settings_the_same_way(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWGATE_")}
+    env.update(REVIEWGATE_DATA_DIR=str(tmp_path / "var"), PYTHONPATH=str(ROOT), REVIEWGATE_JOB_RETRIES="many")
+    proc = subprocess.run([sys.executable, "-m", "bot.worker"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "reviewgate: REVIEWGATE_JOB_RETRIES='many': Input should be a valid integer, unable to parse string as an integer"
     ]
 
 
@@ -121,18 +133,20 @@ def test_an_app_not_configured_logs_one_line_per_evaluation(
     caplog.set_level(logging.INFO)
     try:
         assert bot.open_pull(REPO, 7).status_code == 202
+        assert comment(bot, 7, "bob", "/gate recheck")[1].status_code == 202
         bot.start()
         deadline = time.monotonic() + 30
-        while not any("not run" in r.getMessage() for r in caplog.records):
+        while sum("not run" in r.getMessage() for r in caplog.records) < 2:
             assert time.monotonic() < deadline, "the evaluation did not run"
             time.sleep(0.05)
         time.sleep(0.5)  # a retry, had there been one, would be under way by now
         bot.stop()
     finally:
         bot.close()
-    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert [r.getMessage() for r in problems] == [
-        f"evaluation of {REPO}#7 not run: The GitHub App is not configured: open /setup to register one, or set "
-        "REVIEWGATE_APP_ID and REVIEWGATE_PRIVATE_KEY (PEM text) or REVIEWGATE_PRIVATE_KEY_PATH."
-    ]
+    problems = sorted(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    why = ("not run: The GitHub App is not configured: open /setup to register one, or set "
+           "REVIEWGATE_APP_ID and REVIEWGATE_PRIVATE_KEY (PEM text) or REVIEWGATE_PRIVATE_KEY_PATH.")
+    assert len(problems) == 2, problems
+    assert problems[0] == f"evaluation of {REPO}#7 {why}"
+    assert problems[1].startswith("gate job comment:") and problems[1].endswith(why)
     assert all(r.exc_info is None for r in caplog.records)

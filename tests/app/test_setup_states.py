@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from bot.store import setup_states
-from bot.store.db import Database, utcnow
+from bot.store.db import Database, SetupState, utcnow
 from tests.app.setup_flow import read_page, register_on_github
 from tests.bot.harness import Bot, make_app
 from tests.fakehub import FakeHub
@@ -116,4 +116,17 @@ def test_a_state_expires_after_an_hour_and_is_single_use(tmp_path: Path) -> None
     assert not setup_states.consume(db, fresh, "m" * 43)  # another browser's cookie
     assert setup_states.consume(db, fresh, nonce)
     assert not setup_states.consume(db, fresh, nonce)
+    db.dispose()
+
+
+def test_the_states_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/setup answers anyone while no App is set: asking again and again keeps a bounded table."""
+    monkeypatch.setattr(setup_states, "MAX_LIVE", 3)
+    db = Database(f"sqlite:///{tmp_path / 'states.db'}")
+    nonce = "n" * 43
+    states = [setup_states.issue(db, nonce) for _ in range(10)]
+    with db.session() as session:
+        assert session.query(SetupState).count() == 3
+    assert not setup_states.consume(db, states[0], nonce)
+    assert setup_states.consume(db, states[-1], nonce)
     db.dispose()
