@@ -148,7 +148,12 @@ def _reply(status: int, event: str, outcome: str, **body: Any) -> Response:
 def webhook() -> Response:
     started = time.perf_counter()
     g.delivery = _Seen()
-    response = _receive()
+    try:
+        response = _receive()
+    except Exception as exc:  # logged here, raised on: Flask answers it (413, or 500)
+        g.delivery.outcome = "raised"
+        _log_line(started, getattr(exc, "code", None) or 500)
+        raise
     _log_line(started, response.status_code)
     return response
 
