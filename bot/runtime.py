@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from bot.github.client import GitHubApp
 from bot.isolation import Isolation, Limits
-from bot.settings import Settings
+from bot.settings import APP_FIELDS, ConfigurationError, Settings
 from bot.store.db import Database
 from bot.store.deliveries import DeliveryLog
 from bot.store.pull_state import Owed
@@ -91,6 +93,17 @@ class Runtime:
         with self._lock:
             self.settings = settings
             self._github = None
+
+    def adopt_written_app(self) -> bool:
+        """Whether `.env` now names a working App, which this process then uses: /setup in the
+        web process writes it there, and a `python -m bot.worker` started before picks it up."""
+        try:
+            written = Settings(_env_file=self.env_file)  # type: ignore[call-arg]
+            written.check_github_app()
+        except (ValidationError, ConfigurationError):
+            return False
+        self.reconfigure(self.settings.with_values(**{name: getattr(written, name) for name in APP_FIELDS}))
+        return True
 
     def close(self) -> None:
         if self.isolation is not None:

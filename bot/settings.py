@@ -207,6 +207,8 @@ class Settings(BaseSettings):
         return copy
 
 
+# The settings that name the GitHub App, which /setup writes.
+APP_FIELDS = ("app_id", "private_key", "private_key_path", "webhook_secret", "client_id", "client_secret")
 # Settings whose values are never repeated in a message.
 SECRET_FIELDS = frozenset({"webhook_secret", "private_key", "client_secret"})
 

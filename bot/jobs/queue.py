@@ -164,6 +164,8 @@ def _without_app(rt: Runtime, what: str) -> bool:
     try:
         rt.settings.check_github_app()
     except ConfigurationError as exc:
+        if rt.adopt_written_app():
+            return False
         JOBS.labels(outcome="no_app").inc()
         log.warning("%s not run: %s", what, exc)
         return True

@@ -22,7 +22,7 @@ import yaml
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.app.setup_flow import read_page, register_on_github
-from tests.bot.harness import Bot
+from tests.bot.harness import Bot, make_app
 from tests.fakehub import FakeHub, FileChange
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +131,46 @@ def test_a_fresh_make_run_registers_its_app_at_setup_and_gates_a_pull_request(
     assert run["conclusion"] == "failure"
     assert run["output"]["title"].startswith("Blocked")
     assert [(a["path"], a["title"].split()[0]) for a in run["annotations"]] == [("app/clock.py", "RG101")]
+
+
+def test_a_worker_process_started_before_the_registration_uses_the_new_app(
+    fakehub: FakeHub, tmp_path: Path
+) -> None:
+    """`REVIEWGATE_WORKERS=0 python app.py` beside `python -m bot.worker`: /setup runs in the
+    web process; the worker finds the App in `.env` when a job needs it, without a restart."""
+    hub = fakehub
+    web = make_app(hub, tmp_path / "var", app_id=None, private_key=None, webhook_secret="made-up",
+                   github_url=hub.url)
+    web.runtime.env_file = tmp_path / ".env"
+    web.runtime.env_file.write_text("REVIEWGATE_WEBHOOK_SECRET=made-up\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWGATE_")}
+    env.update(REVIEWGATE_DATA_DIR=str(tmp_path / "var"), REVIEWGATE_GITHUB_API_URL=hub.url, PYTHONPATH=str(ROOT),
+               REVIEWGATE_GITHUB_SECONDS_BETWEEN_REQUESTS="0", REVIEWGATE_GITHUB_SECONDS_BETWEEN_WRITES="0")
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen([sys.executable, "-m", "bot.worker", "--workers", "1"], cwd=tmp_path, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "consumer threads" not in (tmp_path / "worker.log").read_text():  # started, without an App
+            assert worker.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.1)
+        assert "no GitHub App" in (tmp_path / "worker.log").read_text() or "not configured" in (
+            tmp_path / "worker.log").read_text()
+        browser = requests.Session()
+        _action, _manifest, back = register_on_github(browser, f"{web.url}/setup")
+        done = browser.get(f"{web.url}/setup/callback{back.split('/setup/callback', 1)[1]}", timeout=30)
+        assert done.status_code == 200, done.text
+
+        hub.add_repo(REPO, installation_id=42)
+        head = hub.add_pull(REPO, 7, author="alice", files=[
+            FileChange("app/clock.py", status="added", after="from datetime import datetime\nSTAMP = datetime.now()\n"),
+        ]).head_sha
+        assert web.open_pull(REPO, 7).status_code == 202  # signed with the App's new secret
+        run = _check_run(hub, head)
+        assert run["conclusion"] == "failure", (tmp_path / "worker.log").read_text()
+        assert "not run" not in (tmp_path / "worker.log").read_text()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+        web.close()
