@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +20,7 @@ _PLAIN = re.compile(r"^[A-Za-z0-9_.:/@+=-]*$")
 
 def write_private(path: Path, text: str) -> None:
     """Replace `path` with `text`, owner-only (0600), atomically and durably."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
