@@ -118,7 +118,7 @@ def convert(settings: Settings, code: str) -> RegisteredApp:
     url = f"{settings.github_api_url}/app-manifests/{quote(code, safe='')}/conversions"
     try:
         answer = requests.post(
-            url, timeout=settings.github_timeout,
+            url, timeout=settings.github_timeout, allow_redirects=False,
             headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
                      "User-Agent": "reviewgate-setup"},
         )
