@@ -11,17 +11,24 @@ import logging
 import os
 import sys
 import time
+from typing import NoReturn
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from waitress import serve
+from waitress import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from bot.jobs.queue import build_queue
 from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime
-from bot.settings import ConfigurationError, Settings
+from bot.settings import (
+    ConfigurationError,
+    PrivateKeyUnreadable,
+    Settings,
+    load_settings,
+)
 from bot.store.pull_state import owed_evaluations
-from bot.web import pages, signin, webhooks
+from bot.web import pages, setup, signin, webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -30,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     Builds the runtime and the queue (the web side enqueues jobs); `python app.py` and
     `python -m bot.worker` run consumers of that same queue.
     """
-    settings = settings or Settings()
+    settings = settings or load_settings()
     settings.check_webhook_secret()
     runtime = Runtime(settings)
     build_queue(runtime)
@@ -45,6 +52,7 @@ def web_app(runtime: Runtime) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["reviewgate"] = runtime
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(setup.bp)
     signin.configure(app, settings)
     app.register_blueprint(signin.bp)
     app.register_blueprint(pages.bp)
@@ -80,6 +88,8 @@ def web_app(runtime: Runtime) -> Flask:
             problems["queue"] = type(exc).__name__
         try:
             rt.settings.check_github_app()
+        except PrivateKeyUnreadable:
+            problems["github_app"] = "private key unreadable"
         except ConfigurationError:
             problems["github_app"] = "not configured"
         if problems:
@@ -98,33 +108,66 @@ def main() -> None:
     os.umask(0o077)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings()
-        settings.check_webhook_secret()
-        try:
-            settings.check_github_app()
-        except ConfigurationError as exc:
-            # The server still runs (deliveries are verified and recorded, /readyz says what
-            # is missing); evaluations fail closed, saying why, until the App is set.
-            logging.getLogger("reviewgate").warning("%s", exc)
+        settings = checked_settings()
         runtime = Runtime(settings)
     except ConfigurationError as exc:
-        print(f"reviewgate: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        refuse(exc)
     queue = build_queue(runtime)
     app = web_app(runtime)
+    try:
+        server = listen(app, settings)
+    except ConfigurationError as exc:
+        runtime.close()
+        refuse(exc)
     # REVIEWGATE_WORKERS=0: jobs are left to `python -m bot.worker` processes.
     consumer = queue.start_consumer(settings.workers) if settings.workers > 0 else None
     queue.recover()
     try:
-        serve(
+        server.run()
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+def checked_settings() -> Settings:
+    """The settings, each problem a line of the `ConfigurationError`; warnings logged."""
+    settings = load_settings()
+    settings.check_webhook_secret()
+    log = logging.getLogger("reviewgate")
+    # The server still runs without an App (deliveries are verified and recorded, /readyz
+    # says what is missing); evaluations wait until one is set.
+    if not settings.app_configured:
+        log.warning("no GitHub App is configured: open %s/setup in a browser to register one", settings.public_url)
+    else:
+        try:
+            settings.check_github_app()
+        except ConfigurationError as exc:
+            log.warning("%s", exc)
+    return settings
+
+
+def listen(app: Flask, settings: Settings) -> BaseWSGIServer | MultiSocketServer:
+    """The bound server, before any job is queued or consumed: on a busy port a second
+    instance stops here, instead of queueing its owed jobs into the running one's queue."""
+    try:
+        server: BaseWSGIServer | MultiSocketServer = create_server(
             app, host=settings.host, port=settings.port, threads=settings.threads,
             # waitress reads a whole body (spooling it to disk) before the app sees it; this
             # refuses a larger one as soon as its size is known. Its check is `>=`.
             max_request_body_size=settings.max_body_bytes + 1,
         )
-    finally:
-        if consumer is not None:
-            consumer.stop(graceful=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc} "
+            "(is another Reviewgate running? set REVIEWGATE_PORT to use another port)"
+        ) from None
+    return server
+
+
+def refuse(exc: ConfigurationError) -> NoReturn:
+    for line in str(exc).splitlines():
+        print(f"reviewgate: {line}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Protocol
+
+from pydantic import ValidationError
 
 from bot.github.client import GitHubApp
 from bot.github.traffic import Bucket, MemoryPacer, WritePacer
 from bot.isolation import Isolation, Limits
-from bot.settings import Settings
+from bot.settings import APP_FIELDS, ConfigurationError, Settings
 from bot.store.db import Database
 from bot.store.deliveries import DeliveryLog
 from bot.store.pacing import DatabasePacer
@@ -47,6 +50,8 @@ class Runtime:
         self.deliveries = DeliveryLog(self.db)
         self._github: GitHubApp | None = None
         self._lock = threading.Lock()
+        # The operator's settings file, which the App manifest flow (/setup) writes.
+        self.env_file = Path(str(Settings.model_config.get("env_file") or ".env"))
         self.isolation: Isolation | None = (
             Isolation(
                 Limits(
@@ -85,6 +90,29 @@ class Runtime:
         if bucket.interval <= 0:
             return MemoryPacer(bucket)
         return DatabasePacer(self.db, bucket.burst, bucket.take, bucket.interval)
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Use new settings (new App credentials) from now on, without a restart.
+
+        Both are swapped under the lock `github` builds its client with, so a job gets the old
+        client or the new one, never a client of one App with the other's settings; a job
+        under way finishes with the client it holds. Readers of `settings` (the webhook's
+        signature check) see the old object or the new one: the swap is one assignment.
+        """
+        with self._lock:
+            self.settings = settings
+            self._github = None
+
+    def adopt_written_app(self) -> bool:
+        """Whether `.env` now names a working App, which this process then uses: /setup in the
+        web process writes it there, and a `python -m bot.worker` started before picks it up."""
+        try:
+            written = Settings(_env_file=self.env_file)  # type: ignore[call-arg]
+            written.check_github_app()
+        except (ValidationError, ConfigurationError):
+            return False
+        self.reconfigure(self.settings.with_values(**{name: getattr(written, name) for name in APP_FIELDS}))
+        return True
 
     def close(self) -> None:
         if self.isolation is not None:

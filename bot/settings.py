@@ -6,15 +6,22 @@ docs/operations.md; everything beyond the documented table has a default that su
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 import logging
 import os
 import secrets
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import SecretStr
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.docs import DOCS_URL
@@ -24,6 +31,10 @@ log = logging.getLogger(__name__)
 
 class ConfigurationError(RuntimeError):
     """The process cannot start safely with these settings; the message says what to set."""
+
+
+class PrivateKeyUnreadable(ConfigurationError):
+    """A private key is given, but it is not one GitHub App authentication can use."""
 
 
 class Settings(BaseSettings):
@@ -37,17 +48,24 @@ class Settings(BaseSettings):
     app_id: int | None = None
     private_key: SecretStr | None = None
     private_key_path: Path | None = None
+    # The App's OAuth credentials (from the manifest flow), for signing people in.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
+    # GitHub's web side, where the App is registered (GitHub Enterprise Server: https://HOST).
+    github_url: str = "https://github.com"
+    # Where GitHub and browsers reach this server: the App's webhook and setup callback URLs.
+    public_url: str = "http://localhost:3000"
     database_url: str | None = None
     data_dir: Path = Path("var")
     redis_url: str | None = None
     host: str = "127.0.0.1"
-    port: int = 3000
+    port: Annotated[int, Field(ge=0, le=65535)] = 3000
 
     # Web server threads: deliveries that arrive together are written in one transaction.
-    threads: int = 32
+    threads: Annotated[int, Field(ge=1)] = 32
     # Consumer threads that `python app.py` runs next to the web server.
-    workers: int = 2
+    workers: Annotated[int, Field(ge=0)] = 2
     # Queue-level retries of a failed evaluation, and the pause between them.
     job_retries: int = 3
     job_retry_delay: float = 30.0
@@ -92,19 +110,22 @@ class Settings(BaseSettings):
     # Where the check run's rule links point (the anchors are the rules' `docs_anchor()`).
     rules_docs_url: str = DOCS_URL
     # Largest webhook body accepted (GitHub caps payloads at 25 MiB).
-    max_body_bytes: int = 25 * 1024 * 1024
-    # The pages (bot.web.pages): GitHub's web host for the App's OAuth sign-in, where this
-    # server is reached (links in check runs, the OAuth callback), the App's OAuth client,
-    # the bearer token that opens /status and the audit export to scripts, and the key that
-    # signs session cookies (derived from the webhook secret when unset).
-    github_url: str = "https://github.com"
-    public_url: str = "http://localhost:3000"
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
+    max_body_bytes: Annotated[int, Field(ge=1)] = 25 * 1024 * 1024
+    # The pages (bot.web.pages) also use `github_url` (OAuth sign-in), `public_url` (links in
+    # check runs, the OAuth callback) and the App's OAuth client above; then the bearer token
+    # that opens /status and the audit export to scripts, and the key that signs session
+    # cookies (derived from the webhook secret when unset).
     admin_token: SecretStr | None = None
     session_secret: SecretStr | None = None
     # How long GitHub's answer "this user may read that repository" (or not) is reused.
     access_cache_seconds: float = 300.0
+
+    @field_validator("github_api_url", "github_url", "public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) > 2000:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     @property
     def sqlite_path(self) -> Path:
@@ -176,7 +197,100 @@ class Settings(BaseSettings):
 
     def check_github_app(self) -> None:
         if self.app_id is None or self.private_key_pem is None:
+            # Half set by hand: /setup is closed (it never overwrites an App's settings).
+            how = "" if self.app_configured else "open /setup to register one, or "
             raise ConfigurationError(
-                "The GitHub App is not configured: set REVIEWGATE_APP_ID and "
-                "REVIEWGATE_PRIVATE_KEY (PEM text) or REVIEWGATE_PRIVATE_KEY_PATH."
+                f"The GitHub App is not configured: {how}set "
+                "REVIEWGATE_APP_ID and REVIEWGATE_PRIVATE_KEY (PEM text) or REVIEWGATE_PRIVATE_KEY_PATH."
             )
+        self.check_private_key()
+
+    @property
+    def app_configured(self) -> bool:
+        """Whether an App is named (its id or key given); whether it works is `check_github_app`."""
+        return self.app_id is not None or self.private_key is not None or self.private_key_path is not None
+
+    def check_private_key(self) -> None:
+        """Raises `PrivateKeyUnreadable` when a key is given that GitHub App auth cannot use."""
+        if self.private_key_problem is not None:
+            raise PrivateKeyUnreadable(self.private_key_problem)
+
+    @cached_property
+    def private_key_problem(self) -> str | None:
+        pem = self.private_key_pem
+        if pem is None:
+            return None
+        name = "REVIEWGATE_PRIVATE_KEY" if self.private_key is not None else "REVIEWGATE_PRIVATE_KEY_PATH"
+        try:
+            key = load_pem_private_key(pem.encode(), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            # The library's message may quote the key's bytes: never repeat it.
+            return f"{name}: not a PEM private key without a passphrase (GitHub App keys are RSA PEM files)"
+        if not isinstance(key, rsa.RSAPrivateKey):
+            return f"{name}: a {type(key).__name__.removeprefix('_')} key, but GitHub App keys are RSA"
+        return None
+
+    def with_values(self, **values: Any) -> Settings:
+        """A copy with these fields replaced, the private key read again from them."""
+        copy = self.model_copy(update=values)
+        for cached in ("private_key_pem", "private_key_problem"):
+            copy.__dict__.pop(cached, None)
+        return copy
+
+
+# The settings that name the GitHub App, which /setup writes.
+APP_FIELDS = ("app_id", "private_key", "private_key_path", "webhook_secret", "client_id", "client_secret")
+# Settings whose values are never repeated in a message.
+SECRET_FIELDS = frozenset({"webhook_secret", "private_key", "client_secret"})
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and `.env`, checked. Raises `ConfigurationError` with
+    one line per problem: a value that does not parse, an unusable key. A `REVIEWGATE_*` name
+    that is no setting is logged as a warning. (The web server also needs a webhook secret:
+    `check_webhook_secret`.)"""
+    for line in unknown_setting_names(given_setting_names()):
+        log.warning("%s", line)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigurationError("\n".join(_problem_line(e) for e in exc.errors())) from None
+    settings.check_private_key()
+    return settings
+
+
+def _problem_line(error: Mapping[str, Any]) -> str:
+    loc = error.get("loc") or ("?",)
+    field = str(loc[0])
+    name = f"REVIEWGATE_{field.upper()}"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if field in SECRET_FIELDS:
+        return f"{name}: {message}"
+    value = repr(error.get("input"))
+    return f"{name}={value[:80]}{'...' if len(value) > 80 else ''}: {message}"
+
+
+def given_setting_names() -> list[str]:
+    """The `REVIEWGATE_*` names in the environment and in `.env`."""
+    names = [n for n in os.environ if n.upper().startswith("REVIEWGATE_")]
+    env_file = Path(str(Settings.model_config.get("env_file") or ".env"))
+    if env_file.is_file():
+        names += [n for n in dotenv_values(env_file) if n.upper().startswith("REVIEWGATE_")]
+    return names
+
+
+def unknown_setting_names(names: Iterable[str]) -> list[str]:
+    """A warning for each `REVIEWGATE_*` name that is no setting (a typo is otherwise ignored
+    silently), naming the closest known one."""
+    known = sorted(f"REVIEWGATE_{field.upper()}" for field in Settings.model_fields)
+    lines = []
+    for name in sorted(set(names)):
+        if not name.upper().startswith("REVIEWGATE_") or name.upper() in known:
+            continue
+        # Compared without the prefix, which every name shares.
+        fields = [k.removeprefix("REVIEWGATE_") for k in known]
+        closest = difflib.get_close_matches(name.upper().removeprefix("REVIEWGATE_"), fields, n=1, cutoff=0.6)
+        hint = f"; did you mean REVIEWGATE_{closest[0]}?" if closest else ""
+        shown = name if name.isprintable() and len(name) <= 80 else repr(name[:80])
+        lines.append(f"unknown setting {shown} is ignored{hint}")
+    return lines

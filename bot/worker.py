@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from bot.jobs.queue import build_queue
 from bot.runtime import Runtime
-from bot.settings import ConfigurationError, Settings
+from bot.settings import ConfigurationError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Whatever the worker creates (SQLite journals, anything added later) is owner-only.
     os.umask(0o077)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        for line in str(exc).splitlines():
+            print(f"reviewgate: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         settings.check_github_app()
     except ConfigurationError as exc:

@@ -27,7 +27,7 @@ from bot.github.client import reason_of, retry_after
 from bot.jobs import commands, evaluate, merge_group, reconcile
 from bot.metrics import EVALUATION_SECONDS, JOBS
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from bot.store import pull_state
 from bot.store.db import GateJob, utcnow
 from bot.store.pull_state import Owed
@@ -249,8 +249,26 @@ def build_queue(rt: Runtime) -> Queue:
     return queue
 
 
+def _without_app(rt: Runtime, what: str) -> bool:
+    """Whether the job cannot run for want of a usable GitHub App: said in one line, not
+    retried (retrying cannot help; /setup or a restart with the App set does)."""
+    try:
+        rt.settings.check_github_app()
+    except ConfigurationError as exc:
+        if rt.adopt_written_app():
+            return False
+        JOBS.labels(outcome="no_app").inc()
+        log.warning("%s not run: %s", what, exc)
+        return True
+    return False
+
+
 def _evaluate(rt: Runtime, job: Owed, task: Task | None) -> None:
     last_attempt = task is None or not task.retries
+    if _without_app(rt, f"evaluation of {job.repo}#{job.number}"):
+        # Still owed: the PR's next event, the reconciler or a restart queues it again.
+        pull_state.unqueue(rt.db, [(job.repo, job.number)])
+        return
     start = time.perf_counter()
     try:
         outcome = evaluate.run(rt, job, last_attempt=last_attempt)
@@ -275,6 +293,8 @@ def _evaluate(rt: Runtime, job: Owed, task: Task | None) -> None:
 
 def _gate_job(rt: Runtime, key: str, task: Task | None) -> None:
     last_attempt = task is None or not task.retries
+    if _without_app(rt, f"gate job {key}"):
+        return  # not done: start-up recovery queues it again
     try:
         outcome = _run_gate_job(rt, key, last_attempt=last_attempt)
     except Exception as exc:

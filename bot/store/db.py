@@ -311,6 +311,15 @@ class StatusMark(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class SetupState(Base):
+    """A `state` handed out by /setup for GitHub's App manifest flow: only its digest (with the
+    browser's cookie), so the table never holds a usable state. Deleted when used."""
+
+    __tablename__ = "setup_states"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.metrics import DELIVERIES
@@ -27,6 +30,38 @@ from bot.web.signature import verify_signature
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
+
+# Header values of an unsigned request are anyone's: logged as these characters only.
+_UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
+
+
+@dataclass
+class _Seen:
+    """What the delivery's log line says, filled in as the delivery is read."""
+
+    action: str | None = None
+    repo: str | None = None
+    numbers: list[int] = field(default_factory=list)
+    outcome: str = "?"
+
+
+def _clean(value: str | None, limit: int = 64) -> str:
+    return _UNSAFE.sub("?", value[:limit]) if value else "-"
+
+
+def _log_line(started: float, status: int) -> None:
+    """One line per delivery: GUID, event.action, repo#numbers, outcome, status, milliseconds."""
+    seen: _Seen = g.get("delivery") or _Seen()
+    event = _clean(request.headers.get("X-GitHub-Event"))
+    if seen.action:
+        event += "." + _clean(seen.action)
+    target = _clean(seen.repo, 200) if seen.repo else "-"
+    if seen.numbers:
+        target += "#" + ",".join(str(n) for n in seen.numbers[:10])
+    log.info(
+        "delivery %s %s %s %s %d %.0f ms", _clean(request.headers.get("X-GitHub-Delivery")), event, target,
+        seen.outcome, status, (time.perf_counter() - started) * 1000,
+    )
 
 
 def _record_push(conn: Connection, ref: PullRef, pusher: str, action: str | None) -> None:
@@ -101,6 +136,8 @@ def _enqueue_job(rt: Runtime, event: str, guid: str, ref: GateJobRef, owed: bool
 
 
 def _reply(status: int, event: str, outcome: str, **body: Any) -> Response:
+    if "delivery" in g:
+        g.delivery.outcome = outcome
     DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome=outcome.split(":")[0]).inc()
     response = jsonify(outcome=outcome, **body)
     response.status_code = status
@@ -109,6 +146,19 @@ def _reply(status: int, event: str, outcome: str, **body: Any) -> Response:
 
 @bp.post("/webhook")
 def webhook() -> Response:
+    started = time.perf_counter()
+    g.delivery = _Seen()
+    try:
+        response = _receive()
+    except Exception as exc:  # logged here, raised on: Flask answers it (413, or 500)
+        g.delivery.outcome = "raised"
+        _log_line(started, getattr(exc, "code", None) or 500)
+        raise
+    _log_line(started, response.status_code)
+    return response
+
+
+def _receive() -> Response:
     rt: Runtime = current_app.extensions["reviewgate"]
     settings = rt.settings
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
@@ -131,6 +181,10 @@ def webhook() -> Response:
         return _reply(400, event, "bad payload", error=str(exc)[:200])
 
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
+    g.delivery.action, g.delivery.repo = action, routed.repo
+    g.delivery.numbers = [ref.number for ref in routed.pulls]
+    if routed.job is not None and routed.job.data is not None and isinstance(routed.job.data.get("number"), int):
+        g.delivery.numbers = [routed.job.data["number"]]
     extra = None
     job_owed: list[bool] = []
     if routed.outcome is Outcome.RECORDED:
@@ -173,6 +227,7 @@ def webhook() -> Response:
         if routed.outcome is Outcome.RECORDED:
             return _reply(202, event, str(routed.outcome))
         DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome="ignored").inc()
+        g.delivery.outcome = "ignored"
         return Response(status=204)
     try:
         for ref, seq in zip(routed.pulls, recorded.to_queue, strict=True):

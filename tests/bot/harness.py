@@ -207,6 +207,8 @@ def make_app(hub: FakeHub, data_dir: Path, serve_with: str = "werkzeug", **overr
     settings = make_settings(hub, data_dir, **overrides)
     app = create_app(settings)
     runtime: Runtime = app.extensions["reviewgate"]
+    # Not the checkout's .env: an App without credentials must not find one there.
+    runtime.env_file = Path(data_dir) / "test.env"
     server, thread = _serve(app, serve_with)
     bot = Bot(hub, settings, runtime, f"http://127.0.0.1:{server.server_port}")
     bot._server, bot._thread = server, thread

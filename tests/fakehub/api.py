@@ -14,7 +14,7 @@ import jwt
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import openapi
+from . import manifests, openapi
 from .model import LoggedRequest, commentable_lines
 from .shapes import error, stable_id
 
@@ -71,8 +71,12 @@ def build_app(hub: FakeHub) -> Flask:
             json_body=None,
         )
         hub.log(g.entry)
-        raw = request.get_data(cache=True)
-        if raw and not request.path.startswith("/login/"):
+        # A browser's form post (the App manifest flow's web side, OAuth) is a form, not JSON.
+        form = request.mimetype == "application/x-www-form-urlencoded"
+        raw = b"" if form else request.get_data(cache=True)
+        if form:
+            g.entry.json_body = dict(request.form)
+        elif raw and not request.path.startswith("/login/"):
             try:
                 g.entry.json_body = json.loads(raw)
             except ValueError:
@@ -876,6 +880,7 @@ def build_app(hub: FakeHub) -> Flask:
             bodies = [hub._run_shape(r) for r in items]
         return respond({"total_count": len(runs), "check_runs": bodies}, 200, headers)
 
+    manifests.register(app, hub, respond)
     return app
 
 

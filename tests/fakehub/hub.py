@@ -123,6 +123,10 @@ class FakeHub:
         # client hung up; JSON answers count the whole blob).
         self.blob_bytes_served: dict[str, int] = {}
         self.redelivery_requests: list[int] = []
+        # The App manifest flow (tests/fakehub/manifests.py): pending codes, and the manifests
+        # of the Apps registered through it.
+        self.manifest_codes: dict[str, dict[str, Any]] = {}
+        self.registered_manifests: list[dict[str, Any]] = []
         self.rate_remaining = 5000
         self.rate_reset = int(time.time()) + 3600
         # GitHub's own latency: every request waits this long before it is answered.
