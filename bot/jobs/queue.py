@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -65,8 +67,20 @@ _POLLING: dict[str, Any] = {"initial_delay": 0.05, "max_delay": 1.0}
 class EmbeddedConsumer(Consumer):
     """A consumer that runs inside another server: that server owns the process's signals."""
 
+    keeper: LeaseKeeper | None = None
+
     def _set_signal_handlers(self) -> None:
         pass
+
+    def start(self) -> None:
+        super().start()
+        if self.keeper is not None:
+            self.keeper.start()
+
+    def stop(self, graceful: bool = False) -> None:
+        super().stop(graceful=graceful)
+        if self.keeper is not None:
+            self.keeper.stop()
 
 
 class Queue:
@@ -114,21 +128,40 @@ class Queue:
 
     def start_consumer(self, workers: int, **options: Any) -> EmbeddedConsumer:
         """Consumer threads beside a server in this process (the periodic reconciler among
-        their tasks); the caller stops them."""
+        their tasks), and the lease keeper; the caller stops them."""
         consumer = EmbeddedConsumer(self.huey, workers=workers, worker_type="thread", **{**_POLLING, **options})
+        consumer.keeper = LeaseKeeper(self)
         consumer.start()
         return consumer
 
     def run_consumer(self, workers: int, *, periodic: bool = True) -> None:
         """Consume in the foreground until a signal: SIGTERM stops after the jobs under way,
         SIGINT at once (`python -m bot.worker`)."""
-        Consumer(
-            self.huey, workers=workers, worker_type="thread", periodic=periodic, graceful_signal="TERM", **_POLLING
-        ).run()
+        keeper = LeaseKeeper(self)
+        keeper.start()
+        try:
+            Consumer(
+                self.huey, workers=workers, worker_type="thread", periodic=periodic, graceful_signal="TERM",
+                **_POLLING,
+            ).run()
+        finally:
+            keeper.stop()
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.rt.settings.lease_seconds)
+
+    def take_over(self) -> int:
+        """Queue again the evaluations of workers that died (their heartbeat stopped)."""
+        owed = pull_state.take_over(self.rt.db, self.lease)
+        for job in owed:
+            log.warning("taking over the evaluation of %s#%s from a worker that stopped", job.repo, job.number)
+            self.enqueue_evaluation(job)
+        return len(owed)
 
     def recover_evaluations(self) -> int:
         """Queue again the evaluations that were owed when the process stopped."""
-        owed = pull_state.recover(self.rt.db)
+        owed = pull_state.recover(self.rt.db, self.lease)
         for job in owed:
             self.enqueue_evaluation(job)
         return len(owed)
@@ -149,6 +182,28 @@ class Queue:
         owed_jobs = self.recover_gate_jobs()
         if owed_jobs:
             log.info("re-enqueued %d command jobs owed from before a restart", owed_jobs)
+
+
+class LeaseKeeper(threading.Thread):
+    """Beside a process's consumers: renews the heartbeat of the evaluations they run, and
+    takes over those of dead workers, four times per lease time."""
+
+    def __init__(self, queue: Queue) -> None:
+        super().__init__(name="lease-keeper", daemon=True)
+        self.queue = queue
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        period = max(0.05, self.queue.rt.settings.lease_seconds / 4)
+        while not self._stopped.wait(period):
+            try:
+                pull_state.heartbeat(self.queue.rt.db)
+                self.queue.take_over()
+            except Exception as exc:  # the database or the queue is away: the next round retries
+                log.warning("lease keeper: %s", reason_of(exc))
+
+    def stop(self) -> None:
+        self._stopped.set()
 
 
 def build_queue(rt: Runtime) -> Queue:
