@@ -1,8 +1,9 @@
 """Reviewgate's web application: `create_app()` for WSGI servers, `python app.py` to run.
 
 `python app.py` serves the app with waitress and runs the queue consumer in the same
-process, so one command needs no other service. With `REVIEWGATE_WORKERS=0` it serves only,
-and `python -m bot.worker` processes on the same settings run the jobs.
+process, so one command needs no other service. With `REVIEWGATE_EMBEDDED_WORKER=0` it serves
+only, and `python -m bot.worker` processes on the same settings run the jobs. Under gunicorn
+(`gunicorn -w 4 'app:create_app()'`) each web process calls `create_app()`, which serves only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.jobs.queue import build_queue
 from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime
 from bot.settings import ConfigurationError, Settings
+from bot.store.db import DatabaseUnavailable
 from bot.store.pull_state import owed_evaluations
 from bot.web import webhooks
 
@@ -104,14 +106,18 @@ def main() -> None:
             # is missing); evaluations fail closed, saying why, until the App is set.
             logging.getLogger("reviewgate").warning("%s", exc)
         runtime = Runtime(settings)
-    except ConfigurationError as exc:
+        queue = build_queue(runtime)
+        queue.check()
+    except (ConfigurationError, DatabaseUnavailable) as exc:
         print(f"reviewgate: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    queue = build_queue(runtime)
     app = web_app(runtime)
-    # REVIEWGATE_WORKERS=0: jobs are left to `python -m bot.worker` processes.
-    consumer = queue.start_consumer(settings.workers) if settings.workers > 0 else None
-    queue.recover()
+    # REVIEWGATE_EMBEDDED_WORKER=0 (or REVIEWGATE_WORKERS=0): jobs are left to `python -m
+    # bot.worker` processes, which also queue again at their start what was owed.
+    embedded = settings.embedded_worker and settings.workers > 0
+    consumer = queue.start_consumer(settings.workers) if embedded else None
+    if embedded:
+        queue.recover()
     try:
         serve(
             app, host=settings.host, port=settings.port, threads=settings.threads,

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     threads: int = 32
     # Consumer threads that `python app.py` runs next to the web server.
     workers: int = 2
+    # Off (`REVIEWGATE_EMBEDDED_WORKER=0`): `python app.py` serves only, and `python -m
+    # bot.worker` processes run the jobs (as `REVIEWGATE_WORKERS=0` does).
+    embedded_worker: bool = True
     # Queue-level retries of a failed evaluation, and the pause between them.
     job_retries: int = 3
     job_retry_delay: float = 30.0

@@ -18,6 +18,7 @@ import threading
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Task, TaskWrapper
@@ -28,7 +29,7 @@ from bot.github.client import reason_of, retry_after
 from bot.jobs import commands, evaluate, merge_group, reconcile
 from bot.metrics import EVALUATION_SECONDS, JOBS
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from bot.store import pull_state
 from bot.store.db import GateJob, utcnow
 from bot.store.pull_state import Owed
@@ -48,6 +49,15 @@ class _QueueStorage(SqliteStorage):
         conn = super()._create_connection()
         conn.execute("pragma synchronous=NORMAL")
         return conn
+
+
+def _redacted(settings: Settings) -> str:
+    if not settings.redis_url:
+        return str(settings.queue_path)
+    parts = urlsplit(settings.redis_url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
 
 
 def build_huey(settings: Settings) -> Huey:
@@ -119,6 +129,17 @@ class Queue:
 
     def enqueue_gate_job(self, key: str) -> None:
         self.gate_job(key)
+
+    def check(self) -> None:
+        """Raises `ConfigurationError` (one line, no password) when the queue cannot be reached."""
+        try:
+            self.huey.pending_count()
+        except Exception as exc:
+            where = "Redis" if self.rt.settings.redis_url else "the SQLite queue"
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise ConfigurationError(
+                f"cannot reach {where} ({_redacted(self.rt.settings)}): {type(exc).__name__}: {first}"
+            ) from None
 
     def pending_count(self) -> int:
         return int(self.huey.pending_count())

@@ -294,6 +294,9 @@ class Database:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         """Connects, and with `migrate` brings the schema to the newest revision (under a
         lock, `bot.store.migrate`); raises `DatabaseUnavailable` saying why it cannot."""
+        if url.startswith(("postgresql://", "postgres://")):
+            # SQLAlchemy's default PostgreSQL driver is psycopg2; the one installed is psycopg 3.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
         self.url = url
         try:
             if url.startswith("sqlite"):

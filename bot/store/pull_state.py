@@ -246,14 +246,20 @@ def _owe_again(state: PullState, trigger: str) -> Owed:
 def take_over(db: Database, stale_after: timedelta) -> list[Owed]:
     """The evaluations of dead workers (`_dead`), their leases freed and marked as queued
     again: the caller queues each one."""
-    owed = []
     now = utcnow()
     with db.session() as session:
-        for held in session.query(EvaluationLease).with_for_update().all():
-            if not _dead(held, now, stale_after):
-                continue
+        suspects = [
+            (held.repo, held.number) for held in session.query(EvaluationLease) if _dead(held, now, stale_after)
+        ]
+    owed = []
+    for key in suspects:
+        # The PR's state first, then its lease, as `take` locks them: no deadlock between them.
+        with db.session() as session:
+            state = session.get(PullState, key, with_for_update=True)
+            held = session.get(EvaluationLease, key, with_for_update=True)
+            if held is None or not _dead(held, utcnow(), stale_after):
+                continue  # released, or taken over by another worker meanwhile
             session.delete(held)
-            state = session.get(PullState, (held.repo, held.number), with_for_update=True)
             if state is not None and state.done_seq < state.wanted_seq:
                 owed.append(_owe_again(state, "takeover"))
     return owed
@@ -267,18 +273,25 @@ def recover(db: Database, stale_after: timedelta) -> list[Owed]:
     loses it; the counters still say which PRs' latest events were not evaluated. A job
     still waiting in the queue is queued twice; the second one finds its events covered.
     """
-    owed = []
-    now = utcnow()
     with db.session() as session:
-        alive = set()
-        for held in session.query(EvaluationLease).with_for_update().all():
-            if _dead(held, now, stale_after):
+        keys = [
+            (state.repo, state.number)
+            for state in session.query(PullState).filter(PullState.done_seq < PullState.wanted_seq)
+        ]
+    owed = []
+    for key in keys:
+        with db.session() as session:
+            # Locked before its lease is read: a worker's `take` that holds the state's lock
+            # has committed its lease by the time this reads it.
+            state = session.get(PullState, key, with_for_update=True)
+            if state is None or state.done_seq >= state.wanted_seq:
+                continue
+            held = session.get(EvaluationLease, key, with_for_update=True)
+            if held is not None:
+                if not _dead(held, utcnow(), stale_after):
+                    continue  # a live worker evaluates it
                 session.delete(held)
-            else:
-                alive.add((held.repo, held.number))
-        for state in session.query(PullState).filter(PullState.done_seq < PullState.wanted_seq).with_for_update():
-            if (state.repo, state.number) not in alive:
-                owed.append(_owe_again(state, "recovery"))
+            owed.append(_owe_again(state, "recovery"))
     return owed
 
 

@@ -7,14 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.harness import Bot, make_app
+from tests.bot.harness import SCALE_OUT, SQLITE, Bot, make_app
 from tests.fakehub import FakeHub
 from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 
 @pytest.fixture
-def bot(fakehub: FakeHub, tmp_path: Path) -> Iterator[Bot]:  # noqa: F811
-    instance = make_app(fakehub, tmp_path)
+def backend() -> str:
+    """The state and queue the `bot` runs on; a directory's `pytest_generate_tests` may run
+    its tests on both (tests/gate_e2e/conftest.py)."""
+    return SQLITE
+
+
+@pytest.fixture
+def bot(fakehub: FakeHub, tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Bot]:  # noqa: F811
+    servers = request.getfixturevalue("servers") if backend == SCALE_OUT else None
+    instance = make_app(fakehub, tmp_path, servers=servers)
     try:
         yield instance
     finally:
