@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest servers bench clean
 
 install: $(STAMP)
 
@@ -30,7 +30,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# Throwaway PostgreSQL and Redis run part of the suite; their packages are installed (as root)
+# or named here when missing.
+servers:
+	.ci/require-servers
+
+pytest: install servers
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

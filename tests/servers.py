@@ -7,7 +7,7 @@ number (`Servers.redis_url()`), so tests never see each other's state.
 
 PostgreSQL refuses to run as root: as root (CI), the server runs as the `postgres` user
 that Debian's package creates. The binaries come from Debian's `postgresql` and
-`redis-server` packages; `make test` installs them (tests/require_servers.sh) and a run
+`redis-server` packages; `make test` installs them (.ci/require-servers) and a run
 without them fails, saying what to install: these tests never skip.
 """
 
