@@ -173,10 +173,13 @@ class Queue:
         return timedelta(seconds=self.rt.settings.lease_seconds)
 
     def take_over(self) -> int:
-        """Queue again the evaluations of workers that died (their heartbeat stopped)."""
+        """Queue again the evaluations of workers that died (their heartbeat stopped), and,
+        when the queue is empty, those whose job a dying worker had taken from the queue."""
         owed = pull_state.take_over(self.rt.db, self.lease)
+        if not self.huey.pending_count() and not self.huey.scheduled_count():
+            owed += pull_state.stranded(self.rt.db, self.lease)
         for job in owed:
-            log.warning("taking over the evaluation of %s#%s from a worker that stopped", job.repo, job.number)
+            log.warning("queueing again the evaluation of %s#%s (%s): its worker stopped", job.repo, job.number, job.trigger)
             self.enqueue_evaluation(job)
         return len(owed)
 

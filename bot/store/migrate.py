@@ -16,6 +16,7 @@ A new table or column is one new file in `versions/` (`python -m bot.migrate rev
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema as `create_all` made it before migrations
+log = logging.getLogger(__name__)
 # pg_advisory_lock's key: any constant shared by every process of this application.
 _ADVISORY_KEY = 0x7265766965776761  # "reviewga"
 
@@ -88,15 +90,20 @@ def _locked(engine: Engine) -> Iterator[Connection]:
 
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest revision; raises `MigrationError` saying why not."""
+    # Alembic says "Context impl ..." at every start; what changed is said below, once.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         with _locked(engine) as conn:
-            if current(conn) is None and inspect(conn).has_table("deliveries"):
+            before = current(conn)
+            if before is None and inspect(conn).has_table("deliveries"):
                 command.stamp(config(conn), BASELINE)
                 conn.commit()
+                before = BASELINE
             command.upgrade(config(conn), "head")
             conn.commit()
-    except MigrationError:
-        raise
+            after = current(conn)
+            if after != before:
+                log.info("database schema migrated from revision %s to %s", before or "(empty)", after)
     except Exception as exc:
         raise MigrationError(f"migrating the database failed: {type(exc).__name__}: {_first_line(exc)}") from exc
 

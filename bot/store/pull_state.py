@@ -265,6 +265,32 @@ def take_over(db: Database, stale_after: timedelta) -> list[Owed]:
     return owed
 
 
+def stranded(db: Database, older_than: timedelta) -> list[Owed]:
+    """The evaluations owed for longer than `older_than` with no job running: call it when the
+    queue is empty (nothing waiting, nothing scheduled), so their jobs were lost, taken from
+    the queue by a worker that died before it took the lease. Marked as queued again: the
+    caller queues each one."""
+    since = utcnow() - older_than
+    with db.session() as session:
+        keys = [
+            (state.repo, state.number)
+            for state in session.query(PullState).filter(
+                PullState.done_seq < PullState.wanted_seq, PullState.updated_at < since
+            )
+        ]
+    owed = []
+    for key in keys:
+        with db.session() as session:
+            state = session.get(PullState, key, with_for_update=True)
+            if state is None or state.done_seq >= state.wanted_seq or _aware(state.updated_at) >= since:
+                continue
+            if session.get(EvaluationLease, key) is not None:
+                continue  # running (or its worker's death is `take_over`'s business)
+            state.updated_at = utcnow()  # not again before another `older_than`
+            owed.append(_owe_again(state, "stranded"))
+    return owed
+
+
 def recover(db: Database, stale_after: timedelta) -> list[Owed]:
     """At a worker's start: the evaluations owed and not running in a live worker, marked as
     queued again: the caller queues each one.

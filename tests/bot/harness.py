@@ -65,7 +65,7 @@ class Bot:
         self.url = url
         self.consumer: EmbeddedConsumer | None = None
         # With a Redis queue, the jobs run in `python -m bot.worker` processes (`start`).
-        self.worker_processes = settings.redis_url is not None
+        self.worker_processes = settings is not None and settings.redis_url is not None
         self.workers: list[subprocess.Popen[bytes]] = []
         self.session = requests.Session()
         self._server: Any = None

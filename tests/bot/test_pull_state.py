@@ -122,3 +122,14 @@ def _exited_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+def test_an_evaluation_whose_job_was_lost_before_it_started_is_stranded(db: Database) -> None:
+    queued = _event(db)
+    assert queued == 1
+    assert pull_state.stranded(db, LEASE) == []  # recent: its job may still be on its way
+    (owed,) = pull_state.stranded(db, timedelta(0))
+    assert (owed.seq, owed.trigger) == (1, "stranded")
+    running = pull_state.take(db, owed, LEASE)
+    assert isinstance(running, Owed)
+    assert pull_state.stranded(db, timedelta(0)) == []  # running now
