@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,10 @@ def _wait(check: object, what: str, process: subprocess.Popen[bytes], log: Path,
 class Postgres:
     PORT = 5432  # only names the socket file; nothing listens on TCP
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = False) -> None:
+        """`durable`: fsync as a production server does (for measurements)."""
         self.root = root
+        self.durable = durable
         self.data = root / "data"
         self.log = root / "postgres.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -93,7 +96,7 @@ class Postgres:
             [*self._as, str(bindir / "postgres"), "-D", str(self.data), "-k", str(self.root),
              "-p", str(self.PORT), "-c", "listen_addresses=", "-c", "max_connections=300",
              # Throwaway data: durability costs time and proves nothing here.
-             "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"],
+             *([] if self.durable else ["-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"])],
             stdout=logfile, stderr=subprocess.STDOUT,
         )
         logfile.close()
@@ -193,11 +196,17 @@ class Servers:
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
     """PostgreSQL and Redis, started on first use and stopped at the end of the run."""
+    with running_servers() as started:
+        yield started
+
+
+@contextmanager
+def running_servers(*, durable: bool = False) -> Iterator[Servers]:
     root = Path(tempfile.mkdtemp(prefix="reviewgate-servers-"))
     root.chmod(0o711)  # the postgres user (when we are root) reaches its own subdirectory
     (root / "pg").mkdir()
     (root / "redis").mkdir()
-    postgres = Postgres(root / "pg")
+    postgres = Postgres(root / "pg", durable=durable)
     redis_server = Redis(root / "redis")
     try:
         postgres.start()
