@@ -55,6 +55,14 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def parametrize_backends(metafunc: Any, scale_out: set[str]) -> None:
+    """Run the `bot` tests named in `scale_out` (a module's name, or `module::test`) on both
+    backends; the rest on SQLite only (a directory's `pytest_generate_tests` calls this)."""
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "backend" in metafunc.fixturenames and {module, f"{module}::{metafunc.function.__name__}"} & scale_out:
+        metafunc.parametrize("backend", BACKENDS)
+
+
 class Bot:
     """The app under test, its queue consumer, and helpers to talk to it like GitHub does."""
 

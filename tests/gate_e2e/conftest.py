@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.bot.conftest import backend, bot  # noqa: F401
-from tests.bot.harness import BACKENDS
+from tests.bot.harness import parametrize_backends
 from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 SCALE_OUT = {
@@ -27,6 +27,4 @@ SCALE_OUT = {
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    if "backend" in metafunc.fixturenames and {module, f"{module}::{metafunc.function.__name__}"} & SCALE_OUT:
-        metafunc.parametrize("backend", BACKENDS)
+    parametrize_backends(metafunc, SCALE_OUT)
