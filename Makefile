@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest bench clean browser
+.PHONY: install run test lint typecheck pytest servers bench clean browser
 
 install: $(STAMP)
 
@@ -30,7 +30,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install browser
+# Throwaway PostgreSQL and Redis run part of the suite; their packages are installed (as root)
+# or named here when missing.
+servers:
+	.ci/require-servers
+
+pytest: install servers browser
 	$(BIN)/python -m pytest
 
 # Headless Chromium and chromedriver for tests/pages/test_browser.py (Debian packages).

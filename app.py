@@ -1,8 +1,9 @@
 """Reviewgate's web application: `create_app()` for WSGI servers, `python app.py` to run.
 
 `python app.py` serves the app with waitress and runs the queue consumer in the same
-process, so one command needs no other service. With `REVIEWGATE_WORKERS=0` it serves only,
-and `python -m bot.worker` processes on the same settings run the jobs.
+process, so one command needs no other service. With `REVIEWGATE_EMBEDDED_WORKER=0` it serves
+only, and `python -m bot.worker` processes on the same settings run the jobs. Under gunicorn
+(`gunicorn -w 4 'app:create_app()'`) each web process calls `create_app()`, which serves only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.settings import (
     Settings,
     load_settings,
 )
+from bot.store.db import DatabaseUnavailable
 from bot.store.pull_state import owed_evaluations
 from bot.web import pages, setup, signin, webhooks
 
@@ -110,18 +112,22 @@ def main() -> None:
     try:
         settings = checked_settings()
         runtime = Runtime(settings)
-    except ConfigurationError as exc:
+        queue = build_queue(runtime)
+        queue.check()
+    except (ConfigurationError, DatabaseUnavailable) as exc:
         refuse(exc)
-    queue = build_queue(runtime)
     app = web_app(runtime)
     try:
         server = listen(app, settings)
     except ConfigurationError as exc:
         runtime.close()
         refuse(exc)
-    # REVIEWGATE_WORKERS=0: jobs are left to `python -m bot.worker` processes.
-    consumer = queue.start_consumer(settings.workers) if settings.workers > 0 else None
-    queue.recover()
+    # REVIEWGATE_EMBEDDED_WORKER=0 (or REVIEWGATE_WORKERS=0): jobs are left to `python -m
+    # bot.worker` processes, which also queue again at their start what was owed.
+    embedded = settings.embedded_worker and settings.workers > 0
+    consumer = queue.start_consumer(settings.workers) if embedded else None
+    if embedded:
+        queue.recover()
     try:
         server.run()
     finally:
@@ -164,7 +170,7 @@ def listen(app: Flask, settings: Settings) -> BaseWSGIServer | MultiSocketServer
     return server
 
 
-def refuse(exc: ConfigurationError) -> NoReturn:
+def refuse(exc: ConfigurationError | DatabaseUnavailable) -> NoReturn:
     for line in str(exc).splitlines():
         print(f"reviewgate: {line}", file=sys.stderr)
     raise SystemExit(2)

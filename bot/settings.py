@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     threads: Annotated[int, Field(ge=1)] = 32
     # Consumer threads that `python app.py` runs next to the web server.
     workers: Annotated[int, Field(ge=0)] = 2
+    # Off (`REVIEWGATE_EMBEDDED_WORKER=0`): `python app.py` serves only, and `python -m
+    # bot.worker` processes run the jobs (as `REVIEWGATE_WORKERS=0` does).
+    embedded_worker: bool = True
     # Queue-level retries of a failed evaluation, and the pause between them.
     job_retries: int = 3
     job_retry_delay: float = 30.0
@@ -104,8 +107,9 @@ class Settings(BaseSettings):
     # One evaluation's time for gathering and analysing files; past it the check fails closed,
     # naming the files left unanalysed (a recheck goes on from there: finished files are cached).
     evaluation_seconds: float = 120.0
-    # One evaluation of a PR runs at a time; the PR's lease lasts the budget above plus this
-    # much for publishing. A lease left by a process that died expires after that.
+    # One evaluation of a PR runs at a time, under a lease that its worker renews (a heartbeat
+    # four times per period); a lease not renewed for this long belongs to a dead worker, and
+    # another one takes the evaluation over.
     lease_seconds: float = 60.0
     # Where the check run's rule links point (the anchors are the rules' `docs_anchor()`).
     rules_docs_url: str = DOCS_URL

@@ -2,8 +2,10 @@
 
 What `python app.py` does besides serving: consumer threads for evaluations, commands and
 merge groups, the reconciler's periodic pass, and, at start-up, queueing again whatever was
-owed when the bot stopped. Run it beside `REVIEWGATE_WORKERS=0 python app.py` (web only),
-as many as needed: on the same machine with the SQLite queue, on any machine with Redis.
+owed when the bot stopped (except what live workers are evaluating). Its lease keeper renews
+the leases of its evaluations and takes over those of workers that died. Run it beside
+`REVIEWGATE_EMBEDDED_WORKER=0 python app.py` or gunicorn (web only), as many as needed: on
+the same machine with the SQLite queue, on any machine with PostgreSQL and Redis.
 
 Threads: `--workers`, else `REVIEWGATE_WORKERS`; when that is 0 (the setting that keeps
 the web process from running jobs, often shared through `.env`), the default of 2.
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from bot.jobs.queue import build_queue
 from bot.runtime import Runtime
 from bot.settings import ConfigurationError, Settings, load_settings
+from bot.store.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +67,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = settings.model_copy(update={"workers": workers})
     try:
         runtime = Runtime(settings)
-    except ConfigurationError as exc:
+        queue = build_queue(runtime)
+        queue.check()
+    except (ConfigurationError, DatabaseUnavailable) as exc:
         print(f"reviewgate: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    queue = build_queue(runtime)
     queue.recover()
     log.info("worker: %d consumer threads%s", workers, "" if not args.no_periodic else ", no periodic tasks")
     try:

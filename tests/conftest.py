@@ -19,3 +19,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped tests fail in this suite: {reason}"
+
+
+# Throwaway PostgreSQL and Redis for the tests that run on them (tests/servers.py).
+from tests.servers import servers  # noqa: E402, F401

@@ -34,8 +34,7 @@ log = logging.getLogger(__name__)
 
 def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
     """Evaluate; returns the outcome label. Raises to let the queue retry."""
-    lease = timedelta(seconds=rt.settings.evaluation_seconds + rt.settings.lease_seconds)
-    job = pull_state.take(rt.db, queued, lease)
+    job = pull_state.take(rt.db, queued, timedelta(seconds=rt.settings.lease_seconds))
     if isinstance(job, str):
         return job  # busy: the running evaluation queues the next one; or superseded
     repo: Repository | None = None

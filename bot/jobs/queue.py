@@ -16,7 +16,9 @@ import json
 import logging
 import threading
 import time
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Task, TaskWrapper
@@ -68,6 +70,15 @@ class _RedisHuey(_Ringing, RedisHuey):
 
 class _SqliteHuey(_Ringing, SqliteHuey):
     pass
+
+
+def _redacted(settings: Settings) -> str:
+    if not settings.redis_url:
+        return str(settings.queue_path)
+    parts = urlsplit(settings.redis_url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
 
 
 def build_huey(settings: Settings) -> Huey:
@@ -131,15 +142,23 @@ class EmbeddedConsumer(Consumer):
     """A consumer that runs inside another server: that server owns the process's signals."""
 
     doorbell: Doorbell | None = None
+    keeper: LeaseKeeper | None = None
 
     def _set_signal_handlers(self) -> None:
         pass
+
+    def start(self) -> None:
+        super().start()
+        if self.keeper is not None:
+            self.keeper.start()
 
     def stop(self, graceful: bool = False) -> None:
         self.stop_flag.set()
         if self.doorbell is not None:
             self.doorbell.ring()  # sleeping workers see the stop flag now
         super().stop(graceful=graceful)
+        if self.keeper is not None:
+            self.keeper.stop()
 
 
 class Queue:
@@ -186,6 +205,17 @@ class Queue:
     def enqueue_gate_job(self, key: str) -> None:
         self.gate_job(key)
 
+    def check(self) -> None:
+        """Raises `ConfigurationError` (one line, no password) when the queue cannot be reached."""
+        try:
+            self.huey.pending_count()
+        except Exception as exc:
+            where = "Redis" if self.rt.settings.redis_url else "the SQLite queue"
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise ConfigurationError(
+                f"cannot reach {where} ({_redacted(self.rt.settings)}): {type(exc).__name__}: {first}"
+            ) from None
+
     def pending_count(self) -> int:
         return int(self.huey.pending_count())
 
@@ -194,7 +224,7 @@ class Queue:
 
     def start_consumer(self, workers: int, **options: Any) -> EmbeddedConsumer:
         """Consumer threads beside a server in this process (the periodic reconciler among
-        their tasks); the caller stops them."""
+        their tasks), and the lease keeper; the caller stops them."""
         if self.rt.isolation is not None:
             self.rt.isolation.warm()
         # Huey builds its workers in the constructor, from the class's `worker_class`.
@@ -203,6 +233,7 @@ class Queue:
         consumer: EmbeddedConsumer = embedded(
             self.huey, workers=workers, worker_type="thread", **{**_POLLING, **options}
         )
+        consumer.keeper = LeaseKeeper(self)
         consumer.start()
         return consumer
 
@@ -211,15 +242,36 @@ class Queue:
         SIGINT at once (`python -m bot.worker`)."""
         if self.rt.isolation is not None:
             self.rt.isolation.warm()
-        # Woken at once for the jobs this process queues itself (retries, follow-ups).
-        foreground = type("Consumer", (Consumer,), {"worker_class": _worker_class(self.doorbell)})
-        foreground(
-            self.huey, workers=workers, worker_type="thread", periodic=periodic, graceful_signal="TERM", **_POLLING
-        ).run()
+        keeper = LeaseKeeper(self)
+        keeper.start()
+        try:
+            # Woken at once for the jobs this process queues itself (retries, follow-ups).
+            foreground = type("Consumer", (Consumer,), {"worker_class": _worker_class(self.doorbell)})
+            foreground(
+                self.huey, workers=workers, worker_type="thread", periodic=periodic, graceful_signal="TERM",
+                **_POLLING,
+            ).run()
+        finally:
+            keeper.stop()
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.rt.settings.lease_seconds)
+
+    def take_over(self) -> int:
+        """Queue again the evaluations of workers that died (their heartbeat stopped), and,
+        when the queue is empty, those whose job a dying worker had taken from the queue."""
+        owed = pull_state.take_over(self.rt.db, self.lease)
+        if not self.huey.pending_count() and not self.huey.scheduled_count():
+            owed += pull_state.stranded(self.rt.db, self.lease)
+        for job in owed:
+            log.warning("queueing again the evaluation of %s#%s (%s): its worker stopped", job.repo, job.number, job.trigger)
+            self.enqueue_evaluation(job)
+        return len(owed)
 
     def recover_evaluations(self) -> int:
         """Queue again the evaluations that were owed when the process stopped."""
-        owed = pull_state.recover(self.rt.db)
+        owed = pull_state.recover(self.rt.db, self.lease)
         for job in owed:
             self.enqueue_evaluation(job)
         return len(owed)
@@ -240,6 +292,28 @@ class Queue:
         owed_jobs = self.recover_gate_jobs()
         if owed_jobs:
             log.info("re-enqueued %d command jobs owed from before a restart", owed_jobs)
+
+
+class LeaseKeeper(threading.Thread):
+    """Beside a process's consumers: renews the heartbeat of the evaluations they run, and
+    takes over those of dead workers, four times per lease time."""
+
+    def __init__(self, queue: Queue) -> None:
+        super().__init__(name="lease-keeper", daemon=True)
+        self.queue = queue
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        period = max(0.05, self.queue.rt.settings.lease_seconds / 4)
+        while not self._stopped.wait(period):
+            try:
+                pull_state.heartbeat(self.queue.rt.db)
+                self.queue.take_over()
+            except Exception as exc:  # the database or the queue is away: the next round retries
+                log.warning("lease keeper: %s", reason_of(exc))
+
+    def stop(self) -> None:
+        self._stopped.set()
 
 
 def build_queue(rt: Runtime) -> Queue:

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from bot.store import migrate as schema
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -162,18 +164,22 @@ class WaiverRecord(Base):
 
 
 class EvaluationLease(Base):
-    """The evaluation of a pull request that is running now, and until when it may hold it.
+    """The evaluation of a pull request that is running now: which worker runs it, and when
+    that worker last said it is alive.
 
     One evaluation of a PR at a time: an older one that gathered its facts before a hold or
-    a dismissal must never publish its verdict after a newer one. A lease left by a process
-    that died expires; until then the PR's next evaluation waits for it.
+    a dismissal must never publish its verdict after a newer one. The worker's process
+    renews `heartbeat_at` of all its leases every few seconds; a lease whose heartbeat is
+    older than `REVIEWGATE_LEASE_SECONDS` belongs to a worker that died (SIGKILL, a lost
+    machine), and another worker takes the evaluation over (`bot.store.pull_state`).
     """
 
     __tablename__ = "evaluation_leases"
     repo: Mapped[str] = mapped_column(String(200), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    worker_id: Mapped[str] = mapped_column(String(200), index=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class HeadPush(Base):
@@ -338,15 +344,37 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be used: a wrong URL, a server that cannot be reached, or a failed
+    migration. The message is one line for the operator (no password)."""
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        """Connects, and with `migrate` brings the schema to the newest revision (under a
+        lock, `bot.store.migrate`); raises `DatabaseUnavailable` saying why it cannot."""
+        if url.startswith(("postgresql://", "postgres://")):
+            # SQLAlchemy's default PostgreSQL driver is psycopg2; the one installed is psycopg 3.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
         self.url = url
-        if url.startswith("sqlite"):
-            self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-            _sqlite_pragmas(self.engine)
-        else:
-            self.engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(self.engine)
+        try:
+            if url.startswith("sqlite"):
+                self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+                _sqlite_pragmas(self.engine)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
+        except Exception as exc:  # a malformed URL or a driver that is not installed
+            raise DatabaseUnavailable(f"REVIEWGATE_DATABASE_URL is not usable: {_one_line(exc)}") from None
+        shown = self.engine.url.render_as_string(hide_password=True)
+        try:
+            self.ping()
+        except Exception as exc:
+            raise DatabaseUnavailable(f"cannot reach the database {shown}: {_one_line(exc)}") from None
+        if migrate:
+            try:
+                schema.upgrade(self.engine)
+            except schema.MigrationError as exc:
+                raise DatabaseUnavailable(f"{shown}: {exc}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -361,3 +389,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's first line: drivers' messages run on with hints and SQL."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")

@@ -13,11 +13,19 @@ running leaves its events to it, and the running one, when it finishes, hands ba
 follow-up job for the events that arrived meanwhile. So an evaluation that gathered its facts
 before a hold can never publish its older verdict over the newer one.
 
+A lease names the worker process that holds it (`worker_id()`); that process renews the
+heartbeat of all its leases (`heartbeat`), and any worker takes over the evaluations whose
+heartbeat is older than the lease time (`take_over`): the queue lost their jobs with the
+worker that had taken them.
+
 This module is the only code that reads or writes the counters.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -135,9 +143,38 @@ def unqueue(db: Database, keys: Iterable[tuple[str, int]]) -> None:
 BUSY = "busy"  # another evaluation of the PR is running; it queues the next one
 SUPERSEDED = "superseded"  # a job running or done covers every event recorded
 
+_identity: tuple[int, str] | None = None
 
-def take(db: Database, queued: Owed, lease: timedelta) -> Owed | str:
-    """Start: cover every event recorded so far, and hold the PR's lease for `lease`.
+
+def worker_id() -> str:
+    """This process's name on its leases: host, pid and a random part (a pid is reused)."""
+    global _identity
+    if _identity is None or _identity[0] != os.getpid():  # a forked child is another worker
+        _identity = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
+    return _identity[1]
+
+
+def _dead(held: EvaluationLease, now: datetime, stale_after: timedelta) -> bool:
+    """Whether the lease's worker is gone: silent for longer than `stale_after`, or a process
+    of this machine that no longer exists (a restarted server need not wait out the lease)."""
+    if now - _aware(held.heartbeat_at) >= stale_after:
+        return True
+    host, _, rest = held.worker_id.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit() or held.worker_id == worker_id():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+def take(db: Database, queued: Owed, stale_after: timedelta, worker: str | None = None) -> Owed | str:
+    """Start: cover every event recorded so far, and hold the PR's lease as `worker` (this
+    process by default). A lease whose worker is dead (`stale_after`) is taken over.
 
     `BUSY` or `SUPERSEDED` instead when this job has nothing to do now."""
     with db.session() as session:
@@ -148,11 +185,14 @@ def take(db: Database, queued: Owed, lease: timedelta) -> Owed | str:
             return SUPERSEDED
         now = utcnow()
         held = session.get(EvaluationLease, (queued.repo, queued.number), with_for_update=True)
-        if held is not None and state.started_seq > state.done_seq and _aware(held.expires_at) > now:
+        if held is not None and state.started_seq > state.done_seq and not _dead(held, now, stale_after):
             return BUSY
         state.started_seq = state.wanted_seq
         session.merge(
-            EvaluationLease(repo=queued.repo, number=queued.number, seq=state.wanted_seq, expires_at=now + lease)
+            EvaluationLease(
+                repo=queued.repo, number=queued.number, seq=state.wanted_seq,
+                worker_id=worker or worker_id(), heartbeat_at=now,
+            )
         )
         return Owed(
             queued.repo, queued.number, state.installation_id, state.head_sha, state.wanted_seq,
@@ -160,7 +200,7 @@ def take(db: Database, queued: Owed, lease: timedelta) -> Owed | str:
         )
 
 
-def release(db: Database, job: Owed, *, done: bool) -> Owed | None:
+def release(db: Database, job: Owed, *, done: bool, worker: str | None = None) -> Owed | None:
     """Finish (done) or give the events back to the retry (not done), and let go of the lease.
 
     Returns the follow-up job to queue when events arrived while this one ran (the jobs they
@@ -168,7 +208,7 @@ def release(db: Database, job: Owed, *, done: bool) -> Owed | None:
     with db.session() as session:
         state = session.get(PullState, (job.repo, job.number), with_for_update=True)
         held = session.get(EvaluationLease, (job.repo, job.number), with_for_update=True)
-        if held is not None and held.seq == job.seq:
+        if held is not None and held.seq == job.seq and held.worker_id == (worker or worker_id()):
             session.delete(held)
         if state is None:
             return None
@@ -186,23 +226,98 @@ def release(db: Database, job: Owed, *, done: bool) -> Owed | None:
         )
 
 
-def recover(db: Database) -> list[Owed]:
-    """The evaluations owed when the process stopped, marked as queued again: the caller
-    queues each one.
+def heartbeat(db: Database, worker: str | None = None) -> int:
+    """Say that this worker is alive: renew its leases. The number renewed."""
+    with db.session() as session:
+        renewed = session.execute(
+            update(EvaluationLease)
+            .where(EvaluationLease.worker_id == (worker or worker_id()))
+            .values(heartbeat_at=utcnow())
+        )
+        return int(getattr(renewed, "rowcount", 0) or 0)
+
+
+def _owe_again(state: PullState, trigger: str) -> Owed:
+    state.started_seq = state.done_seq
+    state.queued_seq = state.wanted_seq
+    return Owed(state.repo, state.number, state.installation_id, state.head_sha, state.wanted_seq, trigger)
+
+
+def take_over(db: Database, stale_after: timedelta) -> list[Owed]:
+    """The evaluations of dead workers (`_dead`), their leases freed and marked as queued
+    again: the caller queues each one."""
+    now = utcnow()
+    with db.session() as session:
+        suspects = [
+            (held.repo, held.number) for held in session.query(EvaluationLease) if _dead(held, now, stale_after)
+        ]
+    owed = []
+    for key in suspects:
+        # The PR's state first, then its lease, as `take` locks them: no deadlock between them.
+        with db.session() as session:
+            state = session.get(PullState, key, with_for_update=True)
+            held = session.get(EvaluationLease, key, with_for_update=True)
+            if held is None or not _dead(held, utcnow(), stale_after):
+                continue  # released, or taken over by another worker meanwhile
+            session.delete(held)
+            if state is not None and state.done_seq < state.wanted_seq:
+                owed.append(_owe_again(state, "takeover"))
+    return owed
+
+
+def stranded(db: Database, older_than: timedelta) -> list[Owed]:
+    """The evaluations owed for longer than `older_than` with no job running: call it when the
+    queue is empty (nothing waiting, nothing scheduled), so their jobs were lost, taken from
+    the queue by a worker that died before it took the lease. Marked as queued again: the
+    caller queues each one."""
+    since = utcnow() - older_than
+    with db.session() as session:
+        keys = [
+            (state.repo, state.number)
+            for state in session.query(PullState).filter(
+                PullState.done_seq < PullState.wanted_seq, PullState.updated_at < since
+            )
+        ]
+    owed = []
+    for key in keys:
+        with db.session() as session:
+            state = session.get(PullState, key, with_for_update=True)
+            if state is None or state.done_seq >= state.wanted_seq or _aware(state.updated_at) >= since:
+                continue
+            if session.get(EvaluationLease, key) is not None:
+                continue  # running (or its worker's death is `take_over`'s business)
+            state.updated_at = utcnow()  # not again before another `older_than`
+            owed.append(_owe_again(state, "stranded"))
+    return owed
+
+
+def recover(db: Database, stale_after: timedelta) -> list[Owed]:
+    """At a worker's start: the evaluations owed and not running in a live worker, marked as
+    queued again: the caller queues each one.
 
     Huey removes a job from the queue when a worker takes it, so a crash mid-evaluation
-    loses it; the counters still say which PRs' latest events were not evaluated.
+    loses it; the counters still say which PRs' latest events were not evaluated. A job
+    still waiting in the queue is queued twice; the second one finds its events covered.
     """
-    owed = []
     with db.session() as session:
-        # The evaluations these leases stood for died with the process.
-        session.query(EvaluationLease).delete()
-        for state in session.query(PullState).filter(PullState.done_seq < PullState.wanted_seq):
-            state.started_seq = state.done_seq
-            state.queued_seq = state.wanted_seq
-            owed.append(
-                Owed(state.repo, state.number, state.installation_id, state.head_sha, state.wanted_seq, "recovery")
-            )
+        keys = [
+            (state.repo, state.number)
+            for state in session.query(PullState).filter(PullState.done_seq < PullState.wanted_seq)
+        ]
+    owed = []
+    for key in keys:
+        with db.session() as session:
+            # Locked before its lease is read: a worker's `take` that holds the state's lock
+            # has committed its lease by the time this reads it.
+            state = session.get(PullState, key, with_for_update=True)
+            if state is None or state.done_seq >= state.wanted_seq:
+                continue
+            held = session.get(EvaluationLease, key, with_for_update=True)
+            if held is not None:
+                if not _dead(held, utcnow(), stale_after):
+                    continue  # a live worker evaluates it
+                session.delete(held)
+            owed.append(_owe_again(state, "recovery"))
     return owed
 
 

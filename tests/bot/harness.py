@@ -1,6 +1,10 @@
 """End-to-end harness, shared by tests/bot and bench/github_calls.py: the real app over real
-HTTP, a real SQLite queue and database, and fakehub as GitHub. Webhook payloads start from
-GitHub's published examples and are signed as GitHub signs them.
+HTTP, a real queue and database, and fakehub as GitHub. Webhook payloads start from GitHub's
+published examples and are signed as GitHub signs them.
+
+Two backends: `sqlite` (SQLite state and queue, the consumer threads in this process, as
+`python app.py` runs them) and `postgres-redis` (a fresh PostgreSQL database and Redis queue
+from tests/servers.py, and the jobs run by two `python -m bot.worker` processes).
 """
 
 from __future__ import annotations
@@ -9,6 +13,10 @@ import copy
 import hashlib
 import hmac
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -25,6 +33,11 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store.db import GateJob, PullState
 from tests.fakehub import FakeHub
+from tests.servers import Servers
+
+SQLITE, SCALE_OUT = "sqlite", "postgres-redis"
+BACKENDS = (SQLITE, SCALE_OUT)
+ROOT = Path(__file__).resolve().parents[2]
 
 # These tests are about analysis and reporting; the approval policy has its own tests in
 # tests/gate_e2e. With this configuration a PR without findings passes on its own.
@@ -42,6 +55,14 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def parametrize_backends(metafunc: Any, scale_out: set[str]) -> None:
+    """Run the `bot` tests named in `scale_out` (a module's name, or `module::test`) on both
+    backends; the rest on SQLite only (a directory's `pytest_generate_tests` calls this)."""
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "backend" in metafunc.fixturenames and {module, f"{module}::{metafunc.function.__name__}"} & scale_out:
+        metafunc.parametrize("backend", BACKENDS)
+
+
 class Bot:
     """The app under test, its queue consumer, and helpers to talk to it like GitHub does."""
 
@@ -51,6 +72,9 @@ class Bot:
         self.runtime = runtime
         self.url = url
         self.consumer: EmbeddedConsumer | None = None
+        # With a Redis queue, the jobs run in `python -m bot.worker` processes (`start`).
+        self.worker_processes = settings is not None and settings.redis_url is not None
+        self.workers: list[subprocess.Popen[bytes]] = []
         self.session = requests.Session()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -127,13 +151,41 @@ class Bot:
 
     # -- queue ----------------------------------------------------------------------------------
     def start(self, workers: int = 2) -> None:
-        if self.consumer is None:
+        if self.worker_processes:
+            if not self.workers:
+                # The analysis's process isolation has its own tests; a worker process started
+                # per test would pay for its pool on every first analysis.
+                self.workers = [self.start_worker(workers, analysis_isolation=False) for _ in range(2)]
+        elif self.consumer is None:
             self.consumer = self.queue.start_consumer(workers, max_delay=0.1, initial_delay=0.02)
+
+    def start_worker(self, threads: int = 2, **settings: Any) -> subprocess.Popen[bytes]:
+        """A `python -m bot.worker` process on this app's settings (and these), logging to the
+        data directory."""
+        data_dir = Path(self.settings.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        env = settings_env(self.settings.model_copy(update=settings))
+        with open(data_dir / f"worker-{len(list(data_dir.glob('worker-*.log')))}.log", "ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot.worker", "--workers", str(threads)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
 
     def stop(self) -> None:
         if self.consumer is not None:
             self.consumer.stop(graceful=True)
             self.consumer = None
+        for worker in self.workers:
+            # At once, as Ctrl-C does: a job under way is left as a crash leaves it, and the
+            # next worker's start-up recovery (the lease's process is gone) queues it again.
+            worker.send_signal(signal.SIGINT)
+        for worker in self.workers:
+            try:
+                worker.wait(60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(30)
+        self.workers = []
 
     def settled(self) -> bool:
         if self.queue.pending_count() or self.queue.scheduled_count():
@@ -202,8 +254,27 @@ def make_settings(hub: FakeHub, data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def make_app(hub: FakeHub, data_dir: Path, serve_with: str = "werkzeug", **overrides: Any) -> Bot:
-    """Start the app over real HTTP on a fresh database and queue (both in `data_dir`)."""
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives another process these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWGATE_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"REVIEWGATE_{name.upper()}"] = str(int(value)) if isinstance(value, bool) else str(value)
+    return env
+
+
+def make_app(
+    hub: FakeHub, data_dir: Path, serve_with: str = "werkzeug", servers: Servers | None = None, **overrides: Any
+) -> Bot:
+    """Start the app over real HTTP on a fresh database and queue: in `data_dir`, or with
+    `servers` a new PostgreSQL database and Redis database (the jobs then run in worker
+    processes)."""
+    if servers is not None:
+        overrides.setdefault("database_url", servers.database_url())
+        overrides.setdefault("redis_url", servers.redis_url())
     settings = make_settings(hub, data_dir, **overrides)
     app = create_app(settings)
     runtime: Runtime = app.extensions["reviewgate"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.store import pull_state
-from bot.store.db import Database, PullState
+from bot.store.db import Database, EvaluationLease, PullState
 from bot.store.pull_state import BUSY, SUPERSEDED, Owed
 
 LEASE = timedelta(minutes=3)
+OTHER = "elsewhere:1:ab"  # a worker on another machine
 
 
 @pytest.fixture
@@ -61,22 +64,72 @@ def test_a_failed_evaluation_gives_its_events_and_the_lease_back(db: Database) -
     assert isinstance(retry, Owed) and retry.seq == 1
 
 
-def test_an_expired_lease_is_taken_over(db: Database) -> None:
-    dead = pull_state.take(db, _owed(_event(db) or 0), timedelta(seconds=-1))  # its process died
+def test_a_lease_whose_worker_stopped_its_heartbeat_is_taken_over(db: Database) -> None:
+    dead = pull_state.take(db, _owed(_event(db) or 0), LEASE, worker=OTHER)
     assert isinstance(dead, Owed)
     queued = _event(db)
     assert queued is not None
-    taken = pull_state.take(db, _owed(queued), LEASE)
+    assert pull_state.take(db, _owed(queued), LEASE) == BUSY  # its heartbeat is fresh
+    taken = pull_state.take(db, _owed(queued), timedelta(0))  # ... and now too old
     assert isinstance(taken, Owed) and taken.seq == 2
     # The dead one's late release neither frees the new lease nor asks for more work.
-    assert pull_state.release(db, dead, done=True) is None
+    assert pull_state.release(db, dead, done=True, worker=OTHER) is None
     assert pull_state.take(db, _owed(2), LEASE) == SUPERSEDED
+    with db.session() as session:
+        (lease,) = session.query(EvaluationLease).all()
+        assert lease.worker_id == pull_state.worker_id()
 
 
-def test_recovery_frees_the_leases_of_the_stopped_process(db: Database) -> None:
-    running = pull_state.take(db, _owed(_event(db) or 0), LEASE)
+def test_the_heartbeat_keeps_a_lease_and_a_silent_worker_is_taken_over(db: Database) -> None:
+    running = pull_state.take(db, _owed(_event(db) or 0), LEASE, worker=OTHER)
     assert isinstance(running, Owed)
-    (owed,) = pull_state.recover(db)
-    assert owed.seq == 1
+    with db.session() as session:
+        session.get(EvaluationLease, ("o/r", 7)).heartbeat_at -= timedelta(seconds=50)
+    assert pull_state.heartbeat(db, worker=OTHER) == 1
+    assert pull_state.take_over(db, timedelta(seconds=30)) == []  # renewed just now
+    with db.session() as session:
+        session.get(EvaluationLease, ("o/r", 7)).heartbeat_at -= timedelta(seconds=50)
+    (owed,) = pull_state.take_over(db, timedelta(seconds=30))
+    assert (owed.seq, owed.trigger) == (1, "takeover")
+    assert pull_state.take_over(db, timedelta(seconds=30)) == []  # taken over once
     again = pull_state.take(db, owed, LEASE)
     assert isinstance(again, Owed) and again.seq == 1
+
+
+def test_a_lease_of_a_process_of_this_machine_that_exited_is_dead_at_once(db: Database) -> None:
+    worker = f"{socket.gethostname()}:{_exited_pid()}:00"
+    running = pull_state.take(db, _owed(_event(db) or 0), LEASE, worker=worker)
+    assert isinstance(running, Owed)
+    (owed,) = pull_state.take_over(db, LEASE)
+    assert owed.seq == 1
+
+
+def test_recovery_at_start_leaves_the_evaluations_of_live_workers_alone(db: Database) -> None:
+    running = pull_state.take(db, _owed(_event(db) or 0), LEASE, worker=OTHER)
+    assert isinstance(running, Owed)
+    with db.session() as session:
+        pull_state.owe(session, "o/r", 8, 42, "test")
+    (owed,) = pull_state.recover(db, LEASE)  # 7 is being evaluated elsewhere; 8 was lost
+    assert (owed.number, owed.seq) == (8, 1)
+    assert pull_state.take(db, _owed(_event(db) or 2), LEASE) == BUSY
+    owed_now = pull_state.recover(db, timedelta(0))  # once its worker is silent, 7 is owed too
+    assert sorted(o.number for o in owed_now) == [7, 8]
+    again = pull_state.take(db, owed_now[0] if owed_now[0].number == 7 else owed_now[1], LEASE)
+    assert isinstance(again, Owed) and again.seq == 2
+
+
+def _exited_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_an_evaluation_whose_job_was_lost_before_it_started_is_stranded(db: Database) -> None:
+    queued = _event(db)
+    assert queued == 1
+    assert pull_state.stranded(db, LEASE) == []  # recent: its job may still be on its way
+    (owed,) = pull_state.stranded(db, timedelta(0))
+    assert (owed.seq, owed.trigger) == (1, "stranded")
+    running = pull_state.take(db, owed, LEASE)
+    assert isinstance(running, Owed)
+    assert pull_state.stranded(db, timedelta(0)) == []  # running now

@@ -1,0 +1,239 @@
+"""Drills on the scale-out setup: PostgreSQL state, a Redis queue, web processes that only serve
+(`python app.py` web-only, or gunicorn) and `python -m bot.worker` processes, all in processes
+of their own, against fakehub.
+
+- Every worker SIGKILLed mid-evaluation, then one new worker: the evaluation completes, with
+  one check run and one sticky comment.
+- 1,000 signed deliveries over 100 PRs into 2 gunicorn web workers, 3 bot workers, one of them
+  SIGKILLed mid-burst: every PR ends with exactly one completed check run on its head.
+- A server that goes away later is named by /readyz; one that is away at start stops the
+  process with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, select
+
+from bot.store.db import EvaluationLease
+from tests.bot.harness import Bot, sign
+from tests.fakehub import FakeHub
+from tests.fakehub.model import FileChange
+from tests.reliability.conftest import NAIVE, OLD, REPO
+from tests.reliability.helpers import wait_for
+from tests.reliability.server import ROOT, ServerProcess, free_port
+from tests.reliability.test_crash import _completed, _deliver, _descendants, _sticky
+from tests.servers import Redis, Servers
+
+
+class Cluster:
+    """Processes sharing one PostgreSQL database and one Redis queue."""
+
+    def __init__(self, hub: FakeHub, servers: Servers, tmp_path: Path, **settings: object) -> None:
+        self.hub = hub
+        self.tmp_path = tmp_path
+        self.web = ServerProcess(
+            hub, tmp_path / "web", database_url=servers.database_url(), redis_url=servers.redis_url(),
+            embedded_worker=0, lease_seconds=2, job_retry_delay=0, **settings,
+        )
+        self.env = self.web.env
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.others: list[subprocess.Popen[bytes]] = []
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot.worker"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.workers.append(worker)
+        return worker
+
+    def gunicorn(self, workers: int) -> str:
+        """`gunicorn 'app:create_app()'` web processes; their URL once they answer."""
+        port = free_port()
+        log = open(self.tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "16",
+             "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.others.append(process)
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            assert process.poll() is None, (self.tmp_path / "gunicorn.log").read_text()
+            try:
+                return requests.get(f"{url}/readyz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(ready, timeout=90, what="gunicorn to answer")
+        return url
+
+    def kill(self, worker: subprocess.Popen[bytes]) -> None:
+        helpers = _descendants(worker.pid)  # its analysis processes die with it, as on a lost machine
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+        for pid in helpers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def close(self) -> None:
+        for process in self.workers + self.others:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in self.workers + self.others:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(30)
+        self.web.stop()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("*.log")))
+
+
+@pytest.fixture
+def cluster(fakehub: FakeHub, servers: Servers, tmp_path: Path) -> Iterator[Cluster]:
+    fakehub.add_repo(REPO, default_branch="main", installation_id=42)
+    made = Cluster(fakehub, servers, tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_drill_every_worker_killed_mid_evaluation_then_one_new_worker(cluster: Cluster) -> None:
+    hub = cluster.hub
+    hub.strict = False  # the killed clients leave requests half-answered
+    head = hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)]).head_sha
+    cluster.web.start()
+    first, second = cluster.start_worker(), cluster.start_worker()
+    hub.fail("GET", r"/git/blobs/", None, delay=60)
+    _deliver(cluster.web, hub, "opened")
+    wait_for(lambda: hub.check_runs(REPO, head) and hub.blob_fetches > 0, timeout=90,
+             what="the evaluation to wait on GitHub")
+    cluster.kill(first)
+    cluster.kill(second)
+    hub.clear_faults()
+    assert _completed(hub, head) is None
+
+    cluster.start_worker()  # nobody sends the webhook again
+    run = wait_for(lambda: _completed(hub, head), timeout=90, what="the check run after the new worker started")
+    assert run["conclusion"] == "failure", cluster.logs()
+    assert [a["title"].split()[0] for a in run["annotations"]] == ["RG101"]
+    assert len(hub.check_runs(REPO, head)) == 1
+    wait_for(lambda: _sticky(hub), timeout=60, what="the sticky comment")
+    time.sleep(1)  # a second evaluation, were there one, would post now
+    assert len(_sticky(hub)) == 1 and len(hub.check_runs(REPO, head)) == 1
+
+
+def test_drill_1000_deliveries_over_100_prs_with_gunicorn_and_a_worker_killed(cluster: Cluster) -> None:
+    hub = cluster.hub
+    hub.strict = False
+    pulls = list(range(100, 200))
+    for n in pulls:
+        hub.add_pull(REPO, number=n, author="alice", files=[
+            FileChange(f"load/m{n}.py", before=OLD, after=OLD + f"\n\ndef f{n}():\n    return datetime.now()\n")
+        ])
+    url = cluster.gunicorn(2)
+    workers = [cluster.start_worker() for _ in range(3)]
+    wait_for(lambda: all("consumer threads" in p.read_text() for p in cluster.tmp_path.glob("worker-*.log")),
+             timeout=90, what="the workers to start")
+    # GitHub answers file reads slowly, so a worker killed mid-burst is killed mid-evaluation.
+    hub.fail("GET", r"/git/blobs/", None, times=None, delay=0.2)
+    state = create_engine(cluster.env["REVIEWGATE_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
+    victim = f":{workers[0].pid}:"
+
+    def victim_evaluates() -> bool:
+        with state.connect() as conn:
+            return any(victim in w for (w,) in conn.execute(select(EvaluationLease.worker_id)))
+    shaper = Bot(hub, None, None, url)  # type: ignore[arg-type]  # builds payloads only
+    bodies = {n: json.dumps(shaper.pull_request_payload(REPO, n, "synchronize")).encode() for n in pulls}
+    local = threading.local()
+    statuses: list[int] = []
+
+    def send(i: int) -> None:
+        if i == 500:
+            wait_for(victim_evaluates, timeout=60, what="the first worker to hold a lease")
+            cluster.kill(workers[0])  # mid-burst, mid-evaluation
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        body = bodies[pulls[i % len(pulls)]]
+        response = local.session.post(
+            f"{url}/webhook", data=body, timeout=60,
+            headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
+                     "Content-Type": "application/json", "X-Hub-Signature-256": sign(hub.webhook_secret, body)},
+        )
+        statuses.append(response.status_code)
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(send, range(1000)))
+    assert len(statuses) == 1000 and set(statuses) == {202}, sorted(set(statuses))
+
+    heads = {n: hub.pull(REPO, n).head_sha for n in pulls}
+
+    def completed_runs(n: int) -> list[dict]:
+        return [r for r in hub.check_runs(REPO, heads[n]) if r["status"] == "completed"]
+
+    wait_for(lambda: all(completed_runs(n) for n in pulls), timeout=300,
+             what="a completed check run on every PR's head")
+    time.sleep(2)  # a duplicate evaluation, were there one, would publish now
+    state.dispose()
+    assert "queueing again the evaluation" in cluster.logs()  # a live worker took over the killed one's
+    for n in pulls:
+        runs = hub.check_runs(REPO, heads[n])
+        assert len(runs) == 1 and runs[0]["status"] == "completed", (n, runs)
+        assert runs[0]["conclusion"] == "failure"
+
+
+def test_readyz_names_a_server_that_went_away_and_start_up_says_it_in_one_line(
+    fakehub: FakeHub, servers: Servers, tmp_path: Path
+) -> None:
+    own = tmp_path / "redis"
+    own.mkdir()
+    redis_server = Redis(own)  # this test's own, to stop it
+    redis_server.start()
+    web = ServerProcess(fakehub, tmp_path / "web", database_url=servers.database_url(),
+                        redis_url=redis_server.url(1), embedded_worker=0)
+    try:
+        web.start()
+        assert requests.get(f"{web.url}/readyz", timeout=10).status_code == 200
+        redis_server.stop()
+        ready = requests.get(f"{web.url}/readyz", timeout=30)
+        assert ready.status_code == 503
+        assert set(ready.json()["problems"]) == {"queue"}
+    finally:
+        redis_server.stop()
+        web.stop()
+
+    for name, value, said in [
+        ("REDIS_URL", redis_server.url(1), "cannot reach Redis"),
+        ("DATABASE_URL", "postgresql://nobody:pw@127.0.0.1:1/none", "cannot reach the database"),
+        ("DATABASE_URL", "mysql+nodriver://x/y", "REVIEWGATE_DATABASE_URL is not usable"),
+    ]:
+        env = dict(web.env, **{f"REVIEWGATE_{name}": value})
+        # The worker starts the same way; once is enough to see it say so.
+        for command in (["app.py"], ["-m", "bot.worker"]) if name == "REDIS_URL" else (["app.py"],):
+            done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, timeout=120)
+            lines = done.stderr.decode().strip().splitlines()
+            assert done.returncode == 2 and len(lines) == 1, (command, lines)
+            assert lines[0].startswith(f"reviewgate: {said}") and "pw@" not in lines[0], lines
