@@ -47,6 +47,7 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python bench/analyze.py
 	$(BIN)/python bench/github_calls.py
+	$(BIN)/python bench/verdict_latency.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/gate_page.py
 

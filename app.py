@@ -143,7 +143,10 @@ def checked_settings() -> Settings:
     # The server still runs without an App (deliveries are verified and recorded, /readyz
     # says what is missing); evaluations wait until one is set.
     if not settings.app_configured:
-        log.warning("no GitHub App is configured: open %s/setup in a browser to register one", settings.public_url)
+        log.warning(
+            "no GitHub App is configured: open %s/setup?token=%s in a browser to register one",
+            settings.public_url, settings.setup_token(),
+        )
     else:
         try:
             settings.check_github_app()

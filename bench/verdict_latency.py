@@ -12,10 +12,10 @@ file gets an annotation):
 - then a re-evaluation on the same head after an approval (`pull_request_review`) and after a
   `/gate recheck` comment: requests that count against the rate limit (not 304), and blobs.
 
-Beside each figure, the floor: the round trips that cannot overlap times the latency
-(installation token, pull request, files pages, ceil(files / concurrency) rounds of blobs,
-completing the check run), plus the analysis alone (the same files at 0 ms, minus its own
-round trips: CPU and process overhead).
+Beside each figure, the floor: the round trips that cannot overlap times the latency (pull
+request, files pages, ceil(files / concurrency) rounds of blobs, completing the check run; the
+installation token is fetched once an hour), plus the analysis (the 0 ms row: CPU and process
+overhead).
 
 Usage: .venv/bin/python bench/verdict_latency.py [--latency 0,50,100,200] [--files 1,10,50,300,1000]
 """
@@ -84,7 +84,9 @@ def one(bot: Bot, number: int, files: int, latency: float, concurrency: int) -> 
     kinds = _kinds(bot, mark)
     peak = hub.max_in_flight.get(f"installation:{INSTALLATION}", 0)
     blob_rounds = math.ceil(files / concurrency)
-    round_trips = 3 + blob_rounds + 1  # pull request, files pages, (config), blobs, complete
+    # The pull request; its files pages (the configuration, reviews, commits and the check run's
+    # creation go beside them); the blobs, `concurrency` at a time; completing the check run.
+    round_trips = 2 + blob_rounds + 1
 
     reruns = {}
     for label, act in (

@@ -6,6 +6,7 @@ docs/operations.md; everything beyond the documented table has a default that su
 
 from __future__ import annotations
 
+import base64
 import difflib
 import hashlib
 import hmac
@@ -27,6 +28,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rules.docs import DOCS_URL
 
 log = logging.getLogger(__name__)
+
+
+_PROCESS_SECRET = secrets.token_urlsafe(32)
 
 
 class ConfigurationError(RuntimeError):
@@ -208,6 +212,16 @@ class Settings(BaseSettings):
                 "REVIEWGATE_APP_ID and REVIEWGATE_PRIVATE_KEY (PEM text) or REVIEWGATE_PRIVATE_KEY_PATH."
             )
         self.check_private_key()
+
+    def setup_token(self) -> str:
+        """What `/setup` asks for while no App is configured, printed at start: whoever can read
+        the server's log (or its webhook secret) may register its App, not whoever reaches the
+        port first. Derived from the webhook secret, so every web process agrees on it."""
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret is not None else ""
+        if not secret:
+            secret = _PROCESS_SECRET  # REVIEWGATE_DEV_INSECURE without a secret: this process only
+        digest = hmac.new(secret.encode(), b"reviewgate /setup", hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode()
 
     @property
     def app_configured(self) -> bool:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import copy
+import hmac
 import json
 import logging
 import os
@@ -150,8 +151,8 @@ def _html(body: str, status: int, settings: Settings) -> Response:
     return response
 
 
-def _problem(settings: Settings, status: int, title: str, message: str) -> Response:
-    return _html(problem_page(title, message, retry="/setup"), status, settings)
+def _problem(settings: Settings, status: int, title: str, message: str, retry: str | None = None) -> Response:
+    return _html(problem_page(title, message, retry=retry), status, settings)
 
 
 @bp.get("/setup")
@@ -160,10 +161,13 @@ def setup() -> Response:
     settings = rt.settings
     if settings.app_configured:
         abort(404)
+    token = request.args.get("token", "")
+    if not hmac.compare_digest(token.encode(), settings.setup_token().encode()):
+        abort(404)  # the link printed at start carries it; without it the page does not exist
     org = request.args.get("org", "").strip() or None
     if org is not None and not ORG_NAME.match(org):
         return _problem(settings, 400, "Not an organisation name", "An organisation's name has letters, digits "
-                        "and single hyphens, at most 39 characters.")
+                        "and single hyphens, at most 39 characters.", retry=f"/setup?token={token}")
     try:
         base = yaml.safe_load(MANIFEST_FILE.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -177,7 +181,7 @@ def setup() -> Response:
     wanted = manifest(base, settings.public_url)
     body = setup_page(
         manifest=wanted, manifest_json=json.dumps(wanted), action=registration_url(settings.github_url, org, state),
-        org=org, setup_path="/setup", github_host=urlsplit(settings.github_url).netloc,
+        org=org, setup_path="/setup", token=token, github_host=urlsplit(settings.github_url).netloc,
     )
     response = _html(body, 200, settings)
     # Lax: sent on GitHub's redirect back (a top-level GET), never on cross-site posts.
@@ -199,7 +203,7 @@ def callback() -> Response:
         return _problem(
             settings, 400, "This registration cannot be completed",
             "The link's state is not one this server handed to this browser in the last hour, or it "
-            "was used already. Nothing was sent to GitHub. Open /setup (at REVIEWGATE_PUBLIC_URL) "
+            "was used already. Nothing was sent to GitHub. Open the /setup link the server printed at start "
             "in this browser and register again.",
         )
     code = request.args.get("code")

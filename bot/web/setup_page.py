@@ -55,6 +55,7 @@ App's id, private key and webhook secret and uses them at once.</p>
 <p>GitHub must reach the webhook URL: set <code>REVIEWGATE_PUBLIC_URL</code> to this server's
 public address before you register (a tunnel for local trials).</p>
 <form method="get" action="{{ setup_path }}">
+<input type="hidden" name="token" value="{{ token }}">
 <p><label>Register it for an organisation (leave empty for your own account):
 <input name="org" value="{{ org or '' }}" maxlength="39" pattern="[A-Za-z0-9-]*"></label>
 <button type="submit">Use this account</button></p>

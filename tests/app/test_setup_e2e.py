@@ -5,6 +5,7 @@ server using the new App at once, without a restart."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import stat
@@ -47,8 +48,7 @@ def server(tmp_path: Path, fakehub: FakeHub) -> Iterator[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWGATE_")}
     env.update(
         REVIEWGATE_PORT=str(port), REVIEWGATE_PUBLIC_URL=url, REVIEWGATE_GITHUB_URL=fakehub.url,
-        REVIEWGATE_GITHUB_API_URL=fakehub.url, REVIEWGATE_GITHUB_SECONDS_BETWEEN_REQUESTS="0",
-        REVIEWGATE_GITHUB_SECONDS_BETWEEN_WRITES="0",
+        REVIEWGATE_GITHUB_API_URL=fakehub.url, REVIEWGATE_GITHUB_WRITE_INTERVAL="0",
         # `make run` runs from the checkout, where the analysis workers import the project from.
         PYTHONPATH=str(ROOT),
     )
@@ -89,7 +89,12 @@ def test_a_fresh_make_run_registers_its_app_at_setup_and_gates_a_pull_request(
     assert requests.get(f"{url}/readyz", timeout=5).json()["problems"] == {"github_app": "not configured"}
     browser = requests.Session()
 
-    action, manifest, back = register_on_github(browser, f"{url}/setup")
+    # Only with the token the server printed: whoever reaches the port first cannot register.
+    assert requests.get(f"{url}/setup", timeout=5).status_code == 404
+    token = re.search(r"/setup\?token=([A-Za-z0-9_-]+)", server["log"].read_text())
+    assert token, server["log"].read_text()
+    assert requests.get(f"{url}/setup?token={token[1]}x", timeout=5).status_code == 404
+    action, manifest, back = register_on_github(browser, f"{url}/setup?token={token[1]}")
     assert action.startswith(f"{hub.url}/settings/apps/new?state=")
     app_yaml = yaml.safe_load((ROOT / "app.yaml").read_text())
     assert manifest["hook_attributes"]["url"] == f"{url}/webhook"
@@ -145,7 +150,7 @@ def test_a_worker_process_started_before_the_registration_uses_the_new_app(
     web.runtime.env_file.write_text("REVIEWGATE_WEBHOOK_SECRET=made-up\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWGATE_")}
     env.update(REVIEWGATE_DATA_DIR=str(tmp_path / "var"), REVIEWGATE_GITHUB_API_URL=hub.url, PYTHONPATH=str(ROOT),
-               REVIEWGATE_GITHUB_SECONDS_BETWEEN_REQUESTS="0", REVIEWGATE_GITHUB_SECONDS_BETWEEN_WRITES="0")
+               REVIEWGATE_GITHUB_WRITE_INTERVAL="0")
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen([sys.executable, "-m", "bot.worker", "--workers", "1"], cwd=tmp_path, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
@@ -157,7 +162,7 @@ def test_a_worker_process_started_before_the_registration_uses_the_new_app(
         assert "no GitHub App" in (tmp_path / "worker.log").read_text() or "not configured" in (
             tmp_path / "worker.log").read_text()
         browser = requests.Session()
-        _action, _manifest, back = register_on_github(browser, f"{web.url}/setup")
+        _action, _manifest, back = register_on_github(browser, f"{web.url}/setup?token={web.settings.setup_token()}")
         done = browser.get(f"{web.url}/setup/callback{back.split('/setup/callback', 1)[1]}", timeout=30)
         assert done.status_code == 200, done.text
 

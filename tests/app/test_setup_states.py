@@ -42,7 +42,7 @@ def _callback(bot: Bot, browser: requests.Session, back: str) -> requests.Respon
 
 def test_a_forged_state_is_refused_and_the_code_is_not_sent(unconfigured: Bot) -> None:
     browser = requests.Session()
-    _action, _manifest, back = register_on_github(browser, f"{unconfigured.url}/setup")
+    _action, _manifest, back = register_on_github(browser, f"{unconfigured.url}/setup?token={unconfigured.settings.setup_token()}")
     code = back.split("code=")[1].split("&")[0]
     forged = browser.get(f"{unconfigured.url}/setup/callback?code={code}&state=" + "A" * 43, timeout=10)
     assert forged.status_code == 400
@@ -56,7 +56,7 @@ def test_a_forged_state_is_refused_and_the_code_is_not_sent(unconfigured: Bot) -
 def test_a_state_works_once(unconfigured: Bot) -> None:
     hub = unconfigured.hub
     browser = requests.Session()
-    _action, _manifest, back = register_on_github(browser, f"{unconfigured.url}/setup")
+    _action, _manifest, back = register_on_github(browser, f"{unconfigured.url}/setup?token={unconfigured.settings.setup_token()}")
     spent = back.replace("code=", "code=deadbeef")  # GitHub does not know this code
     assert _callback(unconfigured, browser, spent).status_code == 502
     assert len(hub.requests_to("POST", CONVERSIONS)) == 1
@@ -67,14 +67,14 @@ def test_a_state_works_once(unconfigured: Bot) -> None:
 
 
 def test_a_state_from_another_browser_is_refused(unconfigured: Bot) -> None:
-    _action, _manifest, back = register_on_github(requests.Session(), f"{unconfigured.url}/setup")
+    _action, _manifest, back = register_on_github(requests.Session(), f"{unconfigured.url}/setup?token={unconfigured.settings.setup_token()}")
     assert _callback(unconfigured, requests.Session(), back).status_code == 400
     assert unconfigured.hub.requests_to("POST", CONVERSIONS) == []
 
 
 def test_an_organisation_registers_on_its_page_and_names_are_escaped(unconfigured: Bot) -> None:
     browser = requests.Session()
-    action, _manifest, back = register_on_github(browser, f"{unconfigured.url}/setup?org=octo-org")
+    action, _manifest, back = register_on_github(browser, f"{unconfigured.url}/setup?token={unconfigured.settings.setup_token()}&org=octo-org")
     assert action.startswith(f"{unconfigured.hub.url}/organizations/octo-org/settings/apps/new?state=")
     assert _callback(unconfigured, browser, back).status_code == 200
     assert unconfigured.hub.registered_manifests[0]["_org"] == "octo-org"
@@ -82,13 +82,13 @@ def test_an_organisation_registers_on_its_page_and_names_are_escaped(unconfigure
 
 
 def test_a_bad_organisation_name_is_refused_unreflected(unconfigured: Bot) -> None:
-    page = requests.get(f"{unconfigured.url}/setup", params={"org": '"><script>alert(1)</script>'}, timeout=10)
+    page = requests.get(f"{unconfigured.url}/setup?token={unconfigured.settings.setup_token()}", params={"org": '"><script>alert(1)</script>'}, timeout=10)
     assert page.status_code == 400
     assert "<script>" not in page.text and "alert(1)" not in page.text
 
 
 def test_the_setup_page_works_without_script(unconfigured: Bot) -> None:
-    page = requests.get(f"{unconfigured.url}/setup", timeout=10)
+    page = requests.get(f"{unconfigured.url}/setup?token={unconfigured.settings.setup_token()}", timeout=10)
     assert "<script" not in page.text.lower()
     assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'none' covers it
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
