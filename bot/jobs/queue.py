@@ -277,12 +277,18 @@ class Queue:
         return len(owed)
 
     def recover_gate_jobs(self) -> int:
-        """Queue again the command and merge-group jobs recorded but not finished."""
+        """Queue again the command and merge-group jobs recorded but not finished, unless the
+        queue still holds them (a job running now in another worker is left to it: see
+        `_gate_job`)."""
         with self.rt.db.session() as session:
             keys = [key for (key,) in session.query(GateJob.key).filter(GateJob.done.is_(False))]
-        for key in keys:
+        waiting = {
+            task.args[0] for task in self.huey.pending() if task.name.endswith("gate_job") and task.args
+        } if keys else set()
+        owed = [key for key in keys if key not in waiting]
+        for key in owed:
             self.enqueue_gate_job(key)
-        return len(keys)
+        return len(owed)
 
     def recover(self) -> None:
         """At start-up: queue again whatever was owed from before a restart."""
@@ -370,7 +376,10 @@ def _gate_job(rt: Runtime, key: str, task: Task | None) -> None:
     if _without_app(rt, f"gate job {key}"):
         return  # not done: start-up recovery queues it again
     try:
-        outcome = _run_gate_job(rt, key, last_attempt=last_attempt)
+        # One run of a job at a time: a worker that starts queues again every job not done,
+        # and another worker may be running one of them right now.
+        with rt.db.held(f"gate_job:{key}") as mine:
+            outcome = _run_gate_job(rt, key, last_attempt=last_attempt) if mine else "running in another worker"
     except Exception as exc:
         JOBS.labels(outcome="gave_up" if last_attempt else "retry").inc()
         log.warning("%s failed%s: %s", key, "" if last_attempt else ", the queue retries it", reason_of(exc))

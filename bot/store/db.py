@@ -4,6 +4,7 @@ comment and the findings cache. SQLite (WAL, synchronous=FULL) by default, Postg
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -386,6 +387,28 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    @contextmanager
+    def held(self, name: str) -> Iterator[bool]:
+        """Whether this process holds the lock `name` for the block, without waiting for it.
+
+        On PostgreSQL a session-level advisory lock, on its own connection: released when the
+        block ends, or by the server when the process dies. SQLite has one process running
+        jobs (the server with its embedded worker), so there the answer is always yes.
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()
