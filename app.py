@@ -7,6 +7,7 @@ and `python -m bot.worker` processes on the same settings run the jobs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -16,6 +17,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from waitress import serve
 
+from bot.jobs import simulate
 from bot.jobs.queue import build_queue
 from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime
@@ -44,6 +46,7 @@ def web_app(runtime: Runtime) -> Flask:
     # Werkzeug answers 413 itself when a body (chunked ones too) grows past this.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["reviewgate"] = runtime
+    app.extensions["reviewgate.simulate"] = functools.partial(simulate.answer, runtime)
     app.register_blueprint(webhooks.bp)
     signin.configure(app, settings)
     app.register_blueprint(signin.bp)

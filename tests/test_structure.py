@@ -114,7 +114,7 @@ GROUPS = {
     "runtime": ("bot.runtime",),
     "web": ("bot.web",),
     "jobs": ("bot.jobs",),
-    "entry": ("app", "bot.worker"),
+    "entry": ("app", "bot.worker", "bot.__main__"),
     "package": ("bot",),
 }
 MAY_IMPORT = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from github.PullRequest import PullRequest
 from github.Repository import Repository
@@ -62,17 +62,24 @@ class Assessment:
 def assess(
     rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
     permissions: gather.Permissions | None = None, pool: Executor | None = None,
+    *, config: GateConfig | None = None, simulated: Sequence[Review] = (),
 ) -> Assessment:
     """`pull` has been read (its head is `head`). Reads that do not depend on each other go
     out together on `pool` (one of the job's own when None), and each file's analysis
-    starts as soon as its blob arrives."""
+    starts as soon as its blob arrives.
+
+    `config` replaces the default branch's configuration and `simulated` adds reviews to
+    GitHub's: what a dry run or a proposed configuration would make of the pull request."""
     if pool is None:
         with ThreadPoolExecutor(max_workers=pool_size(rt), thread_name_prefix="gather") as own:
-            return assess(rt, repo_name, number, repo, pull, head, permissions, own)
+            return assess(rt, repo_name, number, repo, pull, head, permissions, own,
+                          config=config, simulated=simulated)
     # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
     deadline = time.monotonic() + rt.settings.evaluation_seconds
-    reviews_read = pool.submit(gather.reviews, pull)
+    reviews_read = pool.submit(lambda: gather.reviews(pull) + tuple(simulated))
     gathered = gather.changes(repo, pull, pool)
+    if config is not None:
+        gathered = replace(gathered, config=config, config_error=None)
     config = gathered.config
     commits_read = None if config.approvals.last_pusher_counts else pool.submit(gather.commits, pull, head)
     github = rt.github
