@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 from github.PullRequest import PullRequest
 from github.Repository import Repository
@@ -21,6 +22,7 @@ import rules
 from bot.analysis import Analyzer, ChangedFile, FileResult, is_notice, is_python
 from bot.github import gather
 from bot.isolation import OutOfTime
+from bot.jobs import proposed
 from bot.policy.decide import decide
 from bot.policy.facts import (
     APPROVED,
@@ -57,6 +59,8 @@ class Assessment:
     whole_files: tuple[str, ...]
     notes: tuple[str, ...]
     head_digest: str
+    # Check-run annotations on other files than findings: the pull request's invalid configuration.
+    extra_annotations: tuple[dict[str, Any], ...] = ()
 
 
 def assess(
@@ -78,6 +82,7 @@ def assess(
     deadline = time.monotonic() + rt.settings.evaluation_seconds
     reviews_read = pool.submit(lambda: gather.reviews(pull) + tuple(simulated))
     gathered = gather.changes(repo, pull, pool)
+    given = config is not None
     if config is not None:
         gathered = replace(gathered, config=config, config_error=None)
     config = gathered.config
@@ -104,11 +109,31 @@ def assess(
                 continue  # a pure rename or deletions only: no line of the PR's own to check
         analyses.append((changed, pool.submit(analyzer.analyze, changed, lines, deadline)))
     try:
-        return _conclude(rt, repo_name, number, repo, pull, head, gathered, analyses, reviews_read, permissions,
-                         pool, not_analyzed, whole_files, changed_lines, commits_read)
+        found = _conclude(rt, repo_name, number, repo, pull, head, gathered, analyses, reviews_read, permissions,
+                          pool, not_analyzed, whole_files, changed_lines, commits_read)
     finally:
         for _, analysis in analyses:
             analysis.cancel()  # when a read failed: the files not started yet are not fetched
+    new_file = proposed.changed_config(gathered.files)
+    if new_file is None or given:  # an assessment under a given configuration judges only
+        return found
+    return _with_proposal(rt, found, proposed.read(rt, repo, new_file), lambda new: assess(
+        rt, repo_name, number, repo, pull, head, permissions, pool, config=new, simulated=simulated))
+
+
+def _with_proposal(
+    rt: Runtime, found: Assessment, proposal: proposed.Proposal, under: Callable[[GateConfig], Assessment]
+) -> Assessment:
+    """The pull request's new configuration file checked: invalid, it fails the check with an
+    annotation on its line; valid, the summary says what the gate would conclude under it."""
+    if proposal.config is None:
+        facts = replace(found.facts, proposed_config_error=str(proposal.error))
+    else:
+        would = under(proposal.config).verdict
+        facts = replace(found.facts, proposed_outcome=(would.conclusion, would.title))
+    return replace(
+        found, facts=facts, verdict=decide(facts, found.config), extra_annotations=proposal.annotations()
+    )
 
 
 def _conclude(

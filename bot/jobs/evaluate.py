@@ -166,7 +166,7 @@ def _evaluate(
         whole_files=found.whole_files,
         notes=found.notes,
     )
-    annotations = report.annotations_for(found.findings)
+    annotations = report.annotations_for(found.findings) + list(found.extra_annotations)
     publisher.complete(
         verdict.conclusion,
         verdict.title,

@@ -242,6 +242,8 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         parts.append(_risk_owners_part(facts, config, approver_keys, unwaived, notes))
     if on_error == "block":
         parts.append(_findings_part(unwaived))
+    if facts.proposed_config_error:
+        parts.append(_proposed_config_part(facts.proposed_config_error))
 
     conditions = tuple(p.condition for p in parts)
     unmet = [p for p in parts if not p.condition.met]
@@ -262,6 +264,11 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
             "This pull request changes `.github/reviewgate.yml`. It is evaluated with the version on "
             "the default branch; the change takes effect once merged."
         )
+    if facts.proposed_outcome is not None:
+        would, would_title = facts.proposed_outcome
+        notes.append(
+            f"With this policy, this pull request would be: **{render.text(would)}**: {render.quoted(would_title)}"
+        )
     for waiver in ignored:
         notes.append(
             f"The waiver of {render.code(waiver.pattern)} by {render.login(waiver.by)} is not honoured: "
@@ -269,6 +276,19 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         )
     text = summary(facts, config, title, conditions, states, unwaived, covered, honoured, notes, head)
     return Verdict(conclusion, title, conditions, text)
+
+
+def _proposed_config_part(error: str) -> _Part:
+    return _Part(
+        Condition(
+            "proposed_config",
+            False,
+            f"The changed `.github/reviewgate.yml` is invalid: {render.quoted(error)}",
+            "Fix the file in this pull request (the annotation marks the line): merged as it is, it would "
+            "fail the check of every pull request.",
+        ),
+        "the changed `.github/reviewgate.yml` is invalid",
+    )
 
 
 def _config_failure(facts: Facts) -> Verdict:

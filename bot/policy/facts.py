@@ -99,6 +99,11 @@ class Facts:
     files_total: int = 0
     # Changed Python files left unanalysed when the evaluation's time budget ran out.
     out_of_time: tuple[str, ...] = ()
+    # The pull request's own `.github/reviewgate.yml`, when it changes it: its problem
+    # ("file:line: problem") when invalid, else what the gate would conclude under it
+    # (its conclusion and title).
+    proposed_config_error: str | None = None
+    proposed_outcome: tuple[str, str] | None = None
 
 
 def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> str:
