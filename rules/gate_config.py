@@ -67,6 +67,12 @@ class GateConfig:
     rules: RulesConfig = field(default_factory=RulesConfig)  # also holds paths.include/exclude
     comment: str = "sticky"
     suggestions: bool = True
+    # `extends: org`: settings the file leaves out come from the organisation's file.
+    extends: str | None = None
+    # In the organisation's file: settings a repository's file may only make stricter.
+    locked: tuple[str, ...] = ()
+    # The settings (of SETTINGS) this file sets itself, and the line of each.
+    explicit: tuple[tuple[str, int], ...] = ()
 
     @property
     def teams(self) -> tuple[str, ...]:
@@ -78,7 +84,16 @@ class GateConfig:
 
 DEFAULT_CONFIG = GateConfig()
 
-_SECTIONS = ("approvals", "owners", "findings", "rules", "paths", "comment", "suggestions")
+_SECTIONS = ("approvals", "owners", "findings", "rules", "paths", "comment", "suggestions", "extends", "locked")
+
+# The settings one file may set, each taken whole from one file when two are combined
+# (`rules` and `paths` are whole sections).
+SETTINGS = (
+    "approvals.required", "approvals.dismiss_stale", "approvals.min_permission", "approvals.last_pusher_counts",
+    "owners", "findings.on_error", "findings.escalate_by", "findings.risk_owners", "rules", "paths", "comment",
+    "suggestions",
+)
+EXTENDS = ("org",)
 
 
 def parse_gate_config(text: str | None, filename: str = CONFIG_PATH) -> GateConfig:
@@ -104,6 +119,9 @@ def gate_config_from_document(doc: Document) -> GateConfig:
     suggestions = doc.data.get("suggestions", True)
     if not isinstance(suggestions, bool):
         raise doc.error(("suggestions",), "`suggestions` must be true or false")
+    extends = doc.data.get("extends")
+    if extends is not None and extends not in EXTENDS:
+        raise doc.error(("extends",), f"`extends` must be one of {', '.join(EXTENDS)}, not {extends!r}")
     return GateConfig(
         approvals=approvals,
         owners=owners,
@@ -111,7 +129,36 @@ def gate_config_from_document(doc: Document) -> GateConfig:
         rules=RulesConfig.from_document(doc),
         comment=comment,
         suggestions=suggestions,
+        extends=extends,
+        locked=_locked(doc),
+        explicit=_explicit(doc),
     )
+
+
+def _locked(doc: Document) -> tuple[str, ...]:
+    value = doc.data.get("locked")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise doc.error(("locked",), f"`locked` must be a list of settings ({', '.join(SETTINGS)})")
+    for i, item in enumerate(value):
+        if item not in SETTINGS:
+            raise doc.error(("locked", i), f"`{item}` cannot be locked (known: {', '.join(SETTINGS)})")
+    return tuple(dict.fromkeys(value))
+
+
+def _explicit(doc: Document) -> tuple[tuple[str, int], ...]:
+    out = []
+    for key in SETTINGS:
+        path = tuple(key.split("."))
+        if len(path) == 2:
+            section = doc.data.get(path[0])
+            present = isinstance(section, dict) and path[1] in section
+        else:
+            present = key in doc.data
+        if present:
+            out.append((key, doc.line(*path) or 0))
+    return tuple(out)
 
 
 def _section(doc: Document, name: str, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -273,6 +320,6 @@ def _comment(doc: Document) -> str:
 
 __all__ = [
     "COMMENT_MODES", "DEFAULT_CONFIG", "MAX_NAMES", "MAX_OWNER_PATHS", "MAX_OWNERS", "MAX_TEAMS",
-    "ON_ERROR", "PERMISSIONS", "ApprovalsConfig", "FindingsConfig", "GateConfig", "OwnersRule",
+    "ON_ERROR", "PERMISSIONS", "SETTINGS", "ApprovalsConfig", "FindingsConfig", "GateConfig", "OwnersRule",
     "gate_config_from_document", "parse_gate_config",
 ]

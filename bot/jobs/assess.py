@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,7 +20,7 @@ from github.Repository import Repository
 
 import rules
 from bot.analysis import Analyzer, ChangedFile, FileResult, is_notice, is_python
-from bot.github import gather
+from bot.github import gather, org_policy
 from bot.isolation import OutOfTime
 from bot.jobs import proposed
 from bot.policy.decide import decide
@@ -36,11 +36,12 @@ from bot.policy.facts import (
     fingerprint,
     is_bot,
 )
-from bot.policy.repo_config import GateConfig, has_permission
+from bot.policy.repo_config import DEFAULT_CONFIG, GateConfig, has_permission
 from bot.policy.verdict import Verdict
 from bot.runtime import Runtime
 from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord
 from rules import added_lines
+from rules.gate_layers import Source
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,18 @@ def assess(
     # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
     deadline = time.monotonic() + rt.settings.evaluation_seconds
     reviews_read = pool.submit(lambda: gather.reviews(pull) + tuple(simulated))
+    org_read = pool.submit(org_policy.read, rt.db, repo, repo_name)
     gathered = gather.changes(repo, pull, pool)
     given = config is not None
     if config is not None:
         gathered = replace(gathered, config=config, config_error=None)
+    org = org_read.result()
+    sources: tuple[Source, ...] = ()
+    if org is not None:
+        # `read_config` gives DEFAULT_CONFIG itself when the repository has no file.
+        own_file = None if gathered.config is DEFAULT_CONFIG else gathered.config
+        merged, error, sources = org_policy.apply(org, own_file, gathered.config_error)
+        gathered = replace(gathered, config=merged, config_error=error)
     config = gathered.config
     commits_read = None if config.approvals.last_pusher_counts else pool.submit(gather.commits, pull, head)
     github = rt.github
@@ -114,26 +123,26 @@ def assess(
     finally:
         for _, analysis in analyses:
             analysis.cancel()  # when a read failed: the files not started yet are not fetched
+    changes: dict[str, Any] = {}
+    if org is not None and sources:
+        changes.update(config_sources=sources, config_org=org.where)
+    annotations: tuple[dict[str, Any], ...] = ()
     new_file = proposed.changed_config(gathered.files)
-    if new_file is None or given:  # an assessment under a given configuration judges only
+    if new_file is not None and not given:  # an assessment under a given configuration judges only
+        # The pull request's new configuration file, checked: invalid, it fails the check with
+        # an annotation on its line; valid, the summary says what the gate would conclude under it.
+        proposal = proposed.read(rt, repo, new_file)
+        annotations = proposal.annotations()
+        if proposal.config is None:
+            changes["proposed_config_error"] = str(proposal.error)
+        else:
+            would = assess(rt, repo_name, number, repo, pull, head, permissions, pool,
+                           config=proposal.config, simulated=simulated).verdict
+            changes["proposed_outcome"] = (would.conclusion, would.title)
+    if not changes:
         return found
-    return _with_proposal(rt, found, proposed.read(rt, repo, new_file), lambda new: assess(
-        rt, repo_name, number, repo, pull, head, permissions, pool, config=new, simulated=simulated))
-
-
-def _with_proposal(
-    rt: Runtime, found: Assessment, proposal: proposed.Proposal, under: Callable[[GateConfig], Assessment]
-) -> Assessment:
-    """The pull request's new configuration file checked: invalid, it fails the check with an
-    annotation on its line; valid, the summary says what the gate would conclude under it."""
-    if proposal.config is None:
-        facts = replace(found.facts, proposed_config_error=str(proposal.error))
-    else:
-        would = under(proposal.config).verdict
-        facts = replace(found.facts, proposed_outcome=(would.conclusion, would.title))
-    return replace(
-        found, facts=facts, verdict=decide(facts, found.config), extra_annotations=proposal.annotations()
-    )
+    facts = replace(found.facts, **changes)
+    return replace(found, facts=facts, verdict=decide(facts, found.config), extra_annotations=annotations)
 
 
 def _conclude(

@@ -9,6 +9,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from rules.gate_layers import Source
+
 # A review's state, as GitHub names it.
 APPROVED = "APPROVED"
 CHANGES_REQUESTED = "CHANGES_REQUESTED"
@@ -104,6 +106,10 @@ class Facts:
     # (its conclusion and title).
     proposed_config_error: str | None = None
     proposed_outcome: tuple[str, str] | None = None
+    # Where each effective setting came from, when an organisation's policy applies (its
+    # repository, "octo/.github", in `config_org`).
+    config_sources: tuple[Source, ...] = ()
+    config_org: str = ""
 
 
 def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> str:

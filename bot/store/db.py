@@ -302,6 +302,18 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class OrgPolicyRecord(Base):
+    """An account's policy file (`.github/reviewgate.yml` in its `.github` repository), as last
+    read: kept until a push to that repository's default branch deletes it, or it is an hour
+    old (a lost push delivery must not keep an old policy for long)."""
+
+    __tablename__ = "org_policies"
+    # Casefolded. An account has one installation of the App, so this is per installation too.
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text)  # None: the account has no such file
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StatusMark(Base):
     """The latest time something periodic happened (the reconciler's pass), for /status."""
 
