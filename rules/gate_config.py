@@ -44,6 +44,15 @@ class OwnersRule:
 
 
 @dataclass(frozen=True)
+class BotRule:
+    """Pull requests opened by the bot `login` that change only `paths` need one human approval,
+    whatever `approvals.required` says; owners, findings and holds still apply."""
+
+    login: str  # an App's account: "dependabot[bot]"
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ApprovalsConfig:
     required: int = 1
     dismiss_stale: bool = True
@@ -67,6 +76,7 @@ class GateConfig:
     rules: RulesConfig = field(default_factory=RulesConfig)  # also holds paths.include/exclude
     comment: str = "sticky"
     suggestions: bool = True
+    bots: tuple[BotRule, ...] = ()
     # `extends: org`: settings the file leaves out come from the organisation's file.
     extends: str | None = None
     # In the organisation's file: settings a repository's file may only make stricter.
@@ -84,14 +94,17 @@ class GateConfig:
 
 DEFAULT_CONFIG = GateConfig()
 
-_SECTIONS = ("approvals", "owners", "findings", "rules", "paths", "comment", "suggestions", "extends", "locked")
+_SECTIONS = (
+    "approvals", "owners", "findings", "rules", "paths", "comment", "suggestions", "bots", "extends", "locked",
+)
+MAX_BOTS = 20
 
 # The settings one file may set, each taken whole from one file when two are combined
 # (`rules` and `paths` are whole sections).
 SETTINGS = (
     "approvals.required", "approvals.dismiss_stale", "approvals.min_permission", "approvals.last_pusher_counts",
     "owners", "findings.on_error", "findings.escalate_by", "findings.risk_owners", "rules", "paths", "comment",
-    "suggestions",
+    "suggestions", "bots",
 )
 EXTENDS = ("org",)
 
@@ -129,10 +142,42 @@ def gate_config_from_document(doc: Document) -> GateConfig:
         rules=RulesConfig.from_document(doc),
         comment=comment,
         suggestions=suggestions,
+        bots=_bots(doc),
         extends=extends,
         locked=_locked(doc),
         explicit=_explicit(doc),
     )
+
+
+def _bots(doc: Document) -> tuple[BotRule, ...]:
+    value = doc.data.get("bots")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise doc.error(("bots",), "`bots` must be a list of {login, paths} entries")
+    if len(value) > MAX_BOTS:
+        raise doc.error(("bots", MAX_BOTS), f"`bots` has more than {MAX_BOTS} entries")
+    out = []
+    for i, entry in enumerate(value):
+        where = ("bots", i)
+        if not isinstance(entry, dict):
+            raise doc.error(where, "each `bots` entry must be a mapping with login and paths")
+        for key in entry:
+            if key not in ("login", "paths"):
+                raise doc.error((*where, key), f"unknown key `bots.{key}` (known: login, paths)")
+        login = entry.get("login")
+        # Only an App's account ends in `[bot]`: no person can take a listed name.
+        if not isinstance(login, str) or not login.endswith("[bot]") or not _LOGIN.match(login):
+            raise doc.error((*where, "login"), "`bots.login` must be a bot's login, such as `dependabot[bot]`")
+        paths = entry.get("paths")
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
+            raise doc.error((*where, "paths"), "`bots.paths` must be a non-empty list of glob patterns")
+        if len(paths) > MAX_OWNER_PATHS:
+            raise doc.error((*where, "paths", MAX_OWNER_PATHS), f"`bots.paths` has more than {MAX_OWNER_PATHS} entries")
+        out.append(BotRule(login=login, paths=tuple(paths)))
+    return tuple(out)
 
 
 def _locked(doc: Document) -> tuple[str, ...]:
@@ -320,6 +365,6 @@ def _comment(doc: Document) -> str:
 
 __all__ = [
     "COMMENT_MODES", "DEFAULT_CONFIG", "MAX_NAMES", "MAX_OWNER_PATHS", "MAX_OWNERS", "MAX_TEAMS",
-    "ON_ERROR", "PERMISSIONS", "SETTINGS", "ApprovalsConfig", "FindingsConfig", "GateConfig", "OwnersRule",
+    "ON_ERROR", "PERMISSIONS", "SETTINGS", "ApprovalsConfig", "BotRule", "FindingsConfig", "GateConfig", "OwnersRule",
     "gate_config_from_document", "parse_gate_config",
 ]

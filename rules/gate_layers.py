@@ -80,6 +80,7 @@ _ACCESS = {
     "paths": _fields(_PATHS_FIELDS),
     "comment": _top("comment"),
     "suggestions": _top("suggestions"),
+    "bots": _top("bots"),
 }
 assert set(_ACCESS) == set(SETTINGS)
 
@@ -100,6 +101,8 @@ def show(setting: str, value: Any) -> str:
         return "true" if value else "false"
     if setting == "owners":
         return f"{len(value)} rule{'' if len(value) == 1 else 's'}"
+    if setting == "bots":
+        return ", ".join(rule.login for rule in value) or "none"
     if setting in ("rules", "paths"):
         parts = []
         for name, item in value:

@@ -126,6 +126,8 @@ def assess(
     changes: dict[str, Any] = {}
     if org is not None and sources:
         changes.update(config_sources=sources, config_org=org.where)
+    if config.bots:
+        changes["previous_paths"] = tuple(f.previous_path for f in gathered.files if f.previous_path)
     annotations: tuple[dict[str, Any], ...] = ()
     new_file = proposed.changed_config(gathered.files)
     if new_file is not None and not given:  # an assessment under a given configuration judges only

@@ -9,9 +9,10 @@ decision explainable and testable from a table of cases.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot import render
+from bot.policy import bots
 from bot.policy.facts import (
     APPROVED,
     CHANGES_REQUESTED,
@@ -231,7 +232,11 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
 
     parts: list[_Part] = [p for p in (_listing_part(facts), _time_part(facts)) if p is not None]
     parts.append(_hold_part(facts))
-    parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
+    bot_rule = bots.allowance(facts, config)
+    approvals_config = config
+    if bot_rule is not None and config.approvals.required > 1:
+        approvals_config = replace(config, approvals=replace(config.approvals, required=1))
+    parts.append(_approvals_part(facts, approvals_config, states, approvers, escalated, unwaived))
     parts.append(_changes_requested_part(states))
     changed = PathIndex(facts.changed_paths)
     for index, rule in enumerate(config.owners):
@@ -268,6 +273,12 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         would, would_title = facts.proposed_outcome
         notes.append(
             f"With this policy, this pull request would be: **{render.text(would)}**: {render.quoted(would_title)}"
+        )
+    if bot_rule is not None:
+        notes.append(
+            f"Opened by {render.login(bot_rule.login)} and changing only the paths listed for it under `bots:`: "
+            f"one person's approval is enough (`approvals.required` is {config.approvals.required} for other "
+            "pull requests). A pass on these terms is recorded in the audit."
         )
     for waiver in ignored:
         notes.append(

@@ -110,6 +110,8 @@ class Facts:
     # repository, "octo/.github", in `config_org`).
     config_sources: tuple[Source, ...] = ()
     config_org: str = ""
+    # Former paths of renamed files (gathered when `bots:` is configured).
+    previous_paths: tuple[str, ...] = ()
 
 
 def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> str:

@@ -314,6 +314,23 @@ class OrgPolicyRecord(Base):
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class BotPassRecord(Base):
+    """A pull request opened by a bot listed under `bots:` that passed with fewer approvals than
+    `approvals.required`, as the entry allows: the audit's record of it, like a waiver's."""
+
+    __tablename__ = "bot_passes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(200), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    bot: Mapped[str] = mapped_column(String(100))
+    approvers: Mapped[str] = mapped_column(Text)  # comma-separated logins
+    paths: Mapped[int] = mapped_column(Integer)  # files changed
+    required: Mapped[int] = mapped_column(Integer)  # `approvals.required` for other pull requests
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("repo", "number", "head_sha"),)
+
+
 class StatusMark(Base):
     """The latest time something periodic happened (the reconciler's pass), for /status."""
 

@@ -107,3 +107,37 @@ def test_extends_and_locked_are_validated_with_their_line(text: str, problem: st
         parse_gate_config(text)
     assert problem in str(raised.value)
     assert raised.value.line == 1
+
+
+BOTS = "approvals:\n  required: 2\nbots:\n  - login: dependabot[bot]\n    paths: ['requirements*.txt', '**/*.lock']\n"
+
+
+@pytest.mark.parametrize(("author", "author_type", "paths", "previous", "listed", "ok"), [
+    ("dependabot[bot]", "Bot", ("requirements.txt", "api/poetry.lock"), (), 2, True),
+    ("Dependabot[bot]", "Bot", ("requirements.txt",), (), 1, True),  # logins compare without case
+    ("dependabot[bot]", "Bot", ("requirements.txt", "app/x.py"), (), 2, False),  # code changed
+    ("dependabot[bot]", "Bot", ("requirements-dev.txt",), ("app/core.py",), 1, False),  # code renamed away
+    ("dependabot[bot]", "Bot", ("requirements.txt",), (), 0, False),  # GitHub did not list every file
+    ("renovate[bot]", "Bot", ("requirements.txt",), (), 1, False),  # another bot
+    ("alice", "User", ("requirements.txt",), (), 1, False),  # a person
+])
+def test_bots_pass_with_one_approval_only_on_their_paths(
+    author: str, author_type: str, paths: tuple[str, ...], previous: tuple[str, ...], listed: int, ok: bool
+) -> None:
+    facts = Facts(repo="octo/demo", number=1, head_sha=HEAD, author=author, author_type=author_type,
+                  reviews=(rv("bob"),), permissions=PERMISSIONS, changed_paths=paths, previous_paths=previous,
+                  files_listed=listed, files_total=len(paths))
+    verdict = decide(facts, parse_gate_config(BOTS))
+    assert (verdict.conclusion == "success") is ok, verdict.summary
+    assert ("under `bots:`" in verdict.summary) is ok
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("bots:\n  - login: dependabot\n    paths: [x]\n", "must be a bot's login"),
+    ("bots:\n  - login: dependabot[bot]\n", "`bots.paths` must be a non-empty list"),
+    ("bots: dependabot[bot]\n", "`bots` must be a list"),
+])
+def test_bots_entries_are_validated(text: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_gate_config(text)
+    assert problem in str(raised.value)
