@@ -27,7 +27,7 @@ MAX_VALUE_CHARS = 500  # of one key or value: a glob, a login, a rule code
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Sections the rest of the product owns; the rules only check that they are mappings or lists.
-OTHER_SECTIONS = {"approvals", "owners", "findings", "comment", "suggestions", "bots", "extends", "locked"}
+OTHER_SECTIONS = {"approvals", "owners", "findings", "comment", "suggestions", "bots", "reviewers", "extends", "locked"}
 
 
 class ConfigError(ValueError):

@@ -69,6 +69,12 @@ class FindingsConfig:
 
 
 @dataclass(frozen=True)
+class ReviewersConfig:
+    # Ask for the reviews that `owners` rules and escalation need, when nobody eligible was asked.
+    request: bool = False
+
+
+@dataclass(frozen=True)
 class GateConfig:
     approvals: ApprovalsConfig = field(default_factory=ApprovalsConfig)
     owners: tuple[OwnersRule, ...] = ()
@@ -77,6 +83,7 @@ class GateConfig:
     comment: str = "sticky"
     suggestions: bool = True
     bots: tuple[BotRule, ...] = ()
+    reviewers: ReviewersConfig = field(default_factory=ReviewersConfig)
     # `extends: org`: settings the file leaves out come from the organisation's file.
     extends: str | None = None
     # In the organisation's file: settings a repository's file may only make stricter.
@@ -95,7 +102,8 @@ class GateConfig:
 DEFAULT_CONFIG = GateConfig()
 
 _SECTIONS = (
-    "approvals", "owners", "findings", "rules", "paths", "comment", "suggestions", "bots", "extends", "locked",
+    "approvals", "owners", "findings", "rules", "paths", "comment", "suggestions", "bots", "reviewers", "extends",
+    "locked",
 )
 MAX_BOTS = 20
 
@@ -104,7 +112,7 @@ MAX_BOTS = 20
 SETTINGS = (
     "approvals.required", "approvals.dismiss_stale", "approvals.min_permission", "approvals.last_pusher_counts",
     "owners", "findings.on_error", "findings.escalate_by", "findings.risk_owners", "rules", "paths", "comment",
-    "suggestions", "bots",
+    "suggestions", "bots", "reviewers.request",
 )
 EXTENDS = ("org",)
 
@@ -143,10 +151,19 @@ def gate_config_from_document(doc: Document) -> GateConfig:
         comment=comment,
         suggestions=suggestions,
         bots=_bots(doc),
+        reviewers=_reviewers(doc),
         extends=extends,
         locked=_locked(doc),
         explicit=_explicit(doc),
     )
+
+
+def _reviewers(doc: Document) -> ReviewersConfig:
+    section = _section(doc, "reviewers", ("request",))
+    request = section.get("request", False)
+    if not isinstance(request, bool):
+        raise doc.error(("reviewers", "request"), "`reviewers.request` must be true or false")
+    return ReviewersConfig(request=request)
 
 
 def _bots(doc: Document) -> tuple[BotRule, ...]:
@@ -365,6 +382,6 @@ def _comment(doc: Document) -> str:
 
 __all__ = [
     "COMMENT_MODES", "DEFAULT_CONFIG", "MAX_NAMES", "MAX_OWNER_PATHS", "MAX_OWNERS", "MAX_TEAMS",
-    "ON_ERROR", "PERMISSIONS", "SETTINGS", "ApprovalsConfig", "BotRule", "FindingsConfig", "GateConfig", "OwnersRule",
+    "ON_ERROR", "PERMISSIONS", "SETTINGS", "ApprovalsConfig", "BotRule", "ReviewersConfig", "FindingsConfig", "GateConfig", "OwnersRule",
     "gate_config_from_document", "parse_gate_config",
 ]

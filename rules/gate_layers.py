@@ -81,6 +81,7 @@ _ACCESS = {
     "comment": _top("comment"),
     "suggestions": _top("suggestions"),
     "bots": _top("bots"),
+    "reviewers.request": _sub("reviewers", "request"),
 }
 assert set(_ACCESS) == set(SETTINGS)
 

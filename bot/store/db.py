@@ -331,6 +331,18 @@ class BotPassRecord(Base):
     __table_args__ = (UniqueConstraint("repo", "number", "head_sha"),)
 
 
+class ReviewRequestRecord(Base):
+    """The reviews Reviewgate asked for on one head (`reviewers.request`): at most once per head."""
+
+    __tablename__ = "review_requests"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    users: Mapped[str] = mapped_column(Text, default="")  # comma-separated logins
+    teams: Mapped[str] = mapped_column(Text, default="")  # comma-separated org/slug
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StatusMark(Base):
     """The latest time something periodic happened (the reconciler's pass), for /status."""
 

@@ -637,6 +637,30 @@ def build_app(hub: FakeHub) -> Flask:
             assert review["id"] == review_id
             return respond(hub.shapes.review(repo, number, review))
 
+    @route("/repos/<owner>/<name>/pulls/<int:number>/requested_reviewers", ("POST",))
+    def request_reviewers(owner: str, name: str, number: int) -> Response:
+        """GitHub's "Request reviewers for a pull request": 201 with the pull request; 422 for the
+        author or anyone (or any team) without access to the repository."""
+        repo = repo_for(owner, name)
+        data = body_json()
+        users, teams = data.get("reviewers") or [], data.get("team_reviewers") or []
+        if not isinstance(users, list) or not isinstance(teams, list) or not all(isinstance(x, str) for x in users + teams):
+            raise invalid("Invalid request. `reviewers` and `team_reviewers` must be lists of strings.")
+        with hub.locked():
+            pr = pull_for(repo, number)
+            if any(u.casefold() == pr.author.casefold() for u in users):
+                raise invalid("Review cannot be requested from pull request author.")
+            known = {c.casefold() for c in repo.collaborators}
+            if any(u.casefold() not in known for u in users) or any((repo.owner, t) not in hub._teams for t in teams):
+                raise invalid(
+                    "Reviews may only be requested from collaborators. One or more of the users or teams you "
+                    f"specified is not a collaborator of the {repo.full_name} repository."
+                )
+            pr.requested_reviewers += [u for u in users if u not in pr.requested_reviewers]
+            pr.requested_teams += [t for t in teams if t not in pr.requested_teams]
+            pr.updated_at = hub._timestamp()
+            return respond(hub.shapes.pull(repo, pr, hub.pull_files(repo.full_name, number)), 201)
+
     def check_review_comment(files: dict[str, dict[str, Any]], comment: dict[str, Any]) -> None:
         path = comment.get("path")
         if path not in files:

@@ -693,6 +693,9 @@ class FakeHub:
             "comments": comments,
         }
         self._reviews[(pr.repo, pr.number)].append(review)
+        if state != "PENDING":
+            # GitHub: once a requested reviewer submits a review, they are no longer requested.
+            pr.requested_reviewers = [u for u in pr.requested_reviewers if u.casefold() != user.casefold()]
         return int(review["id"])
 
     def dismiss_review(self, full_name: str, number: int, review_id: int) -> None:

@@ -192,7 +192,7 @@ SAMPLES = {
     "rules.severity": {"RG101": "warning"}, "rules.max_bytes": 10, "rules.timeout_seconds": 1.5,
     "paths.include": ["src/**"], "paths.exclude": ["gen/**"], "comment": "off", "suggestions": False,
     "extends": "org", "locked": ["approvals.required"],
-    "bots": [{"login": "dependabot[bot]", "paths": ["*.lock"]}],
+    "bots": [{"login": "dependabot[bot]", "paths": ["*.lock"]}], "reviewers.request": True,
 }
 
 
