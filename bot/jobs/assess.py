@@ -39,7 +39,7 @@ from bot.policy.facts import (
 from bot.policy.repo_config import DEFAULT_CONFIG, GateConfig, has_permission
 from bot.policy.verdict import Verdict
 from bot.runtime import Runtime
-from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord
+from bot.store.db import Evaluation, HeadPush, HoldRecord, ReviewDigest, WaiverRecord
 from rules import added_lines
 from rules.gate_layers import Source
 
@@ -62,6 +62,7 @@ class Assessment:
     head_digest: str
     # Check-run annotations on other files than findings: the pull request's invalid configuration.
     extra_annotations: tuple[dict[str, Any], ...] = ()
+    base_ref: str = ""  # the branch the diff was computed against
 
 
 def assess(
@@ -128,6 +129,11 @@ def assess(
         changes.update(config_sources=sources, config_org=org.where)
     if config.bots:
         changes["previous_paths"] = tuple(f.previous_path for f in gathered.files if f.previous_path)
+    base_ref = pull.base.ref
+    seen = _review_digests(rt, repo_name, number)
+    if base_ref != gathered.default_branch or any(base != base_ref for _, base in seen.values()):
+        changes.update(base_ref=base_ref, default_branch=gathered.default_branch,
+                       review_digests={rid: digest for rid, (digest, _) in seen.items()})
     annotations: tuple[dict[str, Any], ...] = ()
     new_file = proposed.changed_config(gathered.files)
     if new_file is not None and not given:  # an assessment under a given configuration judges only
@@ -142,9 +148,11 @@ def assess(
                            config=proposal.config, simulated=simulated).verdict
             changes["proposed_outcome"] = (would.conclusion, would.title)
     if not changes:
-        return found
+        return replace(found, base_ref=base_ref)
     facts = replace(found.facts, **changes)
-    return replace(found, facts=facts, verdict=decide(facts, found.config), extra_annotations=annotations)
+    return replace(
+        found, facts=facts, verdict=decide(facts, found.config), extra_annotations=annotations, base_ref=base_ref
+    )
 
 
 def _conclude(
@@ -271,6 +279,15 @@ def pool_size(rt: Runtime) -> int:
     """Threads for one job's reads and analyses: enough to keep every request slot of the
     installation busy while as many files wait for (or sit in) the analysis workers."""
     return rt.settings.github_concurrency + max(2, rt.settings.workers)
+
+
+def _review_digests(rt: Runtime, repo_name: str, number: int) -> dict[int, tuple[str, str]]:
+    """Review id -> (the digest, the base) when an evaluation first saw the review."""
+    with rt.db.session() as session:
+        rows = session.query(ReviewDigest.review_id, ReviewDigest.digest, ReviewDigest.base_ref).filter_by(
+            repo=repo_name, number=number
+        )
+        return {review_id: (digest, base) for review_id, digest, base in rows}
 
 
 def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:

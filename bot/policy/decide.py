@@ -142,7 +142,7 @@ def _freshness(review: Review, facts: Facts, config: GateConfig) -> tuple[bool, 
         return False, "stale: the reviewed commit is unknown"
     at = f"at `{short(commit)}`"
     if commit == head:
-        return True, f"{at} (the latest commit)"
+        return _same_head(review, facts, config, at)
     if review.state != APPROVED:
         return True, at
     if not config.approvals.dismiss_stale:
@@ -153,6 +153,24 @@ def _freshness(review: Review, facts: Facts, config: GateConfig) -> tuple[bool, 
     if recorded:
         return False, f"{at}; stale: the PR's changes differ at `{short(head)}`"
     return False, f"{at}; stale: `{short(commit)}` was never evaluated, so an unchanged diff cannot be shown"
+
+
+def _same_head(review: Review, facts: Facts, config: GateConfig, at: str) -> tuple[bool, str]:
+    """An approval of the head counts unless the pull request's base changed after it and brought
+    a different diff (retargeted onto a branch that lacks what it was stacked on)."""
+    seen = facts.review_digests.get(review.id)
+    if seen is None or not facts.head_digest:
+        return True, f"{at} (the latest commit)"
+    if seen == facts.head_digest:
+        if facts.base_ref:
+            return True, f"{at} (the latest commit); the changes are identical against {render.code(facts.base_ref)}"
+        return True, f"{at} (the latest commit)"
+    if review.state == APPROVED and config.approvals.dismiss_stale:
+        return False, (
+            f"{at}; stale: the base changed to {render.code(facts.base_ref or facts.default_branch)} since, and the "
+            "pull request's changes differ"
+        )
+    return True, f"{at} (the latest commit)"
 
 
 @dataclass(frozen=True)
@@ -274,6 +292,13 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         notes.append(
             f"With this policy, this pull request would be: **{render.text(would)}**: {render.quoted(would_title)}"
         )
+    if facts.base_ref and facts.default_branch and facts.base_ref != facts.default_branch:
+        notes.append(
+            f"The diff is computed against {render.code(facts.base_ref)} (this pull request is stacked on another "
+            f"branch); the policy is the default branch's ({render.code(facts.default_branch)})."
+        )
+    elif facts.base_ref:
+        notes.append(f"The diff is computed against {render.code(facts.base_ref)}, the pull request's base since it changed.")
     if bot_rule is not None:
         notes.append(
             f"Opened by {render.login(bot_rule.login)} and changing only the paths listed for it under `bots:`: "

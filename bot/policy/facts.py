@@ -112,6 +112,13 @@ class Facts:
     config_org: str = ""
     # Former paths of renamed files (gathered when `bots:` is configured).
     previous_paths: tuple[str, ...] = ()
+    # The branch the diff is computed against, when it is not the default branch (a pull request
+    # stacked on another's branch) or the base changed under the same head; "" otherwise.
+    base_ref: str = ""
+    default_branch: str = ""
+    # Review id -> the digest of the pull request's changes when an evaluation first saw that
+    # review. An approval of the head whose digest differs saw another diff: the base changed.
+    review_digests: Mapping[int, str] = field(default_factory=dict)
 
 
 def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> str:

@@ -343,6 +343,21 @@ class ReviewRequestRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ReviewDigest(Base):
+    """The digest of a pull request's changes when an evaluation first saw a review of its head:
+    after a retarget (a stacked pull request whose lower one merged), an approval counts only
+    if the changes against the new base are the ones it approved."""
+
+    __tablename__ = "review_digests"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    base_ref: Mapped[str] = mapped_column(String(255), default="")
+    digest: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StatusMark(Base):
     """The latest time something periodic happened (the reconciler's pass), for /status."""
 

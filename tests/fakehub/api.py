@@ -585,6 +585,20 @@ def build_app(hub: FakeHub) -> Flask:
             pr = pull_for(repo, number)
             return respond(hub.shapes.pull(repo, pr, hub.pull_files(repo.full_name, number)))
 
+    @route("/repos/<owner>/<name>/pulls/<int:number>", ("PATCH",))
+    def update_pull(owner: str, name: str, number: int) -> Response:
+        """GitHub's "Update a pull request", for the part fakehub models: `base` (retargeting)."""
+        repo = repo_for(owner, name)
+        data = body_json()
+        with hub.locked():
+            pr = pull_for(repo, number)
+            base = data.get("base")
+            if base is not None:
+                if not isinstance(base, str) or base not in repo.branches:
+                    raise invalid("Validation Failed", errors=[{"resource": "PullRequest", "field": "base", "code": "invalid"}])
+                hub.retarget(repo.full_name, number, base)
+            return respond(hub.shapes.pull(repo, pr, hub.pull_files(repo.full_name, number)))
+
     @route("/repos/<owner>/<name>/pulls/<int:number>/files")
     def list_pull_files(owner: str, name: str, number: int) -> Response:
         repo = repo_for(owner, name)

@@ -586,6 +586,21 @@ class FakeHub:
             except KeyError:
                 raise KeyError(f"fakehub: no pull request {full_name}#{number}") from None
 
+    def retarget(self, full_name: str, number: int, base: str) -> tuple[str, str]:
+        """Change the pull request's base branch (as GitHub does when the branch it was stacked on
+        is merged and deleted, or by `PATCH .../pulls/{n}` with `base`); its files are then the
+        difference from that branch. Returns the former base ref and sha (the `edited` event's
+        `changes.base`)."""
+        with self._lock:
+            repo = self.repo(full_name)
+            pr = self.pull(full_name, number)
+            if base not in repo.branches:
+                raise KeyError(f"fakehub: no branch {base} in {full_name}")
+            former = (pr.base_ref, pr.base_sha)
+            pr.base_ref, pr.base_sha = base, repo.branches[base]
+            pr.updated_at = self._timestamp()
+            return former
+
     def close_pull(self, full_name: str, number: int, merged: bool = False) -> None:
         with self._lock:
             pr = self.pull(full_name, number)
