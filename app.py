@@ -8,6 +8,7 @@ only, and `python -m bot.worker` processes on the same settings run the jobs. Un
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from waitress import create_server
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
+from bot.jobs import simulate
 from bot.jobs.queue import build_queue
 from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime
@@ -53,6 +55,7 @@ def web_app(runtime: Runtime) -> Flask:
     # Werkzeug answers 413 itself when a body (chunked ones too) grows past this.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["reviewgate"] = runtime
+    app.extensions["reviewgate.simulate"] = functools.partial(simulate.answer, runtime)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(setup.bp)
     signin.configure(app, settings)

@@ -30,7 +30,7 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_VENDORED = ("**/_vendored/", "**/vendored/", "**/_vendor/", "**/vendor/")
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Sections the rest of the product owns; the rules only check that they are mappings or lists.
-OTHER_SECTIONS = {"approvals", "owners", "findings", "comment", "suggestions"}
+OTHER_SECTIONS = {"approvals", "owners", "findings", "comment", "suggestions", "bots", "reviewers", "extends", "locked"}
 
 
 class ConfigError(ValueError):

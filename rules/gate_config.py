@@ -44,6 +44,15 @@ class OwnersRule:
 
 
 @dataclass(frozen=True)
+class BotRule:
+    """Pull requests opened by the bot `login` that change only `paths` need one human approval,
+    whatever `approvals.required` says; owners, findings and holds still apply."""
+
+    login: str  # an App's account: "dependabot[bot]"
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ApprovalsConfig:
     required: int = 1
     dismiss_stale: bool = True
@@ -60,6 +69,12 @@ class FindingsConfig:
 
 
 @dataclass(frozen=True)
+class ReviewersConfig:
+    # Ask for the reviews that `owners` rules and escalation need, when nobody eligible was asked.
+    request: bool = False
+
+
+@dataclass(frozen=True)
 class GateConfig:
     approvals: ApprovalsConfig = field(default_factory=ApprovalsConfig)
     owners: tuple[OwnersRule, ...] = ()
@@ -67,6 +82,14 @@ class GateConfig:
     rules: RulesConfig = field(default_factory=RulesConfig)  # also holds paths.include/exclude
     comment: str = "sticky"
     suggestions: bool = True
+    bots: tuple[BotRule, ...] = ()
+    reviewers: ReviewersConfig = field(default_factory=ReviewersConfig)
+    # `extends: org`: settings the file leaves out come from the organisation's file.
+    extends: str | None = None
+    # In the organisation's file: settings a repository's file may only make stricter.
+    locked: tuple[str, ...] = ()
+    # The settings (of SETTINGS) this file sets itself, and the line of each.
+    explicit: tuple[tuple[str, int], ...] = ()
 
     @property
     def teams(self) -> tuple[str, ...]:
@@ -78,7 +101,20 @@ class GateConfig:
 
 DEFAULT_CONFIG = GateConfig()
 
-_SECTIONS = ("approvals", "owners", "findings", "rules", "paths", "comment", "suggestions")
+_SECTIONS = (
+    "approvals", "owners", "findings", "rules", "paths", "comment", "suggestions", "bots", "reviewers", "extends",
+    "locked",
+)
+MAX_BOTS = 20
+
+# The settings one file may set, each taken whole from one file when two are combined
+# (`rules` and `paths` are whole sections).
+SETTINGS = (
+    "approvals.required", "approvals.dismiss_stale", "approvals.min_permission", "approvals.last_pusher_counts",
+    "owners", "findings.on_error", "findings.escalate_by", "findings.risk_owners", "rules", "paths", "comment",
+    "suggestions", "bots", "reviewers.request",
+)
+EXTENDS = ("org",)
 
 
 def parse_gate_config(text: str | None, filename: str = CONFIG_PATH) -> GateConfig:
@@ -104,6 +140,9 @@ def gate_config_from_document(doc: Document) -> GateConfig:
     suggestions = doc.data.get("suggestions", True)
     if not isinstance(suggestions, bool):
         raise doc.error(("suggestions",), "`suggestions` must be true or false")
+    extends = doc.data.get("extends")
+    if extends is not None and extends not in EXTENDS:
+        raise doc.error(("extends",), f"`extends` must be one of {', '.join(EXTENDS)}, not {extends!r}")
     return GateConfig(
         approvals=approvals,
         owners=owners,
@@ -111,7 +150,77 @@ def gate_config_from_document(doc: Document) -> GateConfig:
         rules=RulesConfig.from_document(doc),
         comment=comment,
         suggestions=suggestions,
+        bots=_bots(doc),
+        reviewers=_reviewers(doc),
+        extends=extends,
+        locked=_locked(doc),
+        explicit=_explicit(doc),
     )
+
+
+def _reviewers(doc: Document) -> ReviewersConfig:
+    section = _section(doc, "reviewers", ("request",))
+    request = section.get("request", False)
+    if not isinstance(request, bool):
+        raise doc.error(("reviewers", "request"), "`reviewers.request` must be true or false")
+    return ReviewersConfig(request=request)
+
+
+def _bots(doc: Document) -> tuple[BotRule, ...]:
+    value = doc.data.get("bots")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise doc.error(("bots",), "`bots` must be a list of {login, paths} entries")
+    if len(value) > MAX_BOTS:
+        raise doc.error(("bots", MAX_BOTS), f"`bots` has more than {MAX_BOTS} entries")
+    out = []
+    for i, entry in enumerate(value):
+        where = ("bots", i)
+        if not isinstance(entry, dict):
+            raise doc.error(where, "each `bots` entry must be a mapping with login and paths")
+        for key in entry:
+            if key not in ("login", "paths"):
+                raise doc.error((*where, key), f"unknown key `bots.{key}` (known: login, paths)")
+        login = entry.get("login")
+        # Only an App's account ends in `[bot]`: no person can take a listed name.
+        if not isinstance(login, str) or not login.endswith("[bot]") or not _LOGIN.match(login):
+            raise doc.error((*where, "login"), "`bots.login` must be a bot's login, such as `dependabot[bot]`")
+        paths = entry.get("paths")
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
+            raise doc.error((*where, "paths"), "`bots.paths` must be a non-empty list of glob patterns")
+        if len(paths) > MAX_OWNER_PATHS:
+            raise doc.error((*where, "paths", MAX_OWNER_PATHS), f"`bots.paths` has more than {MAX_OWNER_PATHS} entries")
+        out.append(BotRule(login=login, paths=tuple(paths)))
+    return tuple(out)
+
+
+def _locked(doc: Document) -> tuple[str, ...]:
+    value = doc.data.get("locked")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise doc.error(("locked",), f"`locked` must be a list of settings ({', '.join(SETTINGS)})")
+    for i, item in enumerate(value):
+        if item not in SETTINGS:
+            raise doc.error(("locked", i), f"`{item}` cannot be locked (known: {', '.join(SETTINGS)})")
+    return tuple(dict.fromkeys(value))
+
+
+def _explicit(doc: Document) -> tuple[tuple[str, int], ...]:
+    out = []
+    for key in SETTINGS:
+        path = tuple(key.split("."))
+        if len(path) == 2:
+            section = doc.data.get(path[0])
+            present = isinstance(section, dict) and path[1] in section
+        else:
+            present = key in doc.data
+        if present:
+            out.append((key, doc.line(*path) or 0))
+    return tuple(out)
 
 
 def _section(doc: Document, name: str, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -273,6 +382,6 @@ def _comment(doc: Document) -> str:
 
 __all__ = [
     "COMMENT_MODES", "DEFAULT_CONFIG", "MAX_NAMES", "MAX_OWNER_PATHS", "MAX_OWNERS", "MAX_TEAMS",
-    "ON_ERROR", "PERMISSIONS", "ApprovalsConfig", "FindingsConfig", "GateConfig", "OwnersRule",
+    "ON_ERROR", "PERMISSIONS", "SETTINGS", "ApprovalsConfig", "BotRule", "ReviewersConfig", "FindingsConfig", "GateConfig", "OwnersRule",
     "gate_config_from_document", "parse_gate_config",
 ]

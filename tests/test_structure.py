@@ -114,7 +114,7 @@ GROUPS = {
     "runtime": ("bot.runtime",),
     "web": ("bot.web",),
     "jobs": ("bot.jobs",),
-    "entry": ("app", "bot.worker", "bot.replay", "bot.migrate"),
+    "entry": ("app", "bot.worker", "bot.replay", "bot.migrate", "bot.__main__"),
     "package": ("bot",),
 }
 MAY_IMPORT = {

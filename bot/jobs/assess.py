@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 import rules
 from bot.analysis import Analyzer, ChangedFile, FileResult, is_notice, is_python
-from bot.github import gather
+from bot.github import gather, org_policy
 from bot.isolation import OutOfTime
+from bot.jobs import proposed
 from bot.policy.decide import decide
 from bot.policy.facts import (
     APPROVED,
@@ -34,11 +36,12 @@ from bot.policy.facts import (
     fingerprint,
     is_bot,
 )
-from bot.policy.repo_config import GateConfig, has_permission
+from bot.policy.repo_config import DEFAULT_CONFIG, GateConfig, has_permission
 from bot.policy.verdict import Verdict
 from bot.runtime import Runtime
-from bot.store.db import Evaluation, HeadPush, HoldRecord, WaiverRecord
+from bot.store.db import Evaluation, HeadPush, HoldRecord, ReviewDigest, WaiverRecord
 from rules import added_lines
+from rules.gate_layers import Source
 
 
 @dataclass(frozen=True)
@@ -57,22 +60,41 @@ class Assessment:
     whole_files: tuple[str, ...]
     notes: tuple[str, ...]
     head_digest: str
+    # Check-run annotations on other files than findings: the pull request's invalid configuration.
+    extra_annotations: tuple[dict[str, Any], ...] = ()
+    base_ref: str = ""  # the branch the diff was computed against
 
 
 def assess(
     rt: Runtime, repo_name: str, number: int, repo: Repository, pull: PullRequest, head: str,
     permissions: gather.Permissions | None = None, pool: Executor | None = None,
+    *, config: GateConfig | None = None, simulated: Sequence[Review] = (),
 ) -> Assessment:
     """`pull` has been read (its head is `head`). Reads that do not depend on each other go
     out together on `pool` (one of the job's own when None), and each file's analysis
-    starts as soon as its blob arrives."""
+    starts as soon as its blob arrives.
+
+    `config` replaces the default branch's configuration and `simulated` adds reviews to
+    GitHub's: what a dry run or a proposed configuration would make of the pull request."""
     if pool is None:
         with ThreadPoolExecutor(max_workers=pool_size(rt), thread_name_prefix="gather") as own:
-            return assess(rt, repo_name, number, repo, pull, head, permissions, own)
+            return assess(rt, repo_name, number, repo, pull, head, permissions, own,
+                          config=config, simulated=simulated)
     # Gathering and analysis share the budget; what it leaves unanalysed blocks the check.
     deadline = time.monotonic() + rt.settings.evaluation_seconds
-    reviews_read = pool.submit(gather.reviews, pull)
+    reviews_read = pool.submit(lambda: gather.reviews(pull) + tuple(simulated))
+    org_read = pool.submit(org_policy.read, rt.db, repo, repo_name)
     gathered = gather.changes(repo, pull, pool)
+    given = config is not None
+    if config is not None:
+        gathered = replace(gathered, config=config, config_error=None)
+    org = org_read.result()
+    sources: tuple[Source, ...] = ()
+    if org is not None:
+        # `read_config` gives DEFAULT_CONFIG itself when the repository has no file.
+        own_file = None if gathered.config is DEFAULT_CONFIG else gathered.config
+        merged, error, sources = org_policy.apply(org, own_file, gathered.config_error)
+        gathered = replace(gathered, config=merged, config_error=error)
     config = gathered.config
     commits_read = None if config.approvals.last_pusher_counts else pool.submit(gather.commits, pull, head)
     github = rt.github
@@ -102,11 +124,40 @@ def assess(
                 continue  # a pure rename or deletions only: no line of the PR's own to check
         analyses.append((changed, pool.submit(analyzer.analyze, changed, lines, deadline)))
     try:
-        return _conclude(rt, repo_name, number, repo, pull, head, gathered, analyses, reviews_read, permissions,
-                         pool, not_analyzed, whole_files, changed_lines, commits_read)
+        found = _conclude(rt, repo_name, number, repo, pull, head, gathered, analyses, reviews_read, permissions,
+                          pool, not_analyzed, whole_files, changed_lines, commits_read)
     finally:
         for _, analysis in analyses:
             analysis.cancel()  # when a read failed: the files not started yet are not fetched
+    changes: dict[str, Any] = {}
+    if org is not None and sources:
+        changes.update(config_sources=sources, config_org=org.where)
+    if config.bots:
+        changes["previous_paths"] = tuple(f.previous_path for f in gathered.files if f.previous_path)
+    base_ref = pull.base.ref
+    seen = _review_digests(rt, repo_name, number)
+    if base_ref != gathered.default_branch or any(base != base_ref for _, base in seen.values()):
+        changes.update(base_ref=base_ref, default_branch=gathered.default_branch,
+                       review_digests={rid: digest for rid, (digest, _) in seen.items()})
+    annotations: tuple[dict[str, Any], ...] = ()
+    new_file = proposed.changed_config(gathered.files)
+    if new_file is not None and not given:  # an assessment under a given configuration judges only
+        # The pull request's new configuration file, checked: invalid, it fails the check with
+        # an annotation on its line; valid, the summary says what the gate would conclude under it.
+        proposal = proposed.read(rt, repo, new_file)
+        annotations = proposal.annotations()
+        if proposal.config is None:
+            changes["proposed_config_error"] = str(proposal.error)
+        else:
+            would = assess(rt, repo_name, number, repo, pull, head, permissions, pool,
+                           config=proposal.config, simulated=simulated).verdict
+            changes["proposed_outcome"] = (would.conclusion, would.title)
+    if not changes:
+        return replace(found, base_ref=base_ref)
+    facts = replace(found.facts, **changes)
+    return replace(
+        found, facts=facts, verdict=decide(facts, found.config), extra_annotations=annotations, base_ref=base_ref
+    )
 
 
 def _conclude(
@@ -233,6 +284,15 @@ def pool_size(rt: Runtime) -> int:
     """Threads for one job's reads and analyses: enough to keep every request slot of the
     installation busy while as many files wait for (or sit in) the analysis workers."""
     return rt.settings.github_concurrency + max(2, rt.settings.workers)
+
+
+def _review_digests(rt: Runtime, repo_name: str, number: int) -> dict[int, tuple[str, str]]:
+    """Review id -> (the digest, the base) when an evaluation first saw the review."""
+    with rt.db.session() as session:
+        rows = session.query(ReviewDigest.review_id, ReviewDigest.digest, ReviewDigest.base_ref).filter_by(
+            repo=repo_name, number=number
+        )
+        return {review_id: (digest, base) for review_id, digest, base in rows}
 
 
 def _head_pushers(rt: Runtime, repo_name: str, number: int, head: str) -> tuple[str, ...]:

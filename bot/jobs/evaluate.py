@@ -22,7 +22,7 @@ from bot import report
 from bot.github import suggestions
 from bot.github.client import reason_of
 from bot.github.publish import CheckRunPublisher, publish_comment
-from bot.jobs import record
+from bot.jobs import record, review_requests
 from bot.jobs.assess import assess, pool_size
 from bot.runtime import Runtime
 from bot.store import pull_state
@@ -153,6 +153,7 @@ def _evaluate(
     shown: Future[None],
 ) -> str:
     found = assess(rt, job.repo, job.number, repo, pull, head, pool=pool)
+    found = review_requests.ask(rt, job.repo, job.number, pull, found)
     shown.result()  # the run to complete is the one just created
     verdict = found.verdict
     outcome = report.Outcome(
@@ -165,7 +166,7 @@ def _evaluate(
         whole_files=found.whole_files,
         notes=found.notes,
     )
-    annotations = report.annotations_for(found.findings)
+    annotations = report.annotations_for(found.findings) + list(found.extra_annotations)
     publisher.complete(
         verdict.conclusion,
         verdict.title,

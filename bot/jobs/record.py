@@ -12,10 +12,12 @@ import logging
 from typing import Any
 
 from bot.jobs.assess import Assessment
+from bot.policy import bots
 from bot.policy.decide import reviewer_states
-from bot.policy.facts import DISMISSED
+from bot.policy.facts import APPROVED, DISMISSED
+from bot.policy.verdict import SUCCESS
 from bot.runtime import Runtime
-from bot.store.db import GateVerdict, utcnow
+from bot.store.db import BotPassRecord, GateVerdict, ReviewDigest, utcnow
 from bot.store.pull_state import Owed
 
 log = logging.getLogger(__name__)
@@ -75,11 +77,52 @@ def gate_data(found: Assessment) -> dict[str, Any]:
 
 
 def record_verdict(rt: Runtime, job: Owed, found: Assessment) -> None:
+    record_bot_pass(rt, job.repo, job.number, found)
+    record_review_digests(rt, job.repo, job.number, found)
     _save(rt, job, GateVerdict(
         repo=job.repo, number=job.number, installation_id=job.installation_id, head_sha=found.head,
         conclusion=found.verdict.conclusion, title=found.verdict.title, data=json.dumps(gate_data(found)),
         error=None, trigger=job.trigger, evaluated_at=utcnow(),
     ))
+
+
+def record_bot_pass(rt: Runtime, repo: str, number: int, found: Assessment) -> None:
+    """A bot's pull request that passed with fewer approvals than `approvals.required` because
+    `bots:` allows it goes into the audit, once per head. Unlike the page, the audit must not
+    miss it: a failed write raises, and the evaluation is retried."""
+    facts, config = found.facts, found.config
+    rule = bots.allowance(facts, config)
+    if rule is None or found.verdict.conclusion != SUCCESS or config.approvals.required <= 1:
+        return
+    approvers = [s.login for s in reviewer_states(facts, config) if s.approves]
+    with rt.db.session() as session:
+        seen = session.query(BotPassRecord.id).filter_by(repo=repo, number=number, head_sha=found.head).first()
+        if seen is None:
+            session.add(BotPassRecord(
+                repo=repo, number=number, head_sha=found.head, bot=rule.login, approvers=", ".join(approvers),
+                paths=len(facts.changed_paths), required=config.approvals.required,
+            ))
+
+
+def record_review_digests(rt: Runtime, repo: str, number: int, found: Assessment) -> None:
+    """The changes each review of the head was first seen with (see `ReviewDigest`)."""
+    facts = found.facts
+    if not facts.head_digest:
+        return
+    ids = {r.id for r in facts.reviews if r.id and r.commit_id == found.head and r.state == APPROVED}
+    if not ids:
+        return
+    with rt.db.session() as session:
+        known = {
+            rid for (rid,) in session.query(ReviewDigest.review_id).filter(
+                ReviewDigest.repo == repo, ReviewDigest.number == number, ReviewDigest.review_id.in_(sorted(ids))
+            )
+        }
+        for rid in sorted(ids - known):
+            session.add(ReviewDigest(
+                repo=repo, number=number, review_id=rid, head_sha=found.head, base_ref=found.base_ref[:255],
+                digest=facts.head_digest,
+            ))
 
 
 def record_failure(rt: Runtime, job: Owed, reason: str) -> None:

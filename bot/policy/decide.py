@@ -9,9 +9,10 @@ decision explainable and testable from a table of cases.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot import render
+from bot.policy import bots
 from bot.policy.facts import (
     APPROVED,
     CHANGES_REQUESTED,
@@ -141,7 +142,7 @@ def _freshness(review: Review, facts: Facts, config: GateConfig) -> tuple[bool, 
         return False, "stale: the reviewed commit is unknown"
     at = f"at `{short(commit)}`"
     if commit == head:
-        return True, f"{at} (the latest commit)"
+        return _same_head(review, facts, config, at)
     if review.state != APPROVED:
         return True, at
     if not config.approvals.dismiss_stale:
@@ -152,6 +153,24 @@ def _freshness(review: Review, facts: Facts, config: GateConfig) -> tuple[bool, 
     if recorded:
         return False, f"{at}; stale: the PR's changes differ at `{short(head)}`"
     return False, f"{at}; stale: `{short(commit)}` was never evaluated, so an unchanged diff cannot be shown"
+
+
+def _same_head(review: Review, facts: Facts, config: GateConfig, at: str) -> tuple[bool, str]:
+    """An approval of the head counts unless the pull request's base changed after it and brought
+    a different diff (retargeted onto a branch that lacks what it was stacked on)."""
+    seen = facts.review_digests.get(review.id)
+    if seen is None or not facts.head_digest:
+        return True, f"{at} (the latest commit)"
+    if seen == facts.head_digest:
+        if facts.base_ref:
+            return True, f"{at} (the latest commit); the changes are identical against {render.code(facts.base_ref)}"
+        return True, f"{at} (the latest commit)"
+    if review.state == APPROVED and config.approvals.dismiss_stale:
+        return False, (
+            f"{at}; stale: the base changed to {render.code(facts.base_ref or facts.default_branch)} since, and the "
+            "pull request's changes differ"
+        )
+    return True, f"{at} (the latest commit)"
 
 
 @dataclass(frozen=True)
@@ -231,7 +250,11 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
 
     parts: list[_Part] = [p for p in (_listing_part(facts), _time_part(facts)) if p is not None]
     parts.append(_hold_part(facts))
-    parts.append(_approvals_part(facts, config, states, approvers, escalated, unwaived))
+    bot_rule = bots.allowance(facts, config)
+    approvals_config = config
+    if bot_rule is not None and config.approvals.required > 1:
+        approvals_config = replace(config, approvals=replace(config.approvals, required=1))
+    parts.append(_approvals_part(facts, approvals_config, states, approvers, escalated, unwaived))
     parts.append(_changes_requested_part(states))
     changed = PathIndex(facts.changed_paths)
     for index, rule in enumerate(config.owners):
@@ -242,6 +265,8 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         parts.append(_risk_owners_part(facts, config, approver_keys, unwaived, notes))
     if on_error == "block":
         parts.append(_findings_part(unwaived))
+    if facts.proposed_config_error:
+        parts.append(_proposed_config_part(facts.proposed_config_error))
 
     conditions = tuple(p.condition for p in parts)
     unmet = [p for p in parts if not p.condition.met]
@@ -262,6 +287,24 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
             "This pull request changes `.github/reviewgate.yml`. It is evaluated with the version on "
             "the default branch; the change takes effect once merged."
         )
+    if facts.proposed_outcome is not None:
+        would, would_title = facts.proposed_outcome
+        notes.append(
+            f"With this policy, this pull request would be: **{render.text(would)}**: {render.quoted(would_title)}"
+        )
+    if facts.base_ref and facts.default_branch and facts.base_ref != facts.default_branch:
+        notes.append(
+            f"The diff is computed against {render.code(facts.base_ref)} (this pull request is stacked on another "
+            f"branch); the policy is the default branch's ({render.code(facts.default_branch)})."
+        )
+    elif facts.base_ref:
+        notes.append(f"The diff is computed against {render.code(facts.base_ref)}, the pull request's base since it changed.")
+    if bot_rule is not None:
+        notes.append(
+            f"Opened by {render.login(bot_rule.login)} and changing only the paths listed for it under `bots:`: "
+            f"one person's approval is enough (`approvals.required` is {config.approvals.required} for other "
+            "pull requests). A pass on these terms is recorded in the audit."
+        )
     for waiver in ignored:
         notes.append(
             f"The waiver of {render.code(waiver.pattern)} by {render.login(waiver.by)} is not honoured: "
@@ -269,6 +312,19 @@ def decide(facts: Facts, config: GateConfig) -> Verdict:
         )
     text = summary(facts, config, title, conditions, states, unwaived, covered, honoured, notes, head)
     return Verdict(conclusion, title, conditions, text)
+
+
+def _proposed_config_part(error: str) -> _Part:
+    return _Part(
+        Condition(
+            "proposed_config",
+            False,
+            f"The changed `.github/reviewgate.yml` is invalid: {render.quoted(error)}",
+            "Fix the file in this pull request (the annotation marks the line): merged as it is, it would "
+            "fail the check of every pull request.",
+        ),
+        "the changed `.github/reviewgate.yml` is invalid",
+    )
 
 
 def _config_failure(facts: Facts) -> Verdict:

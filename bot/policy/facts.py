@@ -9,6 +9,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from rules.gate_layers import Source
+
 # A review's state, as GitHub names it.
 APPROVED = "APPROVED"
 CHANGES_REQUESTED = "CHANGES_REQUESTED"
@@ -99,6 +101,24 @@ class Facts:
     files_total: int = 0
     # Changed Python files left unanalysed when the evaluation's time budget ran out.
     out_of_time: tuple[str, ...] = ()
+    # The pull request's own `.github/reviewgate.yml`, when it changes it: its problem
+    # ("file:line: problem") when invalid, else what the gate would conclude under it
+    # (its conclusion and title).
+    proposed_config_error: str | None = None
+    proposed_outcome: tuple[str, str] | None = None
+    # Where each effective setting came from, when an organisation's policy applies (its
+    # repository, "octo/.github", in `config_org`).
+    config_sources: tuple[Source, ...] = ()
+    config_org: str = ""
+    # Former paths of renamed files (gathered when `bots:` is configured).
+    previous_paths: tuple[str, ...] = ()
+    # The branch the diff is computed against, when it is not the default branch (a pull request
+    # stacked on another's branch) or the base changed under the same head; "" otherwise.
+    base_ref: str = ""
+    default_branch: str = ""
+    # Review id -> the digest of the pull request's changes when an evaluation first saw that
+    # review. An approval of the head whose digest differs saw another diff: the base changed.
+    review_digests: Mapping[int, str] = field(default_factory=dict)
 
 
 def fingerprint(code: str, path: str, line_source: str, occurrence: int = 0) -> str:

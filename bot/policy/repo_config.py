@@ -22,6 +22,7 @@ from rules.gate_config import (
     ON_ERROR,
     PERMISSIONS,
     ApprovalsConfig,
+    BotRule,
     FindingsConfig,
     GateConfig,
     OwnersRule,
@@ -50,7 +51,7 @@ def parse_repo_config(text: str | None, filename: str = CONFIG_PATH) -> GateConf
 
 
 __all__ = [
-    "COMMENT_MODES", "DEFAULT_CONFIG", "ON_ERROR", "PERMISSIONS", "ApprovalsConfig", "ConfigError",
+    "COMMENT_MODES", "DEFAULT_CONFIG", "ON_ERROR", "PERMISSIONS", "ApprovalsConfig", "BotRule", "ConfigError",
     "MAX_NAMES", "MAX_OWNER_PATHS", "MAX_OWNERS", "MAX_TEAMS",
     "FindingsConfig", "GateConfig", "OwnersRule", "has_permission", "parse_repo_config",
     "permission_rank",

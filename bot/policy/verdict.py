@@ -164,9 +164,36 @@ def summary(
             out.append(f"- {render.code(path)}: {render.quoted(reason)}")
         out.append("")
 
+    if facts.config_sources:
+        out += _sources(facts)
+
     if notes:
         out += ["### Notes", ""]
         out += [f"- {note}" for note in dict.fromkeys(notes)]
         out.append("")
     return "\n".join(out)
 
+
+
+def _sources(facts: Facts) -> list[str]:
+    """Where each effective setting came from: the organisation's policy, the repository's file
+    or the default; a locked setting the repository tried to weaken says so."""
+    org = render.code(f"{facts.config_org}:.github/reviewgate.yml")
+    origins = {
+        "organisation": f"organisation ({org})",
+        "repository": "repository (`.github/reviewgate.yml`)",
+        "organisation and repository": f"organisation ({org}) and repository",
+        "default": "default",
+    }
+    out = ["### Configuration", "", "| Setting | Value | From |", "| --- | --- | --- |"]
+    for source in facts.config_sources:
+        origin = origins.get(source.origin, render.text(source.origin))
+        if source.line:
+            origin += f", line {source.line}"
+        if source.locked:
+            origin += ", locked by the organisation"
+        if source.set_aside:
+            origin += f"; the repository's {render.code(source.set_aside)} is weaker and not used"
+        out.append(f"| {render.code(source.setting)} | {render.cell(render.code(source.value))} | {render.cell(origin)} |")
+    out.append("")
+    return out

@@ -309,6 +309,62 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class OrgPolicyRecord(Base):
+    """An account's policy file (`.github/reviewgate.yml` in its `.github` repository), as last
+    read: kept until a push to that repository's default branch deletes it, or it is an hour
+    old (a lost push delivery must not keep an old policy for long)."""
+
+    __tablename__ = "org_policies"
+    # Casefolded. An account has one installation of the App, so this is per installation too.
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text)  # None: the account has no such file
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BotPassRecord(Base):
+    """A pull request opened by a bot listed under `bots:` that passed with fewer approvals than
+    `approvals.required`, as the entry allows: the audit's record of it, like a waiver's."""
+
+    __tablename__ = "bot_passes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(200), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    bot: Mapped[str] = mapped_column(String(100))
+    approvers: Mapped[str] = mapped_column(Text)  # comma-separated logins
+    paths: Mapped[int] = mapped_column(Integer)  # files changed
+    required: Mapped[int] = mapped_column(Integer)  # `approvals.required` for other pull requests
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("repo", "number", "head_sha"),)
+
+
+class ReviewRequestRecord(Base):
+    """The reviews Reviewgate asked for on one head (`reviewers.request`): at most once per head."""
+
+    __tablename__ = "review_requests"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    users: Mapped[str] = mapped_column(Text, default="")  # comma-separated logins
+    teams: Mapped[str] = mapped_column(Text, default="")  # comma-separated org/slug
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReviewDigest(Base):
+    """The digest of a pull request's changes when an evaluation first saw a review of its head:
+    after a retarget (a stacked pull request whose lower one merged), an approval counts only
+    if the changes against the new base are the ones it approved."""
+
+    __tablename__ = "review_digests"
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    base_ref: Mapped[str] = mapped_column(String(255), default="")
+    digest: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class StatusMark(Base):
     """The latest time something periodic happened (the reconciler's pass), for /status."""
 

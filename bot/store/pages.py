@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.store.db import (
+    BotPassRecord,
     CommandAudit,
     Database,
     Delivery,
@@ -230,7 +231,7 @@ def audit_rows(
         return clauses
 
     sources: list[tuple[Any, Callable[[Any], dict[str, Any]]]] = [
-        (WaiverRecord, _waiver_row), (CommandAudit, _command_row)
+        (WaiverRecord, _waiver_row), (CommandAudit, _command_row), (BotPassRecord, _bot_pass_row)
     ]
     for model, shape in sources:
         after = 0
@@ -258,6 +259,16 @@ def _waiver_row(w: WaiverRecord) -> dict[str, Any]:
         "command": f"/gate waive {w.pattern}", "outcome": "revoked" if w.revoked_at else "active",
         "reason": w.reason, "detail": f"{len(json.loads(w.fingerprints))} findings", "head_sha": w.head_sha,
         "revoked_by": w.revoked_by or "", "revoked_at": _iso(w.revoked_at),
+    }
+
+
+def _bot_pass_row(b: BotPassRecord) -> dict[str, Any]:
+    return {
+        "kind": "bot", "at": _iso(b.created_at), "repo": b.repo, "number": b.number, "actor": b.approvers,
+        "command": f"bots: {b.bot}", "outcome": "passed",
+        "reason": f"opened by {b.bot}, changing only paths listed for it",
+        "detail": f"{b.paths} files; 1 approval instead of {b.required}", "head_sha": b.head_sha,
+        "revoked_by": "", "revoked_at": "",
     }
 
 

@@ -21,6 +21,7 @@ PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review", "edited"}
 # Actions that bring a head commit onto the pull request; their sender pushed it.
 PUSH_ACTIONS = {"opened", "synchronize", "reopened"}
 REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
+ORG_POLICY_REPO = ".github"  # an account's repository whose `.github/reviewgate.yml` applies to all
 MAX_LOGIN = 100  # GitHub logins are at most 39 characters; bots add "[bot]"
 KNOWN_EVENTS = {
     "ping", "pull_request", "check_run", "check_suite", "installation", "installation_repositories",
@@ -58,6 +59,7 @@ class Routed:
     installation_id: int | None = None
     job: GateJobRef | None = None
     pusher: str | None = None  # who brought the head of `pulls[0]` (pull_request PUSH_ACTIONS)
+    policy_owner: str | None = None  # a push changed this account's organisation policy repository
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,19 @@ def _merge_group(e: _Event) -> Routed:
     return _for_job(e, GateJobRef(found[0], "merge_group", found[1]))
 
 
+def _push(e: _Event) -> Routed:
+    """A push to the default branch of an account's `.github` repository may change the
+    organisation's policy: the cached copy is forgotten. Other pushes are not the gate's
+    business (pull requests have their own events)."""
+    if e.repo is None or e.installation_id is None:
+        return e.ignored()
+    owner, _, name = e.repo.partition("/")
+    branch = _get(e.payload, "repository", "default_branch")
+    if name.casefold() != ORG_POLICY_REPO or not isinstance(branch, str) or e.payload.get("ref") != f"refs/heads/{branch}":
+        return e.ignored()
+    return Routed(Outcome.RECORDED, repo=e.repo, installation_id=e.installation_id, policy_owner=owner)
+
+
 _HANDLERS: dict[str, Callable[[_Event], Routed]] = {
     "ping": _ping,
     "installation": _installation,
@@ -157,6 +172,7 @@ _HANDLERS: dict[str, Callable[[_Event], Routed]] = {
     "check_suite": _check,
     "issue_comment": _issue_comment,
     "merge_group": _merge_group,
+    "push": _push,
 }
 
 

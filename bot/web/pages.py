@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from typing import Any
@@ -33,6 +33,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 import rules
 from bot.metrics import rate_limit_readings
 from bot.runtime import Runtime
+from bot.settings import ConfigurationError
 from bot.store import pages as store
 from bot.store import pull_state
 from bot.store.db import utcnow
@@ -333,3 +334,39 @@ def audit_json() -> BaseResponse:
     return Response(stream_with_context(chunks()), mimetype="application/json",
                     headers={"X-Content-Type-Options": "nosniff"})
 
+
+
+# -- the dry run ----------------------------------------------------------------------------------
+
+
+@bp.get("/api/simulate/<owner>/<repo>/<int:number>")
+def simulate_api(owner: str, repo: str, number: int) -> tuple[Response, int]:
+    """The verdict the pull request would get now (`?approve=LOGIN`, repeatable, adds approvals
+    of the head); nothing is written to GitHub. For an admin of the repository's account or the
+    admin token's bearer; a request that is neither gets 401 or 403, whoever it is."""
+    user = signin.current_user()
+    if user is None:
+        return _api_error("sign in, or send the admin token as a bearer", 401)
+    accounts = signin.administered(user)
+    if accounts is not None and owner.casefold() not in accounts:
+        return _api_error("only an admin of the repository's account may simulate", 403)
+    if not _OWNER.match(owner) or not _REPO.match(repo):
+        return _api_error("no such pull request", 404)
+    rt = _rt()
+    try:
+        rt.settings.check_github_app()
+    except ConfigurationError:
+        return _api_error("the GitHub App is not configured", 503)
+    # The entry point provides the dry run (a job's work, which the web layer does not import).
+    run: Callable[[str, int, list[str]], tuple[int, dict[str, Any]]] = current_app.extensions["reviewgate.simulate"]
+    status, body = run(f"{owner}/{repo}", number, request.args.getlist("approve"))
+    return _json(body), status
+
+
+def _api_error(message: str, status: int) -> tuple[Response, int]:
+    return _json({"error": message}), status
+
+
+def _json(body: Any) -> Response:
+    return Response(json.dumps(body, ensure_ascii=True), mimetype="application/json",
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})

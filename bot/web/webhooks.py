@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from bot.metrics import DELIVERIES
 from bot.runtime import Runtime
 from bot.store import pull_state
-from bot.store.db import GateJob, HeadPush, InstallationRepo, utcnow
+from bot.store.db import GateJob, HeadPush, InstallationRepo, OrgPolicyRecord, utcnow
 from bot.store.deliveries import Incoming
 from bot.store.pull_state import Owed, PullRef
 from bot.web.events import KNOWN_EVENTS, BadPayload, GateJobRef, Outcome, route
@@ -188,10 +188,12 @@ def _receive() -> Response:
     extra = None
     job_owed: list[bool] = []
     if routed.outcome is Outcome.RECORDED:
-        installation_id = routed.installation_id
+        installation_id, policy_owner = routed.installation_id, routed.policy_owner
 
         def extra(conn: Connection) -> None:
             _record_installation(conn, event, payload, installation_id)
+            if policy_owner is not None:
+                conn.execute(delete(OrgPolicyRecord).where(OrgPolicyRecord.owner == policy_owner.casefold()))
 
     elif routed.job is not None and routed.repo is not None and routed.installation_id is not None:
         job_ref, repo_name, inst = routed.job, routed.repo, routed.installation_id

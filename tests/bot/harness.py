@@ -131,6 +131,13 @@ class Bot:
         payload["installation"] = {"id": fake_repo.installation_id, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}
         return payload
 
+    def retargeted_payload(self, repo: str, number: int, former: tuple[str, str], sender: str) -> dict[str, Any]:
+        """`pull_request.edited` for a changed base, as GitHub sends it: `changes.base.ref.from`
+        and `changes.base.sha.from` name the former base."""
+        payload = self.pull_request_payload(repo, number, "edited", sender)
+        payload["changes"] = {"base": {"ref": {"from": former[0]}, "sha": {"from": former[1]}}}
+        return payload
+
     def check_run_rerequested_payload(self, repo: str, number: int, run: dict[str, Any]) -> dict[str, Any]:
         payload = copy.deepcopy(_example("check_run", "rerequested.payload.json"))
         fake_repo = self.hub.repo(repo)

@@ -589,6 +589,20 @@ def build_app(hub: FakeHub) -> Flask:
             pr = pull_for(repo, number)
             return respond(hub.shapes.pull(repo, pr, hub.pull_files(repo.full_name, number)))
 
+    @route("/repos/<owner>/<name>/pulls/<int:number>", ("PATCH",))
+    def update_pull(owner: str, name: str, number: int) -> Response:
+        """GitHub's "Update a pull request", for the part fakehub models: `base` (retargeting)."""
+        repo = repo_for(owner, name)
+        data = body_json()
+        with hub.locked():
+            pr = pull_for(repo, number)
+            base = data.get("base")
+            if base is not None:
+                if not isinstance(base, str) or base not in repo.branches:
+                    raise invalid("Validation Failed", errors=[{"resource": "PullRequest", "field": "base", "code": "invalid"}])
+                hub.retarget(repo.full_name, number, base)
+            return respond(hub.shapes.pull(repo, pr, hub.pull_files(repo.full_name, number)))
+
     @route("/repos/<owner>/<name>/pulls/<int:number>/files")
     def list_pull_files(owner: str, name: str, number: int) -> Response:
         repo = repo_for(owner, name)
@@ -640,6 +654,30 @@ def build_app(hub: FakeHub) -> Flask:
             review = hub._reviews[(repo.full_name, number)][-1]
             assert review["id"] == review_id
             return respond(hub.shapes.review(repo, number, review))
+
+    @route("/repos/<owner>/<name>/pulls/<int:number>/requested_reviewers", ("POST",))
+    def request_reviewers(owner: str, name: str, number: int) -> Response:
+        """GitHub's "Request reviewers for a pull request": 201 with the pull request; 422 for the
+        author or anyone (or any team) without access to the repository."""
+        repo = repo_for(owner, name)
+        data = body_json()
+        users, teams = data.get("reviewers") or [], data.get("team_reviewers") or []
+        if not isinstance(users, list) or not isinstance(teams, list) or not all(isinstance(x, str) for x in users + teams):
+            raise invalid("Invalid request. `reviewers` and `team_reviewers` must be lists of strings.")
+        with hub.locked():
+            pr = pull_for(repo, number)
+            if any(u.casefold() == pr.author.casefold() for u in users):
+                raise invalid("Review cannot be requested from pull request author.")
+            known = {c.casefold() for c in repo.collaborators}
+            if any(u.casefold() not in known for u in users) or any((repo.owner, t) not in hub._teams for t in teams):
+                raise invalid(
+                    "Reviews may only be requested from collaborators. One or more of the users or teams you "
+                    f"specified is not a collaborator of the {repo.full_name} repository."
+                )
+            pr.requested_reviewers += [u for u in users if u not in pr.requested_reviewers]
+            pr.requested_teams += [t for t in teams if t not in pr.requested_teams]
+            pr.updated_at = hub._timestamp()
+            return respond(hub.shapes.pull(repo, pr, hub.pull_files(repo.full_name, number)), 201)
 
     def check_review_comment(files: dict[str, dict[str, Any]], comment: dict[str, Any]) -> None:
         path = comment.get("path")

@@ -590,6 +590,21 @@ class FakeHub:
             except KeyError:
                 raise KeyError(f"fakehub: no pull request {full_name}#{number}") from None
 
+    def retarget(self, full_name: str, number: int, base: str) -> tuple[str, str]:
+        """Change the pull request's base branch (as GitHub does when the branch it was stacked on
+        is merged and deleted, or by `PATCH .../pulls/{n}` with `base`); its files are then the
+        difference from that branch. Returns the former base ref and sha (the `edited` event's
+        `changes.base`)."""
+        with self._lock:
+            repo = self.repo(full_name)
+            pr = self.pull(full_name, number)
+            if base not in repo.branches:
+                raise KeyError(f"fakehub: no branch {base} in {full_name}")
+            former = (pr.base_ref, pr.base_sha)
+            pr.base_ref, pr.base_sha = base, repo.branches[base]
+            pr.updated_at = self._timestamp()
+            return former
+
     def close_pull(self, full_name: str, number: int, merged: bool = False) -> None:
         with self._lock:
             pr = self.pull(full_name, number)
@@ -697,6 +712,9 @@ class FakeHub:
             "comments": comments,
         }
         self._reviews[(pr.repo, pr.number)].append(review)
+        if state != "PENDING":
+            # GitHub: once a requested reviewer submits a review, they are no longer requested.
+            pr.requested_reviewers = [u for u in pr.requested_reviewers if u.casefold() != user.casefold()]
         return int(review["id"])
 
     def dismiss_review(self, full_name: str, number: int, review_id: int) -> None:

@@ -175,6 +175,9 @@ class FakePull:
     head_repo: str | None = None  # a fork's full name; None: the branch is in the base repository
     renames: dict[str, str] = field(default_factory=dict)  # new path -> old path
     huge: set[str] = field(default_factory=set)
+    # Pending review requests (logins, team slugs); a requested user's review removes them.
+    requested_reviewers: list[str] = field(default_factory=list)
+    requested_teams: list[str] = field(default_factory=list)
 
 
 @dataclass

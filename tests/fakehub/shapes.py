@@ -227,8 +227,8 @@ class Shapes:
             merge_commit_sha=None,
             assignee=None,
             assignees=[],
-            requested_reviewers=[],
-            requested_teams=[],
+            requested_reviewers=[self.user(login) for login in pr.requested_reviewers],
+            requested_teams=[self.team(repo.owner, slug) for slug in pr.requested_teams],
             head=self._branch(self._head_repo(repo, pr), pr.head_ref, pr.head_sha, pr.author),
             base=self._branch(repo, pr.base_ref, pr.base_sha, repo.owner),
             author_association="CONTRIBUTOR",
@@ -418,6 +418,18 @@ class Shapes:
         user["role_name"] = role
         body.update(permission=legacy.get(role, "none"), role_name=role, user=user)
         return body
+
+    def team(self, org: str, slug: str) -> dict[str, Any]:
+        """GitHub's team-simple shape."""
+        ident = stable_id("team", org, slug)
+        return {
+            "id": ident, "node_id": node_id("Team", ident), "url": f"{self.base}/orgs/{org}/teams/{slug}",
+            "html_url": f"https://github.com/orgs/{org}/teams/{slug}", "name": slug, "slug": slug,
+            "description": None, "privacy": "closed", "notification_setting": "notifications_enabled",
+            "permission": "pull", "members_url": f"{self.base}/orgs/{org}/teams/{slug}/members{{/member}}",
+            "repositories_url": f"{self.base}/orgs/{org}/teams/{slug}/repos", "parent": None,
+            "type": "organization",
+        }
 
     def team_membership(self, org: str, team: str, login: str, role: str) -> dict[str, Any]:
         body = example("teams/get-membership-for-user-in-org")

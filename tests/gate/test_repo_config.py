@@ -175,7 +175,9 @@ def test_permission_order(permission: str | None, minimum: str, ok: bool) -> Non
 
 def test_the_documented_example_is_valid() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "gate.md").read_text()
-    (example,) = re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)
+    example, *others = re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)
+    for other in others:  # the organisation policy's examples
+        parse_repo_config(other)
     config = parse_repo_config(example)
     assert config.owners[1] == OwnersRule(paths=("billing/**",), users=("owen", "olga"), count=2)
     assert config.rules.severity_of("RG201", Severity.ERROR) is Severity.WARNING
@@ -190,6 +192,8 @@ SAMPLES = {
     "rules.severity": {"RG101": "warning"}, "rules.max_bytes": 10, "rules.timeout_seconds": 1.5,
     "paths.include": ["src/**"], "paths.exclude": ["gen/**"], "paths.vendored": ["third_party/"],
     "comment": "off", "suggestions": False,
+    "extends": "org", "locked": ["approvals.required"],
+    "bots": [{"login": "dependabot[bot]", "paths": ["*.lock"]}], "reviewers.request": True,
 }
 
 

@@ -11,7 +11,7 @@ from tests.gate_e2e.gatehub import REPO, merge_group, review
 
 MANIFEST = Path(__file__).resolve().parents[2] / "app.yaml"
 # Events the webhook acts on (installation events reach every app without subscribing).
-HANDLED = {"pull_request", "pull_request_review", "issue_comment", "check_run", "check_suite", "merge_group"}
+HANDLED = {"pull_request", "pull_request_review", "issue_comment", "check_run", "check_suite", "merge_group", "push"}
 
 
 def test_the_manifest_subscribes_to_every_handled_event_with_the_permissions_they_need() -> None:
