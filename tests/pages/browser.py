@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,9 +91,14 @@ def screenshot(driver: webdriver.Chrome, name: str, size: tuple[int, int] = DESK
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 20.0) -> T:
+    """Until `check()` is truthy. An element read while the browser replaces the page (after a
+    click that submits a form) may be gone by the time it is read: that is "not yet"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = check()
+        try:
+            found = check()
+        except (StaleElementReferenceException, NoSuchElementException):
+            found = None
         if found:
             return found
         time.sleep(0.05)
