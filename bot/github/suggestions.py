@@ -21,7 +21,9 @@ from bot.store.db import Database, PostedSuggestion
 
 log = logging.getLogger(__name__)
 
-MAX_PER_REVIEW = 50  # a review with hundreds of comments is noise, and GitHub slows on it
+# Per head (one review, with the head's first evaluation): a review with hundreds of comments is
+# noise, and GitHub slows on it; `reviewgate check --fix` applies the rest locally.
+MAX_PER_REVIEW = 50
 
 
 @dataclass(frozen=True)

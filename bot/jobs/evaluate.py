@@ -78,6 +78,12 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         raise
 
 
+def _first_evaluation_of(rt: Runtime, job: Owed, head: str) -> bool:
+    """Whether the evaluation just recorded is the head's first."""
+    with rt.db.session() as session:
+        return session.query(Evaluation).filter_by(repo=job.repo, number=job.number, head_sha=head).count() <= 1
+
+
 def _wait_for_rate_limit(rt: Runtime, job: Owed, publisher: CheckRunPublisher, wait: float) -> str:
     """Too little of the installation's budget is left for an evaluation: it waits in the queue
     until GitHub's reset, and a head without a verdict yet says so (never a pass, never a
@@ -194,12 +200,14 @@ def _evaluate(
             )
         )
     record.record_verdict(rt, job, found)
-    if found.config.suggestions and not found.facts.config_error:
+    # One suggestion review per head, with its first evaluation: a re-evaluation after a review
+    # or a command writes only what changed (the check run, the comment).
+    if found.config.suggestions and not found.facts.config_error and _first_evaluation_of(rt, job, head):
         try:
             offered = suggestions.collect(found.findings, found.fingerprints, found.changed_lines, found.line_sources)
             suggestions.publish(rt.db, repo, job.repo, job.number, head, offered)
         except GithubException as exc:
             # Advice, not the verdict: the check is already right, and failing the job here
-            # would turn it red. The next evaluation offers them again (none was recorded).
+            # would turn it red. The next head's evaluation offers them again (none was recorded).
             log.error("could not post suggestions on %s#%s: %s", job.repo, job.number, reason_of(exc))
     return verdict.conclusion

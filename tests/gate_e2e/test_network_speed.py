@@ -210,3 +210,22 @@ def test_a_blob_that_fails_is_fetched_again_alone(slow_bot: Bot) -> None:
     assert fetched.count(first) == 2  # the failed one, once more
     assert all(fetched.count(f["sha"]) == 1 for f in hub.pull_files(REPO, 7)[1:])  # the others, once
     assert len(hub.requests_to("GET", r"/pulls/7$")) == 1  # the evaluation did not start over
+
+
+def test_a_head_gets_one_suggestion_review_and_a_re_evaluation_posts_none(slow_bot: Bot) -> None:
+    hub = slow_bot.hub
+    hub.set_file(REPO, "main", ".github/reviewgate.yml", NO_APPROVALS)  # suggestions on
+    fixable = "from datetime import datetime, timezone\n\n\ndef show():\n    print(datetime.now())\n"
+    changes = [FileChange(f"app/s{i}.py", before=OLD, after=fixable) for i in range(60)]
+    head = hub.add_pull(REPO, number=7, author="alice", files=changes).head_sha
+    assert slow_bot.open_pull(REPO, 7).status_code == 202
+    slow_bot.wait(60)
+    (first,) = hub.reviews_posted(REPO, 7)
+    assert len(first["comments"]) == 50  # the rest: `reviewgate check --fix`, or with the next head
+    mark = len(hub.requests)
+    _, answer = comment(slow_bot, 7, "bob", "/gate recheck")
+    assert answer.status_code == 202
+    slow_bot.wait(60)
+    assert len(hub.reviews_posted(REPO, 7)) == 1
+    assert not [r for r in hub.requests[mark:] if r.method == "POST" and r.path.endswith("/reviews")]
+    assert slow_bot.latest_run(REPO, head)["status"] == "completed"
