@@ -119,11 +119,15 @@ def _parse(text: str) -> tuple[Any, yaml.Node | None]:
         loader.dispose()
 
 
-def load_document(text: str, filename: str = CONFIG_PATH) -> Document:
-    """Parse YAML text; an empty file is an empty mapping."""
-    size = len(text.encode("utf-8", "replace"))
+def check_size(size: int, filename: str = CONFIG_PATH) -> None:
+    """Refuse a configuration file over the limit, before it is read or parsed."""
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(filename, None, f"the file is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
+
+
+def load_document(text: str, filename: str = CONFIG_PATH) -> Document:
+    """Parse YAML text; an empty file is an empty mapping."""
+    check_size(len(text.encode("utf-8", "replace")), filename)
     try:
         data, node = _parse(text)
     except _Refused as exc:

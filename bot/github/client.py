@@ -145,10 +145,9 @@ class GitHubApp:
             seconds_between_requests=None,
             seconds_between_writes=None,
         )
-        bucket = Bucket(settings.github_write_burst, settings.github_write_interval)
         self.traffic = Traffic(
             settings.github_concurrency,
-            pacer if pacer is not None else MemoryPacer(bucket),
+            pacer or MemoryPacer(Bucket(settings.github_write_burst, settings.github_write_interval)),
             ETagCache(settings.github_etag_entries, settings.github_etag_mb * 1024 * 1024),
         )
         # Evaluations of several installations share the connection pool.
@@ -158,9 +157,6 @@ class GitHubApp:
         register(self._common["base_url"], self.traffic)
         self._integration = GithubIntegration(auth=self._app_auth, **self._common)
         self._installations: dict[int, Auth.AppInstallationAuth] = {}
-        # The newest client's requester per installation: PyGithub keeps the rate-limit
-        # headers of its last response there, which /metrics reports.
-        self._requesters: dict[int, Requester] = {}
         self._lock = threading.Lock()
         self._bot_login: str | None = None
         watch_rate_limits(self.rate_limits)
@@ -218,10 +214,7 @@ class GitHubApp:
 
     def client(self, installation_id: int) -> Github:
         """A client for one job. Lazy: objects are fetched only when an attribute is read."""
-        gh = Github(auth=self.installation_auth(installation_id), lazy=True, **self._common)
-        with self._lock:
-            self._requesters[installation_id] = gh.requester
-        return gh
+        return Github(auth=self.installation_auth(installation_id), lazy=True, **self._common)
 
     def read_blob(self, repo: Repository, sha: str, limit: int) -> bytes:
         """A blob's bytes, in the raw media type. Over `limit` bytes: `BlobTooLarge`, raised on

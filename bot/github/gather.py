@@ -26,7 +26,7 @@ from bot.analysis import ChangedFile
 from bot.github.client import reason_of
 from bot.policy.facts import MAX_LISTED_COMMITS, CommitFact, Review
 from bot.policy.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
-from rules.config import MAX_CONFIG_BYTES
+from rules.config import check_size
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,7 @@ def read_config(repo: Repository, default_branch: str) -> tuple[GateConfig, str 
             return DEFAULT_CONFIG, None
         if entry.get("type") == "dir":
             raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
-        size = int(entry.get("size") or 0)
-        if size > MAX_CONFIG_BYTES:  # refused before it is fetched or parsed
-            raise rules.ConfigError(
-                rules.CONFIG_PATH, None, f"the file is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
-            )
+        check_size(int(entry.get("size") or 0))  # before the file is fetched
         if entry.get("type") != "file":  # a symbolic link or a submodule: GitHub resolves it
             return _read_config_file(repo, default_branch)
         return parse_repo_config(_config_text(repo, str(entry.get("sha")))), None
@@ -83,10 +79,7 @@ def _read_config_file(repo: Repository, default_branch: str) -> tuple[GateConfig
     content = repo.get_contents(rules.CONFIG_PATH, ref=default_branch)
     if isinstance(content, list):  # a directory with the file's name
         raise rules.ConfigError(rules.CONFIG_PATH, None, "is a directory, not a file")
-    if content.size > MAX_CONFIG_BYTES:
-        raise rules.ConfigError(
-            rules.CONFIG_PATH, None, f"the file is {content.size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}"
-        )
+    check_size(content.size)
     return parse_repo_config(content.decoded_content.decode("utf-8", "replace")), None
 
 
@@ -104,8 +97,7 @@ def _config_text(repo: Repository, sha: str) -> str:
             return _CONFIG_TEXTS[key]
     _, blob = repo.requester.requestJsonAndCheck("GET", f"{repo.url}/git/blobs/{quote(sha, safe='')}")
     raw = base64.b64decode(blob.get("content") or "") if isinstance(blob, dict) else b""
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise rules.ConfigError(rules.CONFIG_PATH, None, f"the file is {len(raw):,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
+    check_size(len(raw))
     text = raw.decode("utf-8", "replace")
     with _CONFIG_LOCK:
         _CONFIG_TEXTS[key] = text

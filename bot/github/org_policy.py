@@ -20,7 +20,7 @@ from github.Repository import Repository
 import rules
 from bot.policy.repo_config import GateConfig, parse_repo_config
 from bot.store.db import Database, OrgPolicyRecord, utcnow
-from rules.config import MAX_CONFIG_BYTES
+from rules.config import check_size
 from rules.gate_layers import Source, combine
 
 ORG_POLICY_REPO = ".github"
@@ -86,9 +86,7 @@ def _fetch(repo: Repository, where: str) -> str | None:
         return None  # no such repository, not installed on it, or no file
     if not isinstance(entry, dict) or entry.get("type") != "file":
         return None
-    size = int(entry.get("size") or 0)
-    if size > MAX_CONFIG_BYTES:
-        raise rules.ConfigError(rules.CONFIG_PATH, None, f"the file is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
+    check_size(int(entry.get("size") or 0))
     return base64.b64decode(entry.get("content") or "").decode("utf-8", "replace")
 
 

@@ -272,8 +272,14 @@ def traffic_for(protocol: str, host: str, port: int) -> Traffic | None:
 
 
 class _Policy:
-    """What both connection classes add to PyGithub's: the shared session and the policy."""
+    """What both connection classes add to PyGithub's: the shared session and the policy.
 
+    PyGithub builds a connection per request once connection classes are injected; with a
+    policy registered for the host, the connection borrows the policy's keep-alive session
+    instead of building a session (and its pool) of its own."""
+
+    scheme: str
+    default_port: int
     protocol: str
     host: str
     port: int
@@ -285,9 +291,22 @@ class _Policy:
     headers: dict[str, str]
     stream: bool
     session: requests.Session
+    traffic: Traffic | None
+
+    def __init__(
+        self, host: str, port: int | None = None, strict: bool = False, timeout: int | None = None,
+        retry: Any = None, pool_size: int | None = None, **kwargs: Any,
+    ) -> None:
+        self.traffic = traffic_for(self.scheme, host, port or self.default_port)
+        if self.traffic is None:  # another program's client: PyGithub's own behaviour
+            super().__init__(host, port, strict, timeout, retry, pool_size, **kwargs)  # type: ignore[call-arg]
+            return
+        self.host, self.port, self.protocol = host, port or self.default_port, self.scheme
+        self.timeout, self.verify = timeout, kwargs.get("verify", True)
+        self.session = self.traffic.session
 
     def getresponse(self) -> RequestsResponse:
-        traffic = traffic_for(self.protocol, self.host, self.port)
+        traffic = self.traffic
         headers = dict(self.headers)
         caller = headers.pop(CALLER_HEADER, APP)
         url = f"{self.protocol}://{self.host}:{self.port}{self.url}"
@@ -295,7 +314,8 @@ class _Policy:
             return RequestsResponse(self._send(self.session, url, headers))
         kind = kind_of(self.url)
         key = (caller, self.url, headers.get("Accept", ""))
-        stored = traffic.cache.get(key) if self.verb == "GET" and kind in _CACHED_KINDS else None
+        cached = self.verb == "GET" and kind in _CACHED_KINDS
+        stored = traffic.cache.get(key) if cached else None
         if stored is not None:
             headers["If-None-Match"] = stored.etag
         with traffic.request(caller, self.verb, kind):
@@ -304,7 +324,7 @@ class _Policy:
         if stored is not None and response.status_code == 304:
             GITHUB_NOT_MODIFIED.labels(kind=kind).inc()
             return RequestsResponse(_replay(response, stored))
-        if self.verb == "GET" and kind in _CACHED_KINDS and response.status_code == 200:
+        if cached and response.status_code == 200:
             etag = response.headers.get("ETag")
             if etag and not self.stream:
                 traffic.cache.put(key, _Stored(etag, dict(response.headers), response.content))
@@ -317,9 +337,8 @@ class _Policy:
         )
 
     def close(self) -> None:
-        # The session is shared by every connection to this host (keep-alive); PyGithub
-        # closes a connection after each request once connection classes are injected.
-        if traffic_for(self.protocol, self.host, self.port) is None:
+        # A borrowed session stays open for the next request to this host (keep-alive).
+        if self.traffic is None:
             self.session.close()
 
 
@@ -338,8 +357,8 @@ def _replay(not_modified: requests.Response, stored: _Stored) -> requests.Respon
 
 
 class _HTTPConnection(_Policy, HTTPRequestsConnectionClass):
-    pass
+    scheme, default_port = "http", 80
 
 
 class _HTTPSConnection(_Policy, HTTPSRequestsConnectionClass):
-    pass
+    scheme, default_port = "https", 443

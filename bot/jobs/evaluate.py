@@ -78,12 +78,6 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         raise
 
 
-def _first_evaluation_of(rt: Runtime, job: Owed, head: str) -> bool:
-    """Whether the evaluation just recorded is the head's first."""
-    with rt.db.session() as session:
-        return session.query(Evaluation).filter_by(repo=job.repo, number=job.number, head_sha=head).count() <= 1
-
-
 def _wait_for_rate_limit(rt: Runtime, job: Owed, publisher: CheckRunPublisher, wait: float) -> str:
     """Too little of the installation's budget is left for an evaluation: it waits in the queue
     until GitHub's reset, and a head without a verdict yet says so (never a pass, never a
@@ -202,7 +196,8 @@ def _evaluate(
     record.record_verdict(rt, job, found)
     # One suggestion review per head, with its first evaluation: a re-evaluation after a review
     # or a command writes only what changed (the check run, the comment).
-    if found.config.suggestions and not found.facts.config_error and _first_evaluation_of(rt, job, head):
+    # (`digests` holds the heads evaluated before this evaluation was recorded.)
+    if found.config.suggestions and not found.facts.config_error and head not in found.facts.digests:
         try:
             offered = suggestions.collect(found.findings, found.fingerprints, found.changed_lines, found.line_sources)
             suggestions.publish(rt.db, repo, job.repo, job.number, head, offered)
