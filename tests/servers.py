@@ -62,6 +62,18 @@ def _wait(check: object, what: str, process: subprocess.Popen[bytes], log: Path,
         time.sleep(0.05)
 
 
+
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 30.0) -> None:
+    """SIGTERM, and SIGKILL if the process has not exited within `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace)
+
 class Postgres:
     PORT = 5432  # only names the socket file; nothing listens on TCP
 
@@ -119,13 +131,7 @@ class Postgres:
         return self.url(database)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # postgres's "smart" shutdown is SIGTERM
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
+        stop_process(self.process)  # postgres's "smart" shutdown is SIGTERM
 
 
 class Redis:
@@ -167,13 +173,7 @@ class Redis:
             client.close()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
+        stop_process(self.process)
 
 
 class Servers:

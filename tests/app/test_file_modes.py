@@ -11,7 +11,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 import requests
 
 from tests.app.test_startup import ROOT, _env
+from tests.reliability.server import wait_until_serving
 
 SECRET = "s3cret-for-file-modes"
 
@@ -45,15 +45,7 @@ def start(tmp_path: Path) -> Iterator:
         )
         procs.append(proc)
         url = f"http://127.0.0.1:{env['REVIEWGATE_PORT']}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+        wait_until_serving(url, proc, lambda: proc.stdout.read() if proc.stdout else "")
         # A signed delivery: the state database is written, the queue asked.
         body = b'{"zen": "Design for failure.", "hook_id": 1}'
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import stat
 import subprocess
 import sys
@@ -25,15 +24,10 @@ from bot.settings import Settings
 from tests.app.setup_flow import read_page, register_on_github
 from tests.bot.harness import Bot, make_app
 from tests.fakehub import FakeHub, FileChange
+from tests.reliability.server import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "octo/demo"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -43,7 +37,7 @@ def server(tmp_path: Path, fakehub: FakeHub) -> Iterator[dict[str, Any]]:
     env_file = tmp_path / ".env"
     env_file.write_text(f"REVIEWGATE_WEBHOOK_SECRET={made_up}\n")
     env_file.chmod(0o600)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWGATE_")}
     env.update(
@@ -56,15 +50,7 @@ def server(tmp_path: Path, fakehub: FakeHub) -> Iterator[dict[str, Any]]:
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, (tmp_path / "server.log").read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+        wait_until_serving(url, proc, (tmp_path / "server.log").read_text)
         yield {"url": url, "made_up": made_up, "dir": tmp_path, "log": tmp_path / "server.log"}
     finally:
         proc.terminate()

@@ -5,19 +5,14 @@ Over real HTTP against fakehub."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import requests
 
 from bot.render import short
 from bot.store.db import BotPassRecord
 from tests.bot.harness import Bot
-from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import REPO, review, run_on
-from tests.pages.site import ADMIN_TOKEN, make_site
+from tests.pages.site import ADMIN_TOKEN
 
 DEPENDABOT = "dependabot[bot]"
 CONFIG = (
@@ -28,14 +23,6 @@ CONFIG = (
     "    paths: ['requirements*.txt', '**/poetry.lock']\n"
 )
 
-
-@pytest.fixture
-def site(fakehub: FakeHub, tmp_path: Path) -> Iterator[Bot]:
-    instance = make_site(fakehub, tmp_path)
-    try:
-        yield instance
-    finally:
-        instance.close()
 
 
 def _open(bot: Bot, number: int, files: list[FileChange], author: str = DEPENDABOT) -> str:

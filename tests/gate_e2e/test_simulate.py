@@ -8,27 +8,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 
 from tests.bot.harness import Bot
 from tests.fakehub import FakeHub
-from tests.pages.site import ADMIN_TOKEN, REPO, blocked_pull, make_site, sign_in
+from tests.pages.site import ADMIN_TOKEN, REPO, blocked_pull, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
-
-@pytest.fixture
-def site(fakehub: FakeHub, tmp_path: Path) -> Iterator[Bot]:
-    instance = make_site(fakehub, tmp_path)
-    try:
-        yield instance
-    finally:
-        instance.close()
 
 
 def _writes(hub: FakeHub) -> list[str]:

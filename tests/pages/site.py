@@ -14,6 +14,9 @@ from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import comment
 
+# The acceptance test's module: a naive now() (RG101) and a swallowed commit() (RG201) added.
+from tests.gate_e2e.test_acceptance import AFTER, BEFORE
+
 ADMIN_TOKEN = "pages-admin-token-0123456789"
 
 
@@ -87,27 +90,6 @@ def assert_only_our_markup(html: str) -> str:
 
 
 REPO = "octo/demo"
-BEFORE = '''import sqlite3
-from datetime import datetime, timezone
-
-
-def age(created):
-    return datetime.now(timezone.utc) - created
-'''
-# A naive now() (RG101) and a swallowed commit() (RG201) on added lines.
-AFTER = BEFORE + '''
-
-def stamp(record):
-    record["at"] = datetime.now()
-    return record
-
-
-def save(conn):
-    try:
-        conn.commit()
-    except sqlite3.Error:
-        pass
-'''
 
 
 def blocked_pull(bot: Bot, *, path: str = "app/models.py", reason: str = "the caller retries") -> str:

@@ -12,12 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import requests
 
 from tests.fakehub import FakeHub
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +28,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[Any], output: Callable[[], str], timeout: float = 60) -> None:
+    """Until `url/healthz` answers; fails with the process's `output()` if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.get(f"{url}/healthz", timeout=2)
+            return
+        except requests.ConnectionError:
+            assert process.poll() is None, output()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
 
 
 class ServerProcess:
@@ -82,13 +97,7 @@ class ServerProcess:
         self._close_log()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
+        stop_process(self.process)
         self._close_log()
 
     def _close_log(self) -> None:
