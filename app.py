@@ -41,6 +41,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     Builds the runtime and the queue (the web side enqueues jobs); `python app.py` and
     `python -m bot.worker` run consumers of that same queue.
     """
+    # Under gunicorn nothing else configures logging, and the per-delivery lines are INFO
+    # (a no-op when the root logger has handlers already, as under `python app.py`).
+    _configure_logging()
     settings = settings or load_settings()
     settings.check_webhook_secret()
     runtime = Runtime(settings)
@@ -108,10 +111,14 @@ def web_app(runtime: Runtime) -> Flask:
     return app
 
 
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def main() -> None:
     # Whatever the server creates (SQLite journals, anything added later) is owner-only.
     os.umask(0o077)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     try:
         settings = checked_settings()
         runtime = Runtime(settings)

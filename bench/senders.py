@@ -3,12 +3,16 @@
     python bench/senders.py URL SECRET PAYLOADS_JSON DELIVERIES SENDERS [RATE]
 
 POSTs signed `pull_request` deliveries from concurrent threads (one keep-alive session each) and
-prints the latencies, statuses and wall time as JSON. Run in a process of its own so that the
-senders' CPU is not counted in the server's and the server's GIL does not slow the senders.
+prints the latencies (with their delivery GUIDs), statuses and wall time as JSON. Run in a
+process of its own so that the senders' CPU is not counted in the server's and the server's
+GIL does not slow the senders.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
 import json
 import sys
 import threading
@@ -17,13 +21,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.bot.harness import sign  # noqa: E402
+from urllib.parse import urlsplit
 
 
 def pr_module(i: int) -> tuple[str, str]:
@@ -39,9 +37,15 @@ def command(url: str, secret: str, payload_file: Path, deliveries: int, senders:
 
 def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int, rate: float) -> None:
     """rate 0: closed loop (each sender posts as soon as its last answer came); rate > 0: open
-    loop, delivery i is due at i / rate seconds, as independent webhooks arrive."""
+    loop, delivery i is due at i / rate seconds, as independent webhooks arrive.
+
+    `http.client` rather than requests, and signatures made before the clock starts: the
+    senders share the machine with the server, and their own CPU must not be what is measured."""
     payloads = [p.encode() for p in json.loads(Path(payload_file).read_text())]
+    signed = [(body, sign(secret, body)) for body in payloads]
+    target = urlsplit(url)
     latencies: list[float] = []
+    guids: list[str] = []
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
     local = threading.local()
@@ -52,23 +56,33 @@ def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int
             pause = began + i / rate - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        body = payloads[i % len(payloads)]
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
+        body, signature = signed[i % len(signed)]
+        guid = str(uuid.uuid4())
         headers = {
-            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
-            "Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body),
+            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": guid,
+            "Content-Type": "application/json", "X-Hub-Signature-256": signature,
         }
         start = time.perf_counter()
-        response = local.session.post(f"{url}/webhook", data=body, headers=headers, timeout=30)
+        local.connection.request("POST", "/webhook", body=body, headers=headers)
+        response = local.connection.getresponse()
+        response.read()
         elapsed = time.perf_counter() - start
         with lock:
             latencies.append(elapsed)
-            statuses[response.status_code] += 1
+            guids.append(guid)
+            statuses[response.status] += 1
 
     with ThreadPoolExecutor(max_workers=senders) as pool:
         list(pool.map(one, range(deliveries)))
-    print(json.dumps({"latencies": latencies, "statuses": statuses, "wall": time.perf_counter() - began}))
+    print(json.dumps({"latencies": latencies, "guids": guids, "statuses": statuses, "wall": time.perf_counter() - began}))
+
+
+def sign(secret: str, body: bytes) -> str:
+    """As GitHub signs a delivery (tests/bot/harness.py has the same; not imported, to keep
+    this process's start-up small)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 if __name__ == "__main__":

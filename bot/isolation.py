@@ -50,6 +50,8 @@ class Limits:
     # Wall clock, for a worker starved of CPU on a busy machine rather than spinning.
     wall_seconds: float = 120.0
     workers: int = 2
+    # The analysis processes' niceness (`lower_priority`).
+    nice: int = 0
 
 
 _state = {"memory_bytes": 0, "spent": False}
@@ -63,7 +65,15 @@ def _ready() -> bool:
     return True
 
 
-def _init_worker(memory_bytes: int, owner: int) -> None:
+def lower_priority(nice: int) -> None:
+    """Make this process at least this nice (absolute, unlike `os.nice`: a worker of an
+    already nice process stays at the same level); never raises priority."""
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+def _init_worker(memory_bytes: int, owner: int, nice: int = 0) -> None:
+    lower_priority(nice)
     _state["memory_bytes"] = memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
@@ -151,7 +161,7 @@ class Isolation:
         context.set_forkserver_preload(["rules", "bot.isolation"])
         return ProcessPoolExecutor(
             max_workers=workers, mp_context=context,
-            initializer=_init_worker, initargs=(self.limits.memory_bytes, os.getpid()),
+            initializer=_init_worker, initargs=(self.limits.memory_bytes, os.getpid(), self.limits.nice),
         )
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:

@@ -16,6 +16,14 @@ WEBHOOK_SECONDS = Histogram(
     "Time from the request reaching the app to its answer on POST /webhook (verify, record, enqueue)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
+WEBHOOK_PHASE_SECONDS = Histogram(
+    "reviewgate_webhook_phase_seconds",
+    "Where POST /webhook's time goes: read (the body), verify (the signature), parse (JSON and "
+    "routing), wait (for the delivery writer), write (the writer's transaction and fsync, shared by "
+    "its batch), enqueue (the job into the queue)",
+    ["phase"],
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
 JOBS = Counter("reviewgate_jobs", "Evaluation jobs finished, by outcome", ["outcome"])
 EVALUATION_SECONDS = Histogram(
     "reviewgate_evaluation_seconds",

@@ -59,6 +59,7 @@ class Runtime:
                     memory_bytes=settings.analysis_memory_mb * 1024 * 1024,
                     wall_seconds=settings.analysis_wall_seconds,
                     workers=max(1, settings.workers),
+                    nice=settings.worker_nice,
                 )
             )
             if settings.analysis_isolation
@@ -117,5 +118,6 @@ class Runtime:
     def close(self) -> None:
         if self.isolation is not None:
             self.isolation.close()
+        self.deliveries.close()
         self.db.dispose()
 

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Off (`REVIEWGATE_EMBEDDED_WORKER=0`): `python app.py` serves only, and `python -m
     # bot.worker` processes run the jobs (as `REVIEWGATE_WORKERS=0` does).
     embedded_worker: bool = True
+    # How much CPU priority evaluation work gives up (os.nice): `python -m bot.worker`
+    # processes and the analysis processes, so that on a shared machine a webhook is
+    # acknowledged first. 0: normal priority.
+    worker_nice: Annotated[int, Field(ge=0, le=19)] = 10
     # Queue-level retries of a failed evaluation, and the pause between them.
     job_retries: int = 3
     job_retry_delay: float = 30.0

@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot.isolation import lower_priority
 from bot.jobs.queue import build_queue
 from bot.runtime import Runtime
 from bot.settings import ConfigurationError, Settings, load_settings
@@ -62,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigurationError as exc:
         # Jobs still run, and fail closed saying why, until the App is set.
         log.warning("%s", exc)
+    # Evaluations can wait a moment; a web process sharing the machine answers GitHub first.
+    lower_priority(settings.worker_nice)
     workers = args.workers if args.workers is not None else settings.workers or DEFAULT_WORKERS
     # The analysis worker processes are sized by the thread count (`Runtime`).
     settings = settings.model_copy(update={"workers": workers})

@@ -13,18 +13,21 @@ queue may lose a job in a crash, the database then still says the evaluation is 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from bot.store import pull_state
-from bot.store.db import Database, Delivery, utcnow
+from bot.store.db import Database, Delivery, HeadPush, utcnow
 from bot.store.pull_state import PullRef
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ class Incoming:
     repo: str | None = None
     installation_id: int | None = None
     pulls: tuple[PullRef, ...] = ()
+    # Who brought the head of `pulls[0]` (`HeadPush`): the sender of a push-like delivery.
+    pusher: str | None = None
     # Extra bookkeeping to run in the same transaction (installation events).
     extra: Callable[[Connection], None] | None = None
 
@@ -52,12 +57,52 @@ class Recorded:
     first_outcome: str | None = None
     # Per PR of the delivery: the seq of a job to queue now, or None when one is waiting.
     to_queue: tuple[int | None, ...] = ()
+    # Where the time went: waiting for the writer, then its batch's transaction (of `batch`).
+    waited: float = 0.0
+    wrote: float = 0.0
+    batch: int = 0
 
 
 @dataclass
 class _Pending:
     incoming: Incoming
     future: Future[Recorded] = field(default_factory=Future)
+    # perf_counter(), against which the wait for the writer is measured.
+    queued: float = field(default_factory=time.perf_counter)
+
+
+class _Writer:
+    """The writer thread's connection, kept from batch to batch: one taken from the pool
+    costs a round trip each time (its liveness check). After a failure the connection goes
+    back to the pool, which checks it before it is used again."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.connection: Connection | None = None
+        self.lock = threading.Lock()
+        self.closed = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.lock:
+            if self.closed:
+                raise RuntimeError("the delivery log is closed")
+            if self.connection is None:
+                self.connection = self.db.engine.connect()
+            try:
+                with self.connection.begin():
+                    yield self.connection
+            except BaseException:
+                self.connection.close()
+                self.connection = None
+                raise
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            if self.connection is not None:
+                self.connection.close()
+                self.connection = None
 
 
 class DeliveryLog:
@@ -65,6 +110,7 @@ class DeliveryLog:
         self.db = db
         self._queue: queue.Queue[_Pending] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._writer = _Writer(db)
         self._lock = threading.Lock()
 
     def record(self, incoming: Incoming, timeout: float = 30.0) -> Recorded:
@@ -86,6 +132,10 @@ class DeliveryLog:
             if row is not None:
                 row.outcome = outcome
 
+    def close(self) -> None:
+        """Gives the writer's connection back (after the batch under way, if any)."""
+        self._writer.close()
+
     def _ensure_writer(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -105,6 +155,7 @@ class DeliveryLog:
             batch = [p for p in batch if p.future.set_running_or_notify_cancel()]
             if not batch:
                 continue
+            picked = time.perf_counter()
             try:
                 results = self._write(batch)
             except Exception:
@@ -118,15 +169,18 @@ class DeliveryLog:
                     else:
                         pending.future.set_result(result)
                 continue
+            wrote = time.perf_counter() - picked
             for pending, result in zip(batch, results, strict=True):
-                pending.future.set_result(result)
+                pending.future.set_result(
+                    dataclasses.replace(result, waited=picked - pending.queued, wrote=wrote, batch=len(batch))
+                )
 
     def _write(self, batch: list[_Pending]) -> list[Recorded]:
         # SQLAlchemy Core, a fixed handful of statements per batch: under load the writer
         # competes for the interpreter with every request thread, so its work must be small.
         results: list[Recorded] = []
         now = utcnow()
-        with self.db.engine.begin() as conn:
+        with self._writer.transaction() as conn:
             guids = {p.incoming.guid for p in batch}
             known: dict[str, str] = {
                 guid: outcome
@@ -134,9 +188,10 @@ class DeliveryLog:
                     select(Delivery.guid, Delivery.outcome).where(Delivery.guid.in_(guids))
                 )
             }
-            owing = pull_state.Batch(conn, {(ref.repo, ref.number) for p in batch for ref in p.incoming.pulls})
+            owing = pull_state.Batch(conn, [ref for p in batch for ref in p.incoming.pulls])
             inserts: list[dict[str, Any]] = []
             retried: list[dict[str, Any]] = []
+            pushes: dict[tuple[str, int, str, str], dict[str, Any]] = {}
             for pending in batch:
                 item = pending.incoming
                 seen = known.get(item.guid)
@@ -153,6 +208,12 @@ class DeliveryLog:
                 known[item.guid] = item.outcome
                 if item.extra is not None:
                     item.extra(conn)
+                if item.pusher is not None and item.pulls and _fits(item.pulls[0].head_sha):
+                    ref = item.pulls[0]
+                    key = (ref.repo, ref.number, str(ref.head_sha), item.pusher)
+                    pushes[key] = dict(zip(("repo", "number", "head_sha", "pusher"), key, strict=True)) | {
+                        "action": (item.action or "")[:32], "received_at": now,
+                    }
                 to_queue = tuple(owing.owe(ref, item.trigger, now) for ref in item.pulls)
                 results.append(Recorded(duplicate=False, to_queue=to_queue))
             if inserts:
@@ -160,5 +221,15 @@ class DeliveryLog:
             for row in retried:
                 conn.execute(update(Delivery).where(Delivery.guid == row["guid"]).values(**row))
             owing.write(conn)
+            if pushes:
+                # A delivery retried after a failed enqueue records its push again: replace
+                # rather than insert (portable, unlike upserts).
+                columns = tuple_(HeadPush.repo, HeadPush.number, HeadPush.head_sha, HeadPush.pusher)
+                conn.execute(delete(HeadPush).where(columns.in_(list(pushes))))
+                conn.execute(insert(HeadPush), list(pushes.values()))
         return results
+
+
+def _fits(head_sha: str | None) -> bool:
+    return head_sha is not None and len(head_sha) <= 64
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.store.db import Database, EvaluationLease, PullState, utcnow
@@ -66,22 +67,37 @@ class Batch:
     locked when read, bumped in memory per delivery, written at once (a fixed handful of
     statements per batch, whatever its size)."""
 
-    def __init__(self, conn: Connection, keys: set[tuple[str, int]]) -> None:
+    def __init__(self, conn: Connection, refs: Iterable[PullRef]) -> None:
+        installations = {(ref.repo, ref.number): ref.installation_id for ref in refs}
         self._states: dict[tuple[str, int], dict[str, Any]] = {}
-        if keys:
-            # FOR UPDATE: on PostgreSQL several web processes may bump the same PR.
-            rows = conn.execute(
-                select(PullState).where(tuple_(PullState.repo, PullState.number).in_(keys)).with_for_update()
+        if installations:
+            self._states = self._locked(conn, set(installations))
+        missing = sorted(set(installations) - set(self._states))
+        if missing:
+            # A PR's first event: its row is created (unless another writer just did) and
+            # then locked like the others, so two writers never race to insert it.
+            conn.execute(
+                _insert_ignoring(conn).values([
+                    dict(repo=repo, number=number, installation_id=installations[repo, number],
+                         wanted_seq=0, queued_seq=0, started_seq=0, done_seq=0)
+                    for repo, number in missing
+                ]).on_conflict_do_nothing(index_elements=["repo", "number"])
             )
-            self._states = {(r.repo, r.number): dict(r._mapping) for r in rows}
-        self._existing = set(self._states)
+            self._states |= self._locked(conn, set(missing))
+
+    @staticmethod
+    def _locked(conn: Connection, keys: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        # FOR UPDATE: on PostgreSQL several writers (threads, web processes) may bump the
+        # same PR; locked in one order, so two batches never wait for each other in a cycle.
+        rows = conn.execute(
+            select(PullState).where(tuple_(PullState.repo, PullState.number).in_(keys))
+            .order_by(PullState.repo, PullState.number).with_for_update()
+        )
+        return {(r.repo, r.number): dict(r._mapping) for r in rows}
 
     def owe(self, ref: PullRef, trigger: str, now: datetime) -> int | None:
         """Record an event of `ref`'s PR; the seq of a job to queue now, or None when one is waiting."""
-        state = self._states.setdefault(
-            (ref.repo, ref.number),
-            dict(repo=ref.repo, number=ref.number, wanted_seq=0, queued_seq=0, started_seq=0, done_seq=0),
-        )
+        state = self._states[(ref.repo, ref.number)]
         state["wanted_seq"] += 1
         state.update(installation_id=ref.installation_id, head_sha=ref.head_sha, trigger=trigger, updated_at=now)
         if state["queued_seq"] > state["started_seq"]:
@@ -90,12 +106,9 @@ class Batch:
         return int(state["wanted_seq"])
 
     def write(self, conn: Connection) -> None:
-        new_states = [v for k, v in self._states.items() if k not in self._existing]
-        if new_states:
-            conn.execute(insert(PullState), new_states)
         changed = [
             {"b_repo": v["repo"], "b_number": v["number"], **{c: v[c] for c in _BUMPED}}
-            for k, v in self._states.items() if k in self._existing
+            for v in self._states.values()
         ]
         if changed:
             conn.execute(
@@ -104,6 +117,12 @@ class Batch:
                 .values({c: bindparam(c) for c in _BUMPED}),
                 changed,
             )
+
+
+def _insert_ignoring(conn: Connection) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` into pull_states, in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(PullState)
 
 
 _BUMPED = ("wanted_seq", "queued_seq", "installation_id", "head_sha", "trigger", "updated_at")

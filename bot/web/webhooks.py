@@ -18,12 +18,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import Connection, delete, insert, select, update
 
-from bot.metrics import DELIVERIES
+from bot.metrics import DELIVERIES, WEBHOOK_PHASE_SECONDS
 from bot.runtime import Runtime
 from bot.store import pull_state
-from bot.store.db import GateJob, HeadPush, InstallationRepo, OrgPolicyRecord, utcnow
+from bot.store.db import GateJob, InstallationRepo, OrgPolicyRecord, utcnow
 from bot.store.deliveries import Incoming
-from bot.store.pull_state import Owed, PullRef
+from bot.store.pull_state import Owed
 from bot.web.events import KNOWN_EVENTS, BadPayload, GateJobRef, Outcome, route
 from bot.web.signature import verify_signature
 
@@ -43,6 +43,18 @@ class _Seen:
     repo: str | None = None
     numbers: list[int] = field(default_factory=list)
     outcome: str = "?"
+    # Milliseconds per phase (`bot.metrics.WEBHOOK_PHASE_SECONDS`), in the order they ran.
+    phases: dict[str, float] = field(default_factory=dict)
+    batch: int = 0
+    mark: float = field(default_factory=time.perf_counter)
+
+    def lap(self, phase: str, seconds: float | None = None) -> None:
+        """The time since the last lap (or `seconds`) goes to `phase`."""
+        now = time.perf_counter()
+        spent = now - self.mark if seconds is None else seconds
+        self.mark = now
+        self.phases[phase] = spent * 1000
+        WEBHOOK_PHASE_SECONDS.labels(phase=phase).observe(spent)
 
 
 def _clean(value: str | None, limit: int = 64) -> str:
@@ -58,24 +70,12 @@ def _log_line(started: float, status: int) -> None:
     target = _clean(seen.repo, 200) if seen.repo else "-"
     if seen.numbers:
         target += "#" + ",".join(str(n) for n in seen.numbers[:10])
+    phases = " ".join(f"{name} {ms:.1f}" for name, ms in seen.phases.items())
+    if seen.batch:
+        phases += f" (batch of {seen.batch})"
     log.info(
-        "delivery %s %s %s %s %d %.0f ms", _clean(request.headers.get("X-GitHub-Delivery")), event, target,
-        seen.outcome, status, (time.perf_counter() - started) * 1000,
-    )
-
-
-def _record_push(conn: Connection, ref: PullRef, pusher: str, action: str | None) -> None:
-    """Remember who brought this head (see `HeadPush`); a delivery retried after a failed
-    enqueue records it again, so replace rather than insert (portable, unlike upserts)."""
-    if ref.head_sha is None or len(ref.head_sha) > 64:
-        return
-    key = (HeadPush.repo == ref.repo, HeadPush.number == ref.number, HeadPush.head_sha == ref.head_sha,
-           HeadPush.pusher == pusher)
-    conn.execute(delete(HeadPush).where(*key))
-    conn.execute(
-        insert(HeadPush),
-        [{"repo": ref.repo, "number": ref.number, "head_sha": ref.head_sha, "pusher": pusher,
-          "action": (action or "")[:32], "received_at": utcnow()}],
+        "delivery %s %s %s %s %d %.1f ms%s", _clean(request.headers.get("X-GitHub-Delivery")), event, target,
+        seen.outcome, status, (time.perf_counter() - started) * 1000, f" | {phases}" if phases else "",
     )
 
 
@@ -132,6 +132,7 @@ def _enqueue_job(rt: Runtime, event: str, guid: str, ref: GateJobRef, owed: bool
         log.exception("could not enqueue delivery %s", guid)
         rt.deliveries.mark(guid, "enqueue-failed")
         return _reply(503, event, "enqueue-failed")
+    g.delivery.lap("enqueue")
     return _reply(202, event, "queued", job=ref.key)
 
 
@@ -146,8 +147,8 @@ def _reply(status: int, event: str, outcome: str, **body: Any) -> Response:
 
 @bp.post("/webhook")
 def webhook() -> Response:
-    started = time.perf_counter()
     g.delivery = _Seen()
+    started = g.delivery.mark
     try:
         response = _receive()
     except Exception as exc:  # logged here, raised on: Flask answers it (413, or 500)
@@ -163,11 +164,14 @@ def _receive() -> Response:
     settings = rt.settings
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
         return _reply(413, "unknown", "too large")
+    seen: _Seen = g.delivery
     body = request.get_data(cache=False)  # Flask's MAX_CONTENT_LENGTH bounds a chunked body
+    seen.lap("read")
     secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
     if secret or not settings.dev_insecure:
         if not verify_signature(secret, body, request.headers.get("X-Hub-Signature-256")):
             return _reply(401, "unknown", "bad signature")
+    seen.lap("verify")
     event = request.headers.get("X-GitHub-Event", "")
     guid = request.headers.get("X-GitHub-Delivery", "")
     if not event or not guid or len(guid) > 64 or len(event) > 64:
@@ -180,6 +184,7 @@ def _receive() -> Response:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # JSONDecodeError, BadPayload: ValueErrors; RecursionError: a nesting bomb
         return _reply(400, event, "bad payload", error=str(exc)[:200])
 
+    seen.lap("parse")
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     g.delivery.action, g.delivery.repo = action, routed.repo
     g.delivery.numbers = [ref.number for ref in routed.pulls]
@@ -201,17 +206,12 @@ def _receive() -> Response:
         def extra(conn: Connection) -> None:
             job_owed[:] = [_record_job(conn, job_ref, repo_name, inst)]
 
-    elif routed.pusher is not None and routed.pulls:
-        push_ref, pusher = routed.pulls[0], routed.pusher
-
-        def extra(conn: Connection) -> None:
-            _record_push(conn, push_ref, pusher, action)
-
     try:
         recorded = rt.deliveries.record(
             Incoming(
                 guid=guid, event=event, action=action, outcome=str(routed.outcome), trigger=f"{event}.{action}",
-                repo=routed.repo, installation_id=routed.installation_id, pulls=routed.pulls, extra=extra,
+                repo=routed.repo, installation_id=routed.installation_id, pulls=routed.pulls,
+                pusher=routed.pusher, extra=extra,
             )
         )
     except Exception:
@@ -219,6 +219,12 @@ def _receive() -> Response:
         # redelivering it retries.
         log.exception("could not record delivery %s", guid)
         return _reply(503, event, "not recorded")
+    # The request thread's share of recording is waking up once the writer is done.
+    recording = time.perf_counter() - seen.mark
+    seen.lap("wait", recorded.waited)
+    seen.lap("write", recorded.wrote)
+    seen.lap("resume", max(0.0, recording - recorded.waited - recorded.wrote))
+    seen.batch = recorded.batch
     if recorded.duplicate:
         return _reply(202, event, "duplicate", first_outcome=recorded.first_outcome)
     if routed.outcome is Outcome.PONG:
@@ -242,4 +248,5 @@ def _receive() -> Response:
         rt.deliveries.mark(guid, "enqueue-failed")
         pull_state.unqueue(rt.db, [(ref.repo, ref.number) for ref in routed.pulls])
         return _reply(503, event, "enqueue-failed")
+    seen.lap("enqueue")
     return _reply(202, event, "queued", pulls=[r.number for r in routed.pulls])

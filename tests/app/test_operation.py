@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.bot.harness import make_app
 from tests.fakehub import FakeHub, FileChange
@@ -101,11 +102,20 @@ def test_a_busy_port_is_reported_before_anything_is_queued(fakehub: FakeHub, tmp
         first.close()
 
 
+PHASES = ("read", "verify", "parse", "wait", "write", "resume", "enqueue")
+
+
+def _phase_count(phase: str) -> float:
+    """Observations of `reviewgate_webhook_phase_seconds` for a phase (this process's registry)."""
+    return REGISTRY.get_sample_value("reviewgate_webhook_phase_seconds_count", {"phase": phase}) or 0.0
+
+
 def test_one_log_line_per_delivery(fakehub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     fakehub.add_repo(REPO, installation_id=42)
     fakehub.add_pull(REPO, 7, author="alice", files=[FileChange("a.py", status="added", after="X = 1\n")])
     bot = make_app(fakehub, tmp_path)
     caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    before = {phase: _phase_count(phase) for phase in PHASES}
     try:
         guid = str(uuid.uuid4())
         assert bot.open_pull(REPO, 7, guid=guid).status_code == 202
@@ -119,8 +129,19 @@ def test_one_log_line_per_delivery(fakehub: FakeHub, tmp_path: Path, caplog: pyt
     words = lines[0].split()
     assert words[:6] == ["delivery", guid, "pull_request.opened", f"{REPO}#7", "queued", "202"]
     assert words[7] == "ms" and float(words[6]) >= 0
+    # Where the time went, phase by phase, and the batch the delivery was written in.
+    phases = lines[0].split(" | ", 1)[1]
+    named = phases.split(" (batch of ")[0].split()
+    assert tuple(named[::2]) == PHASES, phases
+    assert all(float(ms) >= 0 for ms in named[1::2])
+    assert sum(float(ms) for ms in named[1::2]) <= float(words[6]) + 0.5
+    assert phases.endswith("(batch of 1)")
     assert lines[1].split()[:6] == ["delivery", "ping-1", "ping", "-", "pong", "200"]
+    # An unsigned request stops after the signature: its line says so, and no more.
     assert lines[2].split()[:6] == ["delivery", "evil?INFO?forged??2J", "pull_request", "-", "bad", "signature"]
+    assert lines[2].split(" | ", 1)[1].split()[::2] == ["read"]
+    timed = {phase: _phase_count(phase) - before[phase] for phase in PHASES}
+    assert timed == {"read": 3, "verify": 2, "parse": 2, "wait": 2, "write": 2, "resume": 2, "enqueue": 1}
     assert all("\n" not in line for line in lines)
 
 

@@ -13,7 +13,11 @@ from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
 from tests.reliability.helpers import wait_for
 from tests.reliability.server import ROOT, ServerProcess
-from tests.reliability.test_crash import _completed, _deliver
+from tests.reliability.test_crash import _completed, _deliver, _descendants
+
+
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def test_a_worker_process_runs_what_the_web_only_server_queued(fakehub: FakeHub, tmp_path: Path) -> None:
@@ -36,6 +40,11 @@ def test_a_worker_process_runs_what_the_web_only_server_queued(fakehub: FakeHub,
         run = wait_for(lambda: _completed(hub, head), timeout=90, what="the worker's check run")
         assert run["conclusion"] == "failure"
         assert [a["title"].split()[0] for a in run["annotations"]] == ["RG101"]
+        # Evaluation work gives way to the web process on a shared machine
+        # (REVIEWGATE_WORKER_NICE, 10 by default): the worker and its analysis processes.
+        assert _nice(server.pid) == 0
+        analysis = _descendants(worker.pid)
+        assert analysis and {_nice(pid) for pid in analysis | {worker.pid}} == {10}
 
         # A delivery while the worker runs is evaluated too, and the worker stops cleanly.
         new_head = hub.push(REPO, 7, files=[FileChange("app/extra.py", status="added", after="X = 1\n")])
