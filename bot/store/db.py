@@ -47,7 +47,8 @@ class Delivery(Base):
     repo: Mapped[str | None] = mapped_column(String(200))
     pr: Mapped[int | None] = mapped_column(Integer)
     installation_id: Mapped[int | None] = mapped_column(BigInteger)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Indexed: /status and the reconciler ask for the deliveries of the last hours.
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     outcome: Mapped[str] = mapped_column(String(64))
 
 
@@ -135,7 +136,7 @@ class GateJob(Base):
     """
 
     __tablename__ = "gate_jobs"
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "comment:<id>", "merge_group:<repo>@<sha>"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "comment:<id>", "merge_group:<repo>@<sha>"
     kind: Mapped[str] = mapped_column(String(32))  # commands | merge_group
     repo: Mapped[str] = mapped_column(String(200))
     number: Mapped[int | None] = mapped_column(Integer)  # the pull request of a command

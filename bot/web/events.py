@@ -7,6 +7,7 @@ type: a signed payload of the wrong shape is refused (`BadPayload`), never half-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +24,13 @@ PUSH_ACTIONS = {"opened", "synchronize", "reopened"}
 REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
 ORG_POLICY_REPO = ".github"  # an account's repository whose `.github/reviewgate.yml` applies to all
 MAX_LOGIN = 100  # GitHub logins are at most 39 characters; bots add "[bot]"
+MAX_ACTION = 64
+MAX_REF = 255  # git refuses longer ref names
+MAX_NUMBER = 2**31 - 1  # issue and pull request numbers (4-byte integers in the database)
+MAX_ID = 2**63 - 1  # installation and comment ids
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+# GitHub: an owner of at most 39 characters, a repository name of at most 100.
+_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 KNOWN_EVENTS = {
     "ping", "pull_request", "check_run", "check_suite", "installation", "installation_repositories",
     "pull_request_review", "issue_comment", "merge_group", "push",
@@ -78,6 +86,13 @@ def route(event: str, payload: dict[str, Any]) -> Routed:
     action = payload.get("action")
     repo = _get(payload, "repository", "full_name")
     installation = _get(payload, "installation", "id")
+    # What is stored must fit where it is stored (PostgreSQL refuses what does not).
+    if isinstance(action, str) and len(action) > MAX_ACTION:
+        raise BadPayload("`action` is longer than any GitHub sends")
+    if isinstance(repo, str) and not _REPO.fullmatch(repo):
+        raise BadPayload("`repository.full_name` is not owner/name")
+    if isinstance(installation, int) and not 0 < installation <= MAX_ID:
+        raise BadPayload("`installation.id` is out of range")
     handler = _HANDLERS.get(event)
     found = _Event(
         # Not a string: no action a handler knows (and a list would not even compare with one).
@@ -100,7 +115,7 @@ def _pull_request(e: _Event) -> Routed:
         return e.ignored()
     if e.action == "edited" and "base" not in (e.payload.get("changes") or {}):
         return e.ignored()
-    pull = (_required(e.payload, int, "pull_request", "number"), _required(e.payload, str, "pull_request", "head", "sha"))
+    pull = (_number(e.payload, "pull_request", "number"), _sha(e.payload, "pull_request", "head", "sha"))
     sender = _get(e.payload, "sender", "login")
     pusher = sender if e.action in PUSH_ACTIONS and isinstance(sender, str) and 0 < len(sender) <= MAX_LOGIN else None
     return _for_pulls(e, [pull], pusher)
@@ -109,7 +124,7 @@ def _pull_request(e: _Event) -> Routed:
 def _pull_request_review(e: _Event) -> Routed:
     if e.action not in REVIEW_ACTIONS:
         return e.ignored()
-    pull = (_required(e.payload, int, "pull_request", "number"), _required(e.payload, str, "pull_request", "head", "sha"))
+    pull = (_number(e.payload, "pull_request", "number"), _sha(e.payload, "pull_request", "head", "sha"))
     return _for_pulls(e, [pull])
 
 
@@ -122,8 +137,8 @@ def _check(e: _Event) -> Routed:
         return e.ignored()
     if e.action == "requested_action" and _get(e.payload, "requested_action", "identifier") != RECHECK_IDENTIFIER:
         return e.ignored()
-    head = _required(subject, str, "head_sha")
-    pulls = [(_required(pr, int, "number"), head) for pr in subject.get("pull_requests") or []]
+    head = _sha(subject, "head_sha")
+    pulls: list[tuple[int, str | None]] = [(_number(pr, "number"), head) for pr in subject.get("pull_requests") or []]
     if not pulls and e.repo is not None and e.installation_id is not None:
         # No pull request on the commit: it may be a merge group's; re-run its check.
         job = GateJobRef(f"merge_group:{e.repo}@{head}", "merge_group", None)
@@ -218,6 +233,8 @@ def comment_job(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     comment_id, number = comment.get("id"), issue.get("number")
     if not isinstance(comment_id, int) or not isinstance(number, int):
         return None
+    if not (0 < comment_id <= MAX_ID and 0 < number <= MAX_NUMBER):
+        return None
     return f"comment:{comment_id}", {
         "comment_id": comment_id,
         "number": number,
@@ -234,6 +251,8 @@ def merge_group_job(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | Non
     head_sha, head_ref = group.get("head_sha"), group.get("head_ref")
     repo = (payload.get("repository") or {}).get("full_name")
     if not all(isinstance(v, str) and v for v in (head_sha, head_ref, repo)):
+        return None
+    if not _SHA.fullmatch(str(head_sha)) or len(str(head_ref)) > MAX_REF:
         return None
     return f"merge_group:{repo}@{head_sha}", {
         "head_sha": head_sha,
@@ -255,4 +274,20 @@ def _required(data: Any, kind: type, *path: str) -> Any:
     value = _get(data, *path)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise BadPayload(f"`{'.'.join(path)}` is missing or not a {kind.__name__}")
+    return value
+
+
+def _number(data: Any, *path: str) -> int:
+    """A pull request's number: a positive int that fits the database's integers."""
+    value: int = _required(data, int, *path)
+    if not 0 < value <= MAX_NUMBER:
+        raise BadPayload(f"`{'.'.join(path)}` is out of range")
+    return value
+
+
+def _sha(data: Any, *path: str) -> str:
+    """A commit sha: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits."""
+    value: str = _required(data, str, *path)
+    if not _SHA.fullmatch(value):
+        raise BadPayload(f"`{'.'.join(path)}` is not a commit sha")
     return value

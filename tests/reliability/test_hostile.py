@@ -25,7 +25,6 @@ from bot.web.events import KNOWN_EVENTS
 from tests.bot.harness import WEBHOOKS, Bot
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
-from tests.reliability.helpers import metric
 
 MAX_BODY = 8 * 1024
 SECRET = "fakehub-webhook-secret"  # FakeHub's; the fuzz signs with it or with anything else
@@ -193,6 +192,39 @@ def test_a_signed_delivery_whose_action_is_not_a_string_is_ignored(bot: Bot) -> 
     assert bot.hub.requests == []
 
 
+def _set(payload: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        payload = payload[key]
+    payload[last] = value
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("action", "synchronize" * 6),
+    ("repository.full_name", "octo/" + "d" * 101),
+    ("repository.full_name", "octo/demo/../../etc"),
+    ("pull_request.number", 2**31),
+    ("pull_request.number", -7),
+    ("pull_request.head.sha", "HEAD~1"),
+    ("pull_request.head.sha", "a" * 41),
+    ("installation.id", 2**63),
+], ids=lambda v: str(v)[:24])
+def test_a_signed_delivery_with_values_github_never_sends_is_refused_and_nothing_is_stored(
+    bot: Bot, path: str, value: Any
+) -> None:
+    """They would not fit where they are stored (PostgreSQL refuses an over-long string or
+    an out-of-range integer where SQLite keeps it): a 400 naming the field, never a 5xx."""
+    _pull(bot, [FileChange("app/clock.py", before=OLD, after=NAIVE)])
+    payload = bot.pull_request_payload(REPO, 7, "synchronize")
+    _set(payload, path, value)
+    response = bot.post("pull_request", payload)
+    assert response.status_code == 400, response.text
+    assert path.split(".")[-1] in response.json()["error"] or path in response.json()["error"]
+    with bot.runtime.db.session() as session:
+        assert session.query(Delivery).count() == 0
+    assert bot.hub.requests == []
+
+
 def test_a_pr_from_a_fork_is_evaluated_on_the_base_repository(bot: Bot) -> None:
     head = _pull(bot, [FileChange("app/clock.py", before=OLD, after=NAIVE)])
     payload = bot.pull_request_payload(REPO, 7)
@@ -209,11 +241,11 @@ def test_a_deleted_repository_is_done_quietly(bot: Bot, caplog: pytest.LogCaptur
     head = _pull(bot, [FileChange("app/clock.py", before=OLD, after=NAIVE)])
     payload = bot.pull_request_payload(REPO, 7)
     bot.hub.delete_repo(REPO)
-    gone = metric(bot.url, "reviewgate_jobs_total", outcome="gone")
+    gone = bot.metric("reviewgate_jobs_total", outcome="gone")
     with caplog.at_level(logging.INFO):
         assert bot.post("pull_request", payload).status_code == 202
         bot.wait(60)
-    assert metric(bot.url, "reviewgate_jobs_total", outcome="gone") == gone + 1
+    assert bot.metric("reviewgate_jobs_total", outcome="gone") == gone + 1
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
     assert not bot.hub.requests_to("POST", r"/check-runs$") and head
 
