@@ -262,12 +262,32 @@ class Queue:
         """Queue again the evaluations of workers that died (their heartbeat stopped), and,
         when the queue is empty, those whose job a dying worker had taken from the queue."""
         owed = pull_state.take_over(self.rt.db, self.lease)
+        stranded: list[str] = []
         if not self.huey.pending_count() and not self.huey.scheduled_count():
             owed += pull_state.stranded(self.rt.db, self.lease)
+            stranded = self._stranded_gate_jobs()
         for job in owed:
             log.warning("queueing again the evaluation of %s#%s (%s): its worker stopped", job.repo, job.number, job.trigger)
             self.enqueue_evaluation(job)
-        return len(owed)
+        for key in stranded:
+            log.warning("queueing again %s: its worker stopped", key)
+            self.enqueue_gate_job(key)
+        return len(owed) + len(stranded)
+
+    def _stranded_gate_jobs(self) -> list[str]:
+        """Command and merge-group jobs not done, older than a lease, neither queued (the
+        caller saw the queue empty) nor running (nobody holds their lock): a worker that died
+        had taken them. PostgreSQL only: on SQLite one process runs the jobs, and its start-up
+        recovery queues them again."""
+        if self.rt.db.engine.dialect.name != "postgresql" or not self.rt.settings.app_configured:
+            return []
+        with self.rt.db.session() as session:
+            keys = [
+                key for (key,) in session.query(GateJob.key)
+                .filter(GateJob.done.is_(False), GateJob.created_at < utcnow() - self.lease)
+                .order_by(GateJob.created_at).limit(100)
+            ]
+        return [key for key in keys if self.rt.db.nobody_holds(f"gate_job:{key}")]
 
     def recover_evaluations(self) -> int:
         """Queue again the evaluations that were owed when the process stopped."""

@@ -467,6 +467,11 @@ class Database:
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                     conn.commit()
 
+    def nobody_holds(self, name: str) -> bool:
+        """Whether no process holds the lock `name` (`held`) at this moment. SQLite: True."""
+        with self.held(name) as free:
+            return free
+
     def dispose(self) -> None:
         self.engine.dispose()
 
