@@ -41,10 +41,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     Builds the runtime and the queue (the web side enqueues jobs); `python app.py` and
     `python -m bot.worker` run consumers of that same queue.
     """
-    # Under gunicorn nothing else configures logging, and the per-delivery lines are INFO
-    # (a no-op when the root logger has handlers already, as under `python app.py`).
-    _configure_logging()
-    settings = settings or load_settings()
+    if settings is None:
+        # Called as a server's entry point (`gunicorn 'app:create_app()'`): nothing else
+        # configures logging (the per-delivery lines are INFO), and a setting or a server
+        # that is wrong is said in one line, as `python app.py` says it, not a traceback.
+        _configure_logging()
+        try:
+            settings = checked_settings()
+            runtime = Runtime(settings)
+            build_queue(runtime).check()
+        except (ConfigurationError, DatabaseUnavailable) as exc:
+            # 3: gunicorn's "worker failed to boot", which stops its master instead of
+            # starting the worker again and again.
+            refuse(exc, status=3)
+        return web_app(runtime)
     settings.check_webhook_secret()
     runtime = Runtime(settings)
     build_queue(runtime)
@@ -183,10 +193,10 @@ def listen(app: Flask, settings: Settings) -> BaseWSGIServer | MultiSocketServer
     return server
 
 
-def refuse(exc: ConfigurationError | DatabaseUnavailable) -> NoReturn:
+def refuse(exc: ConfigurationError | DatabaseUnavailable, status: int = 2) -> NoReturn:
     for line in str(exc).splitlines():
         print(f"reviewgate: {line}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

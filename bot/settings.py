@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Off (`REVIEWGATE_EMBEDDED_WORKER=0`): `python app.py` serves only, and `python -m
     # bot.worker` processes run the jobs (as `REVIEWGATE_WORKERS=0` does).
     embedded_worker: bool = True
+    # `python -m bot.worker` serves its Prometheus metrics (jobs, evaluations, GitHub traffic)
+    # on this port of `host`; unset: not served. Each worker on a machine needs its own.
+    worker_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     # How much CPU priority evaluation work gives up (os.nice): `python -m bot.worker`
     # processes and the analysis processes, so that on a shared machine a webhook is
     # acknowledged first. 0: normal priority.

@@ -20,6 +20,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from prometheus_client import start_http_server
+
 from bot.isolation import lower_priority
 from bot.jobs.queue import build_queue
 from bot.runtime import Runtime
@@ -75,6 +77,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (ConfigurationError, DatabaseUnavailable) as exc:
         print(f"reviewgate: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if settings.worker_metrics_port is not None:
+        try:
+            start_http_server(settings.worker_metrics_port, addr=settings.host)
+        except OSError as exc:
+            runtime.close()
+            print(f"reviewgate: cannot serve metrics on {settings.host}:{settings.worker_metrics_port}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        log.info("worker: metrics on http://%s:%d/metrics", settings.host, settings.worker_metrics_port)
     queue.recover()
     log.info("worker: %d consumer threads%s", workers, "" if not args.no_periodic else ", no periodic tasks")
     try:
