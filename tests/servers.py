@@ -18,6 +18,7 @@ import itertools
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -61,6 +62,13 @@ def _wait(check: object, what: str, process: subprocess.Popen[bytes], log: Path,
             raise RuntimeError(f"{what} did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.05)
 
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on (at the time of asking)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 30.0) -> None:

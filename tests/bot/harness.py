@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -32,8 +32,10 @@ from bot.jobs.queue import EmbeddedConsumer, Queue
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store.db import GateJob, PullState
+from tests import warm_workers
 from tests.fakehub import FakeHub
-from tests.servers import Servers
+from tests.servers import Servers, free_port
+from tests.warm_workers import WarmWorker
 
 SQLITE, SCALE_OUT = "sqlite", "postgres-redis"
 BACKENDS = (SQLITE, SCALE_OUT)
@@ -55,11 +57,10 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def parametrize_backends(metafunc: Any, scale_out: set[str]) -> None:
-    """Run the `bot` tests named in `scale_out` (a module's name, or `module::test`) on both
-    backends; the rest on SQLite only (a directory's `pytest_generate_tests` calls this)."""
-    module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    if "backend" in metafunc.fixturenames and {module, f"{module}::{metafunc.function.__name__}"} & scale_out:
+def parametrize_backends(metafunc: Any) -> None:
+    """Run every test that uses the `bot` (or `backend`) fixture on both backends (a
+    directory's `pytest_generate_tests` calls this)."""
+    if "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend", BACKENDS)
 
 
@@ -74,7 +75,10 @@ class Bot:
         self.consumer: EmbeddedConsumer | None = None
         # With a Redis queue, the jobs run in `python -m bot.worker` processes (`start`).
         self.worker_processes = settings is not None and settings.redis_url is not None
-        self.workers: list[subprocess.Popen[bytes]] = []
+        self.workers: list[WarmWorker] = []
+        self.worker_metrics: list[str] = []  # their /metrics
+        # A test that sets analysis limits is about the worker processes that enforce them.
+        self.analysis_limits = False
         self.session = requests.Session()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -162,21 +166,21 @@ class Bot:
             if not self.workers:
                 # The analysis's process isolation has its own tests; a worker process started
                 # per test would pay for its pool on every first analysis.
-                self.workers = [self.start_worker(workers, analysis_isolation=False) for _ in range(2)]
+                isolation = {} if self.analysis_limits else {"analysis_isolation": False}
+                self.workers = [self.start_worker(workers, **isolation) for _ in range(2)]
         elif self.consumer is None:
             self.consumer = self.queue.start_consumer(workers, max_delay=0.1, initial_delay=0.02)
 
-    def start_worker(self, threads: int = 2, **settings: Any) -> subprocess.Popen[bytes]:
+    def start_worker(self, threads: int = 2, **settings: Any) -> WarmWorker:
         """A `python -m bot.worker` process on this app's settings (and these), logging to the
-        data directory."""
+        data directory; forked warm (tests/warm_workers.py)."""
         data_dir = Path(self.settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        env = settings_env(self.settings.model_copy(update=settings))
-        with open(data_dir / f"worker-{len(list(data_dir.glob('worker-*.log')))}.log", "ab") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "bot.worker", "--workers", str(threads)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
+        port = free_port()
+        self.worker_metrics.append(f"http://127.0.0.1:{port}")
+        env = settings_env(self.settings.model_copy(update={"worker_metrics_port": port, **settings}))
+        log = data_dir / f"worker-{len(list(data_dir.glob('worker-*.log')))}.log"
+        return warm_workers.start(["--workers", str(threads)], env, ROOT, log)
 
     def stop(self) -> None:
         if self.consumer is not None:
@@ -211,6 +215,36 @@ class Bot:
                 return
             time.sleep(0.02)
         raise AssertionError("the queue did not settle")
+
+    def worker_log(self) -> str:
+        """What the worker processes logged (on SQLite the jobs log in this process)."""
+        return "".join(p.read_text(errors="replace") for p in sorted(Path(self.settings.data_dir).glob("worker-*.log")))
+
+    @property
+    def processes(self) -> int:
+        """How many processes run the jobs: the app's own, or its worker processes."""
+        return max(1, len(self.workers))
+
+    def metrics_texts(self) -> list[str]:
+        """`/metrics` of the processes that do the work: the app's (with the consumer, on
+        SQLite) and each running worker's."""
+        texts = [self.session.get(f"{self.url}/metrics", timeout=10).text]
+        for url in self.worker_metrics:
+            try:
+                texts.append(requests.get(f"{url}/metrics", timeout=10).text)
+            except requests.ConnectionError:
+                continue  # a worker stopped since; tests read metrics while they run
+        return texts
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A metric's value summed over the processes that do the work (`metrics_texts`)."""
+        return sum(
+            sample.value
+            for text in self.metrics_texts()
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and sample.labels == labels
+        )
 
     # -- GitHub state ---------------------------------------------------------------------------
     def latest_run(self, repo: str, head_sha: str) -> dict[str, Any]:
@@ -290,4 +324,5 @@ def make_app(
     server, thread = _serve(app, serve_with)
     bot = Bot(hub, settings, runtime, f"http://127.0.0.1:{server.server_port}")
     bot._server, bot._thread = server, thread
+    bot.analysis_limits = any(name.startswith("analysis_") for name in overrides)
     return bot

@@ -84,7 +84,10 @@ def build_app(hub: FakeHub) -> Flask:
                 return respond(error("Problems parsing JSON", 400), 400)
         if request.method == "GET" and "/git/blobs/" in request.path:
             with hub.locked():
-                hub.blob_fetches += 1
+                if request.path.rsplit("/", 1)[-1] in hub.config_blobs:
+                    hub.config_blob_fetches += 1
+                else:
+                    hub.blob_fetches += 1
         fault = hub.take_fault(request.method, request.path)
         if fault is None:
             return None

@@ -118,7 +118,11 @@ class FakeHub:
         self.unvalidated: set[tuple[str, str, int]] = set()
         self.server_errors: list[str] = []
         self.requests: list[LoggedRequest] = []
+        # Blobs of Python code asked for; configuration files (anything under `.github/`)
+        # are counted apart, as the bot may remember those by sha across pull requests.
         self.blob_fetches = 0
+        self.config_blob_fetches = 0
+        self.config_blobs: set[str] = set()
         # blob sha -> bytes of it sent so far (raw answers count what was written before the
         # client hung up; JSON answers count the whole blob).
         self.blob_bytes_served: dict[str, int] = {}
@@ -320,6 +324,8 @@ class FakeHub:
         """
         with self._lock:
             repo = self.repo(full_name)
+            if path.startswith(".github/") and content is not None:
+                self.config_blobs.add(blob_sha(as_bytes(content)))
             if ref in repo.trees and ref not in repo.branches:
                 tree = repo.trees[ref]
                 self._apply(repo, tree, path, content)
@@ -1006,6 +1012,7 @@ class FakeHub:
         with self._lock:
             self.requests.clear()
             self.blob_fetches = 0
+            self.config_blob_fetches = 0
             self.blob_bytes_served.clear()
 
     def served(self, sha: str, count: int) -> None:

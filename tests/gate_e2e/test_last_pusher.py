@@ -34,6 +34,12 @@ def _commit_listings(bot: Bot) -> int:
     return len([r for r in bot.hub.requests_to("GET", r"/repos/octo/demo/pulls/7/commits$") if r.status != 304])
 
 
+def _per_head(bot: Bot, heads: int) -> range:
+    """Listings expected for this many heads: once per head in each process that evaluates
+    (the answers kept for conditional requests are each process's own)."""
+    return range(heads, heads * bot.processes + 1)
+
+
 def test_a_writer_who_pushed_onto_the_pr_cannot_approve_it_alone(bot: Bot) -> None:
     hub = bot.hub
     _setup(bot)
@@ -45,7 +51,7 @@ def test_a_writer_who_pushed_onto_the_pr_cannot_approve_it_alone(bot: Bot) -> No
     bot.wait()
     assert run_on(bot, pushed)["conclusion"] == "failure"
     # Listed beside the other reads, once per head (later evaluations of it get a 304).
-    assert _commit_listings(bot) == 2
+    assert _commit_listings(bot) in _per_head(bot, 2)
 
     # She approves her own push: it does not count, and the check says why.
     review(bot, 7, "mallory")
@@ -56,7 +62,7 @@ def test_a_writer_who_pushed_onto_the_pr_cannot_approve_it_alone(bot: Bot) -> No
     summary = run["output"]["summary"]
     assert "| @mallory | approved | ✗ not counted: @mallory pushed the latest commit |" in summary
     assert "Someone other than @mallory must approve" in summary
-    assert _commit_listings(bot) == 2  # unchanged since they were listed for this head
+    assert _commit_listings(bot) in _per_head(bot, 2)  # not again for a head already listed
 
     # A reviewer who neither pushed nor committed approves: it passes.
     review(bot, 7, "bob")
@@ -118,7 +124,7 @@ def test_a_pr_with_more_commits_than_github_lists_fails_closed(bot: Bot) -> None
     assert "cannot be shown that @bob authored or committed none after approving" in summary
     assert "squash or split this one" in summary
     # Only the first head's (one commit); over 250, listing them could not clear anyone.
-    assert _commit_listings(bot) == 1
+    assert _commit_listings(bot) in _per_head(bot, 1)
 
 
 def test_a_repository_may_let_the_last_pusher_approve(bot: Bot) -> None:

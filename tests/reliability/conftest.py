@@ -1,5 +1,6 @@
 """Fixtures for the reliability drills: the app over real HTTP (tests/bot/harness.py), a real
-SQLite queue and database, fakehub as GitHub. Settings that make the drills quick (short
+queue and database, fakehub as GitHub; each drill that uses `bot` or `make_bot` runs on SQLite
+and on PostgreSQL + Redis with two worker processes. Settings that make the drills quick (short
 backoffs and limits) are passed as settings, the way an operator would set them."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.bot.harness import Bot, make_app
+from tests.bot.conftest import backend  # noqa: F401
+from tests.bot.harness import SCALE_OUT, Bot, make_app, parametrize_backends
 from tests.fakehub import FakeHub
 from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
@@ -20,15 +22,19 @@ NAIVE = OLD + "\n\ndef naive():\n    return datetime.now()\n"
 
 
 @pytest.fixture
-def make_bot(fakehub: FakeHub, tmp_path: Path) -> Iterator[Callable[..., Bot]]:  # noqa: F811
-    """`make_bot(**settings)`: the app on a fresh data directory, with these settings."""
+def make_bot(
+    fakehub: FakeHub, tmp_path: Path, backend: str, request: pytest.FixtureRequest  # noqa: F811
+) -> Iterator[Callable[..., Bot]]:
+    """`make_bot(**settings)`: the app on a fresh data directory (on PostgreSQL + Redis, a
+    fresh database and queue), with these settings."""
     made: list[Bot] = []
     fakehub.add_repo(REPO, default_branch="main", installation_id=42)
+    servers = request.getfixturevalue("servers") if backend == SCALE_OUT else None
 
     def make(**overrides: Any) -> Bot:
         overrides.setdefault("github_secondary_rate_wait", 1)
         overrides.setdefault("github_max_rate_limit_wait", 5)
-        instance = make_app(fakehub, tmp_path / f"data{len(made)}", **overrides)
+        instance = make_app(fakehub, tmp_path / f"data{len(made)}", servers=servers, **overrides)
         made.append(instance)
         return instance
 
@@ -40,3 +46,7 @@ def make_bot(fakehub: FakeHub, tmp_path: Path) -> Iterator[Callable[..., Bot]]: 
 @pytest.fixture
 def bot(make_bot: Callable[..., Bot]) -> Bot:
     return make_bot()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)

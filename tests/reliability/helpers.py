@@ -24,7 +24,10 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60.0, what: str = "t
 
 def metrics(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """The app's /metrics as {(sample name, sorted labels): value}."""
-    text = requests.get(f"{url}/metrics", timeout=10).text
+    return parse_metrics(requests.get(f"{url}/metrics", timeout=10).text)
+
+
+def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     found = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,9 @@ from typing import IO, Any
 import requests
 
 from tests.fakehub import FakeHub
-from tests.servers import stop_process
+from tests.servers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[Any], output: Callable[[], str], timeout: float = 60) -> None:

@@ -12,7 +12,7 @@ from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import comment
 from tests.reliability.conftest import NAIVE, OLD, REPO
-from tests.reliability.helpers import metric, wait_for
+from tests.reliability.helpers import wait_for
 
 
 def _pull(bot: Bot, number: int = 7) -> str:
@@ -36,7 +36,7 @@ def test_drill_first_three_writes_fail_502_502_secondary_rate_limit(make_bot: Ca
     bot.hub.strict = False  # injected faults are not answers GitHub documents for these calls
     bot.hub.fail("POST", r"/check-runs$", 502, times=2)
     bot.hub.secondary_rate_limit("POST", r"/check-runs$", retry_after=1)
-    retries_before = metric(bot.url, "reviewgate_jobs_total", outcome="retry")
+    retries_before = bot.metric("reviewgate_jobs_total", outcome="retry")
     started = time.monotonic()
     assert bot.open_pull(REPO, 7).status_code == 202
     bot.wait(60)
@@ -45,10 +45,10 @@ def test_drill_first_three_writes_fail_502_502_secondary_rate_limit(make_bot: Ca
     _assert_right_verdict(bot, head)
     assert len(bot.hub.check_runs(REPO, head)) == 1  # retried, not duplicated
     # PyGithub's retry absorbed all three within the one job, waiting out Retry-After.
-    assert metric(bot.url, "reviewgate_jobs_total", outcome="retry") == retries_before
+    assert bot.metric("reviewgate_jobs_total", outcome="retry") == retries_before
     assert time.monotonic() - started >= 1.0
-    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", kind="check-runs", status="502") >= 2
-    assert metric(bot.url, "reviewgate_github_requests_total", method="POST", kind="check-runs", status="403") >= 1
+    assert bot.metric("reviewgate_github_requests_total", method="POST", kind="check-runs", status="502") >= 2
+    assert bot.metric("reviewgate_github_requests_total", method="POST", kind="check-runs", status="403") >= 1
 
 
 def test_a_primary_rate_limit_past_the_longest_wait_is_retried_by_the_queue_after_the_reset(
@@ -67,7 +67,7 @@ def test_a_primary_rate_limit_past_the_longest_wait_is_retried_by_the_queue_afte
     assert [r.status for r in files] == [403, 200]
     # The job's retry (configured with no delay in the tests) waited for GitHub's reset.
     assert time.monotonic() - started >= 2.5
-    assert metric(bot.url, "reviewgate_jobs_total", outcome="retry") >= 1
+    assert bot.metric("reviewgate_jobs_total", outcome="retry") >= 1
 
 
 def test_a_slow_answer_past_the_client_timeout_is_retried(make_bot: Callable[..., Bot]) -> None:
@@ -86,15 +86,15 @@ def test_after_the_last_retry_the_check_fails_and_a_rerun_evaluates_again(
     head = _pull(bot)
     bot.hub.strict = False
     bot.hub.fail("GET", r"/pulls/7/files$", 502, times=None)
-    gave_up = metric(bot.url, "reviewgate_jobs_total", outcome="gave_up")
+    gave_up = bot.metric("reviewgate_jobs_total", outcome="gave_up")
     with caplog.at_level(logging.INFO):
         bot.open_pull(REPO, 7)
         bot.wait(60)
     failed = bot.latest_run(REPO, head)
     assert (failed["status"], failed["conclusion"]) == ("completed", "failure")
     assert failed["output"]["title"].startswith("could not evaluate: GitHub kept failing on /repos/octo/demo/pulls/7/files")
-    assert metric(bot.url, "reviewgate_jobs_total", outcome="gave_up") == gave_up + 1
-    assert any("giving up on octo/demo#7" in r.getMessage() for r in caplog.records)
+    assert bot.metric("reviewgate_jobs_total", outcome="gave_up") == gave_up + 1
+    assert "giving up on octo/demo#7" in caplog.text + bot.worker_log()
 
     # GitHub's Re-run on the failed check evaluates again, now that GitHub answers.
     bot.hub.clear_faults()
@@ -136,14 +136,14 @@ def test_a_pr_deleted_while_it_is_evaluated_is_done_not_failed(bot: Bot, caplog:
     head = _pull(bot)
     bot.hub.strict = False
     bot.hub.fail("GET", r"/pulls/7/files$", None, delay=1.0)  # the evaluation waits on GitHub...
-    gone = metric(bot.url, "reviewgate_jobs_total", outcome="gone")
+    gone = bot.metric("reviewgate_jobs_total", outcome="gone")
     with caplog.at_level(logging.INFO):
         bot.start()
         bot.open_pull(REPO, 7)
         wait_for(lambda: bot.hub.check_runs(REPO, head), what="the check run in progress")
         bot.hub.delete_pull(REPO, 7)  # ...while the PR is deleted
         bot.wait(60)
-    assert metric(bot.url, "reviewgate_jobs_total", outcome="gone") == gone + 1
+    assert bot.metric("reviewgate_jobs_total", outcome="gone") == gone + 1
     assert not any(r.get("conclusion") for r in bot.hub.check_runs(REPO, head))
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
 

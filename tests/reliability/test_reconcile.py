@@ -12,7 +12,7 @@ from bot.store.db import Delivery
 from tests.bot.harness import Bot
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
-from tests.reliability.helpers import metric, wait_for
+from tests.reliability.helpers import wait_for
 
 
 def test_drill_a_pr_whose_webhook_never_arrived_gets_its_check_run_after_one_pass(bot: Bot) -> None:
@@ -23,7 +23,7 @@ def test_drill_a_pr_whose_webhook_never_arrived_gets_its_check_run_after_one_pas
     missed = bot.hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)])
     assert bot.hub.check_runs(REPO, missed.head_sha) == []
     bot.hub.clear_log()
-    runs_before = metric(bot.url, "reviewgate_reconcile_runs_total", outcome="ok")
+    runs_before = bot.metric("reviewgate_reconcile_runs_total", outcome="ok")
 
     result = reconcile(bot.runtime)
     bot.wait(60)
@@ -33,8 +33,8 @@ def test_drill_a_pr_whose_webhook_never_arrived_gets_its_check_run_after_one_pas
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
     assert [a["title"].split()[0] for a in run["annotations"]] == ["RG101"]
     assert len(bot.hub.check_runs(REPO, done.head_sha)) == 1  # PR 6 had its run: left alone
-    assert metric(bot.url, "reviewgate_reconcile_runs_total", outcome="ok") == runs_before + 1
-    assert metric(bot.url, "reviewgate_reconcile_repairs_total", kind="evaluation") >= 1
+    assert bot.metric("reviewgate_reconcile_runs_total", outcome="ok") == runs_before + 1
+    assert bot.metric("reviewgate_reconcile_repairs_total", kind="evaluation") >= 1
     # A second pass finds nothing to repair.
     assert reconcile(bot.runtime).evaluations == []
 

@@ -32,6 +32,7 @@ from bot.store.db import EvaluationLease
 from tests.bot.harness import Bot, sign
 from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange
+from tests.gate_e2e.gatehub import comment, reactions
 from tests.reliability.conftest import NAIVE, OLD, REPO
 from tests.reliability.helpers import wait_for
 from tests.reliability.server import ROOT, ServerProcess, free_port
@@ -146,6 +147,37 @@ def test_drill_every_worker_killed_mid_evaluation_then_one_new_worker(cluster: C
     assert len(_sticky(hub)) == 1 and len(hub.check_runs(REPO, head)) == 1
 
 
+def test_drill_a_command_job_whose_worker_dies_is_taken_over_by_a_running_worker(cluster: Cluster) -> None:
+    """No worker starts again: the one still running finds the job nobody finished or runs,
+    once its lease time has passed, and applies the command once."""
+    hub = cluster.hub
+    hub.strict = False  # the killed client leaves a request half-answered
+    hub.add_collaborator(REPO, "bob", "write")
+    head = hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/ok.py", status="added", after="X = 1\n")]).head_sha
+    cluster.web.start()
+    first = cluster.start_worker()
+    _deliver(cluster.web, hub, "opened")
+    wait_for(lambda: _completed(hub, head), timeout=90, what="the first evaluation")
+    fake = Bot(hub, None, None, cluster.web.url)  # type: ignore[arg-type]  # to post deliveries
+    hub.fail("GET", r"/collaborators/bob/permission$", None, delay=60)
+    held, answer = comment(fake, 7, "bob", "/gate hold until the migration is reviewed")
+    assert answer.status_code == 202
+    wait_for(lambda: hub.requests_to("GET", r"/collaborators/bob/permission$"), timeout=60,
+             what="the command job to wait on GitHub")
+    # A second worker starts while the first runs the job: it finds the job running and leaves it.
+    second = cluster.start_worker()
+    wait_for(lambda: "running in another worker" in cluster.logs(), timeout=60, what="the second worker to see it run")
+    cluster.kill(first)
+    hub.clear_faults()
+    wait_for(lambda: reactions(fake, held), timeout=60, what="the command to be applied by the running worker")
+    wait_for(lambda: (r := _completed(hub, head)) and "on hold by @bob" in r["output"]["title"],
+             timeout=60, what="the check run on hold")
+    time.sleep(1.5)  # a second application, were there one, would react now
+    assert reactions(fake, held) == ["+1"], cluster.logs()
+    assert second.poll() is None
+    assert "queueing again comment:" in cluster.logs()
+
+
 def test_drill_1000_deliveries_over_100_prs_with_gunicorn_and_a_worker_killed(cluster: Cluster) -> None:
     hub = cluster.hub
     hub.strict = False
@@ -237,3 +269,15 @@ def test_readyz_names_a_server_that_went_away_and_start_up_says_it_in_one_line(
             lines = done.stderr.decode().strip().splitlines()
             assert done.returncode == 2 and len(lines) == 1, (command, lines)
             assert lines[0].startswith(f"reviewgate: {said}") and "pw@" not in lines[0], lines
+    # gunicorn's web processes say it the same way, and its master stops instead of
+    # starting them again and again.
+    env = dict(web.env, REVIEWGATE_DATABASE_URL="postgresql://nobody:pw@127.0.0.1:1/none")
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{free_port()}", "app:create_app()"],
+        cwd=ROOT, env=env, capture_output=True, timeout=120,
+    )
+    said = done.stderr.decode()
+    assert done.returncode == 3, said
+    assert "Traceback" not in said and "pw@" not in said, said
+    ours = [line for line in said.splitlines() if line.startswith("reviewgate:")]
+    assert ours and all(line.startswith("reviewgate: cannot reach the database") for line in ours), said
