@@ -69,8 +69,12 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
             return "gone"
         if isinstance(exc, BadCredentialsException):
             # The cached installation token was refused (revoked, or the clocks disagree):
-            # the retry starts with a new one.
+            # the retry starts with a new one, and so does the report of a last attempt.
             rt.github.forget_installation(job.installation_id)
+            if last_attempt:
+                repo = rt.github.client(job.installation_id).get_repo(job.repo)
+                if publisher is not None:
+                    publisher = CheckRunPublisher(rt.db, repo, job.repo, publisher.head_sha, _page(rt, job))
         if last_attempt:
             _give_up(rt, job, repo, publisher, exc)
         else:
@@ -129,8 +133,12 @@ def _give_up(
     log.error("giving up on %s#%s after the last retry: %s", job.repo, job.number, reason)
     record.record_failure(rt, job, reason)
     try:
-        if publisher is None and job.head_sha is not None and repo is not None:
-            publisher = CheckRunPublisher(rt.db, repo, job.repo, job.head_sha, _page(rt, job))
+        head = job.head_sha
+        if publisher is None and head is None and repo is not None:
+            # It failed before the head was read (the job evaluates the head GitHub shows).
+            head = repo.get_pull(job.number).head.sha
+        if publisher is None and head is not None and repo is not None:
+            publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job))
         if publisher is not None:  # None: no client (no App credentials), nothing to report to
             publisher.fail(reason)
     except Exception:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.bot.harness import Bot
+from tests.bot.harness import SQLITE, Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import comment
 from tests.reliability.conftest import NAIVE, OLD, REPO
@@ -159,3 +159,26 @@ def test_an_expired_installation_token_is_refreshed_once(bot: Bot) -> None:
     bot.wait(60)
     _assert_right_verdict(bot, head)
     assert len(bot.hub.requests_to("POST", r"/access_tokens$")) == tokens + 1
+
+
+def test_a_token_refused_on_the_last_attempt_is_replaced_to_report_the_failure(
+    make_bot: Callable[..., Bot], backend: str
+) -> None:
+    """With the last attempt refused for its cached token, the check run still says why,
+    written with a new token: never a verdict left standing that nobody renewed. (With two
+    workers, the one that runs it may have no cached token yet and simply evaluates.)"""
+    bot = make_bot(job_retries=0)
+    head = _pull(bot)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    bot.hub.expire_tokens()
+    bot.hub.strict = False
+    mark = len(bot.hub.requests)
+    bot.post("check_run", bot.check_run_rerequested_payload(REPO, 7, bot.latest_run(REPO, head)))
+    bot.wait(60)
+    run = bot.latest_run(REPO, head)
+    written = [r for r in bot.hub.requests[mark:] if "/check-runs" in r.path and r.method in {"POST", "PATCH"}]
+    assert any(r.status < 300 for r in written), written  # the run was renewed, whatever it says
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    if backend == SQLITE or any(r.status == 401 for r in bot.hub.requests[mark:]):
+        assert run["output"]["title"].startswith("could not evaluate: GitHub answered 401"), run["output"]["title"]
