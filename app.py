@@ -121,6 +121,23 @@ def web_app(runtime: Runtime) -> Flask:
     return app
 
 
+def preflight() -> None:
+    """Check the settings and reach the database and the queue once, then let go of them:
+    gunicorn's master runs this before it starts any web process (gunicorn.conf.py), so a
+    problem is one line and exit 3, not every web process failing to boot."""
+    _configure_logging()
+    try:
+        runtime = Runtime(checked_settings())
+    except (ConfigurationError, DatabaseUnavailable) as exc:
+        refuse(exc, status=3)
+    try:
+        build_queue(runtime).check()
+    except ConfigurationError as exc:
+        refuse(exc, status=3)
+    finally:
+        runtime.close()
+
+
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
