@@ -21,7 +21,7 @@ from waitress import create_server
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from bot.jobs import simulate
-from bot.jobs.queue import build_queue
+from bot.jobs.queue import Queue, build_queue
 from bot.metrics import WEBHOOK_SECONDS, watch_queue
 from bot.runtime import Runtime
 from bot.settings import (
@@ -42,18 +42,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     `python -m bot.worker` run consumers of that same queue.
     """
     if settings is None:
-        # Called as a server's entry point (`gunicorn 'app:create_app()'`): nothing else
-        # configures logging (the per-delivery lines are INFO), and a setting or a server
-        # that is wrong is said in one line, as `python app.py` says it, not a traceback.
-        _configure_logging()
-        try:
-            settings = checked_settings()
-            runtime = Runtime(settings)
-            build_queue(runtime).check()
-        except (ConfigurationError, DatabaseUnavailable) as exc:
-            # 3: gunicorn's "worker failed to boot", which stops its master instead of
-            # starting the worker again and again.
-            refuse(exc, status=3)
+        # Called as a server's entry point (`gunicorn 'app:create_app()'`). 3: gunicorn's
+        # "worker failed to boot", which stops its master instead of starting the worker
+        # again and again.
+        runtime, _ = _started(status=3)
         return web_app(runtime)
     settings.check_webhook_secret()
     runtime = Runtime(settings)
@@ -125,17 +117,23 @@ def preflight() -> None:
     """Check the settings and reach the database and the queue once, then let go of them:
     gunicorn's master runs this before it starts any web process (gunicorn.conf.py), so a
     problem is one line and exit 3, not every web process failing to boot."""
+    runtime, _ = _started(status=3)
+    runtime.close()
+
+
+def _started(status: int) -> tuple[Runtime, Queue]:
+    """The runtime and its queue on the environment's settings, the database and the queue
+    reached; otherwise one line per problem, as `python app.py` says it, and exit `status`.
+    Logging is configured first: under gunicorn nothing else does (the per-delivery lines
+    are INFO)."""
     _configure_logging()
     try:
         runtime = Runtime(checked_settings())
+        queue = build_queue(runtime)
+        queue.check()
     except (ConfigurationError, DatabaseUnavailable) as exc:
-        refuse(exc, status=3)
-    try:
-        build_queue(runtime).check()
-    except ConfigurationError as exc:
-        refuse(exc, status=3)
-    finally:
-        runtime.close()
+        refuse(exc, status)
+    return runtime, queue
 
 
 def _configure_logging() -> None:
@@ -145,14 +143,8 @@ def _configure_logging() -> None:
 def main() -> None:
     # Whatever the server creates (SQLite journals, anything added later) is owner-only.
     os.umask(0o077)
-    _configure_logging()
-    try:
-        settings = checked_settings()
-        runtime = Runtime(settings)
-        queue = build_queue(runtime)
-        queue.check()
-    except (ConfigurationError, DatabaseUnavailable) as exc:
-        refuse(exc)
+    runtime, queue = _started(status=2)
+    settings = runtime.settings
     app = web_app(runtime)
     try:
         server = listen(app, settings)

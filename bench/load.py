@@ -56,7 +56,7 @@ from bench.senders import pr_module  # noqa: E402
 from tests.bot.harness import Bot  # noqa: E402
 from tests.fakehub import FakeHub  # noqa: E402
 from tests.fakehub.model import FileChange  # noqa: E402
-from tests.reliability.server import ServerProcess, wait_until_serving  # noqa: E402
+from tests.reliability.server import ServerProcess, descendants, wait_until_serving  # noqa: E402
 from tests.servers import running_servers, stop_process  # noqa: E402
 
 REPO = "bench/load"
@@ -182,7 +182,7 @@ class Web:
         """The processes that serve requests (gunicorn's master only supervises)."""
         if self.process is None:
             return [self.server.pid]
-        return sorted(_children(self.process.pid))
+        return sorted(descendants(self.process.pid))
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.process is not None else self.server.log()
@@ -192,15 +192,6 @@ class Web:
             self.server.stop()
         else:
             stop_process(self.process)
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(stat.parent.name))
-    return found
 
 
 def start_workers(server: ServerProcess, tmp: Path, count: int) -> list[subprocess.Popen[bytes]]:

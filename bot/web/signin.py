@@ -166,19 +166,25 @@ def _cached(kind: str, user: User, subject: str, ask: Callable[[], bool]) -> boo
     return cache.get((kind, user.login.casefold(), subject.casefold()), ask)
 
 
+def _granted(user: User, path: str, ok: Callable[[requests.Response], bool]) -> bool:
+    """Ask GitHub `path` with the user's own token: `ok(answer)` on a 200, no on a 403 or
+    404; a refused token or any other answer raises."""
+    answer = _api(_rt().settings, user.token, path)
+    if answer.status_code == 200:
+        return ok(answer)
+    if answer.status_code == 401:
+        raise TokenRefused(user.login)
+    if answer.status_code in (403, 404):
+        return False
+    raise GitHubUnavailable(f"GitHub answered {answer.status_code}")
+
+
 def can_read(user: User, repo: str) -> bool:
     if user.bearer:
         return True
 
     def ask() -> bool:
-        answer = _api(_rt().settings, user.token, f"/repos/{repo}")
-        if answer.status_code == 200:
-            return True
-        if answer.status_code == 401:
-            raise TokenRefused(user.login)
-        if answer.status_code in (403, 404):
-            return False
-        raise GitHubUnavailable(f"GitHub answered {answer.status_code}")
+        return _granted(user, f"/repos/{repo}", lambda answer: True)
 
     return _cached("read", user, repo, ask)
 
@@ -191,15 +197,11 @@ def is_admin_of(user: User, account: str) -> bool:
         return True
 
     def ask() -> bool:
-        answer = _api(_rt().settings, user.token, f"/user/memberships/orgs/{account}")
-        if answer.status_code == 200:
+        def active_admin(answer: requests.Response) -> bool:
             data = answer.json()
             return bool(data.get("state") == "active" and data.get("role") == "admin")
-        if answer.status_code == 401:
-            raise TokenRefused(user.login)
-        if answer.status_code in (403, 404):
-            return False
-        raise GitHubUnavailable(f"GitHub answered {answer.status_code}")
+
+        return _granted(user, f"/user/memberships/orgs/{account}", active_admin)
 
     return _cached("admin", user, account, ask)
 

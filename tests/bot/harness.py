@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -34,6 +33,7 @@ from bot.settings import Settings
 from bot.store.db import GateJob, PullState
 from tests import warm_workers
 from tests.fakehub import FakeHub
+from tests.reliability.helpers import parse_metrics
 from tests.servers import Servers, free_port
 from tests.warm_workers import WarmWorker
 
@@ -238,13 +238,8 @@ class Bot:
 
     def metric(self, name: str, **labels: str) -> float:
         """A metric's value summed over the processes that do the work (`metrics_texts`)."""
-        return sum(
-            sample.value
-            for text in self.metrics_texts()
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == name and sample.labels == labels
-        )
+        key = (name, tuple(sorted(labels.items())))
+        return sum(parse_metrics(text).get(key, 0.0) for text in self.metrics_texts())
 
     # -- GitHub state ---------------------------------------------------------------------------
     def latest_run(self, repo: str, head_sha: str) -> dict[str, Any]:

@@ -23,6 +23,22 @@ from tests.servers import free_port, stop_process
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`: its children, theirs, and so on (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def wait_until_serving(url: str, process: subprocess.Popen[Any], output: Callable[[], str], timeout: float = 60) -> None:
     """Until `url/healthz` answers; fails with the process's `output()` if it exits first."""
     deadline = time.monotonic() + timeout

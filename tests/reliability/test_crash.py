@@ -16,7 +16,7 @@ from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
 from tests.reliability.helpers import wait_for
-from tests.reliability.server import ServerProcess
+from tests.reliability.server import ServerProcess, descendants
 from tests.reliability.test_secrets import assert_no_secret
 
 SWALLOWED = "import sqlite3\n\n\ndef save(conn):\n    try:\n        conn.commit()\n    except sqlite3.Error:\n        pass\n"
@@ -51,21 +51,6 @@ def _sticky(hub: FakeHub) -> list[dict]:
     return [c for c in hub.comments(REPO, 7) if "reviewgate:sticky" in c["body"]]
 
 
-def _descendants(pid: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
 def _alive(pids: set[int]) -> set[int]:
     return {p for p in pids if Path(f"/proc/{p}").exists()}
 
@@ -77,7 +62,7 @@ def _all_started(helpers: set[int]) -> set[int] | None:
 def _kill_while_waiting(server: ServerProcess, hub: FakeHub, head: str) -> None:
     wait_for(lambda: _waiting_on_blob(hub, head), timeout=60, what="the evaluation to wait on GitHub")
     # The fork server and the analysis workers (two), started with the consumer.
-    helpers = wait_for(lambda: _all_started(_descendants(server.pid)), timeout=60, what="the analysis workers")
+    helpers = wait_for(lambda: _all_started(descendants(server.pid)), timeout=60, what="the analysis workers")
     server.kill()
     hub.clear_faults()
     # Nothing the killed server started outlives it.

@@ -35,8 +35,8 @@ from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import comment, reactions
 from tests.reliability.conftest import NAIVE, OLD, REPO
 from tests.reliability.helpers import wait_for
-from tests.reliability.server import ROOT, ServerProcess, free_port
-from tests.reliability.test_crash import _completed, _deliver, _descendants, _sticky
+from tests.reliability.server import ROOT, ServerProcess, descendants, free_port
+from tests.reliability.test_crash import _completed, _deliver, _sticky
 from tests.servers import Redis, Servers
 
 
@@ -87,7 +87,7 @@ class Cluster:
         return url
 
     def kill(self, worker: subprocess.Popen[bytes]) -> None:
-        helpers = _descendants(worker.pid)  # its analysis processes die with it, as on a lost machine
+        helpers = descendants(worker.pid)  # its analysis processes die with it, as on a lost machine
         worker.send_signal(signal.SIGKILL)
         worker.wait(30)
         for pid in helpers:

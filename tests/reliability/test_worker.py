@@ -12,8 +12,8 @@ from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange
 from tests.reliability.conftest import NAIVE, OLD, REPO
 from tests.reliability.helpers import wait_for
-from tests.reliability.server import ROOT, ServerProcess
-from tests.reliability.test_crash import _completed, _deliver, _descendants
+from tests.reliability.server import ROOT, ServerProcess, descendants
+from tests.reliability.test_crash import _completed, _deliver
 
 
 def _nice(pid: int) -> int:
@@ -43,7 +43,7 @@ def test_a_worker_process_runs_what_the_web_only_server_queued(fakehub: FakeHub,
         # Evaluation work gives way to the web process on a shared machine
         # (REVIEWGATE_WORKER_NICE, 10 by default): the worker and its analysis processes.
         assert _nice(server.pid) == 0
-        analysis = _descendants(worker.pid)
+        analysis = descendants(worker.pid)
         assert analysis and {_nice(pid) for pid in analysis | {worker.pid}} == {10}
 
         # A delivery while the worker runs is evaluated too, and the worker stops cleanly.
