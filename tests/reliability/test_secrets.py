@@ -74,3 +74,5 @@ def test_no_secret_in_logs_checks_comments_errors_or_metrics(bot: Bot, caplog: p
         assert_no_secret(json.dumps(hub.reviews_posted(REPO, number)), hub, "the reviews")
     for path in ("/metrics", "/readyz", "/healthz"):
         assert_no_secret(requests.get(f"{bot.url}{path}", timeout=10).text, hub, path)
+    for text in bot.metrics_texts():  # the worker processes' own /metrics too
+        assert_no_secret(text, hub, "a worker's /metrics")
