@@ -4,7 +4,9 @@ Each delivery must be on disk (fsync) before GitHub gets its 2xx, and SQLite all
 writer at a time: one transaction per request would cap acknowledgements at one fsync each,
 and 20 concurrent senders would queue behind each other. A single writer thread instead
 takes every delivery waiting at that moment and records them in one transaction, so one
-fsync acknowledges the whole batch.
+fsync acknowledges the whole batch. On PostgreSQL that transaction is a single statement
+(`bot.store.deliveries_pg`): each statement there is a round trip, and under load every round
+trip also waits for the interpreter lock.
 
 What is recorded, per delivery: the GUID (redeliveries are recognised), the event, the
 outcome; and for each PR it concerns, an owed evaluation (`bot.store.pull_state`): the
@@ -26,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
-from bot.store import pull_state
+from bot.store import deliveries_pg, pull_state
 from bot.store.db import Database, Delivery, HeadPush, utcnow
 from bot.store.pull_state import PullRef
 
@@ -74,28 +76,44 @@ class _Pending:
 class _Writer:
     """The writer thread's connection, kept from batch to batch: one taken from the pool
     costs a round trip each time (its liveness check). After a failure the connection goes
-    back to the pool, which checks it before it is used again."""
+    back to the pool, which checks it before it is used again.
 
-    def __init__(self, db: Database) -> None:
+    On PostgreSQL it is in autocommit, for the one-statement batches (`deliveries_pg`); a
+    batch that needs a transaction takes a connection from the pool."""
+
+    def __init__(self, db: Database, one_statement: bool) -> None:
         self.db = db
+        self.one_statement = one_statement
         self.connection: Connection | None = None
         self.lock = threading.Lock()
         self.closed = False
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def held(self) -> Iterator[Connection]:
         with self.lock:
             if self.closed:
                 raise RuntimeError("the delivery log is closed")
             if self.connection is None:
                 self.connection = self.db.engine.connect()
+                if self.one_statement:
+                    self.connection.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                with self.connection.begin():
-                    yield self.connection
+                yield self.connection
             except BaseException:
                 self.connection.close()
                 self.connection = None
                 raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        if self.one_statement:
+            if self.closed:
+                raise RuntimeError("the delivery log is closed")
+            with self.db.engine.begin() as conn:
+                yield conn
+            return
+        with self.held() as conn, conn.begin():
+            yield conn
 
     def close(self) -> None:
         with self.lock:
@@ -106,11 +124,15 @@ class _Writer:
 
 
 class DeliveryLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, one_statement: bool | None = None) -> None:
+        """`one_statement`: record batches in one statement (`deliveries_pg`); by default on
+        PostgreSQL, where a statement is a round trip."""
         self.db = db
         self._queue: queue.Queue[_Pending] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._writer = _Writer(db)
+        if one_statement is None:
+            one_statement = db.engine.dialect.name == "postgresql"
+        self._writer = _Writer(db, one_statement)
         self._lock = threading.Lock()
 
     def record(self, incoming: Incoming, timeout: float = 30.0) -> Recorded:
@@ -157,13 +179,13 @@ class DeliveryLog:
                 continue
             picked = time.perf_counter()
             try:
-                results = self._write(batch)
+                results = self.write_batch([p.incoming for p in batch])
             except Exception:
                 # One bad delivery must not fail the others of its batch: write them alone.
                 log.exception("recording a batch of %d deliveries failed; retrying one by one", len(batch))
                 for pending in batch:
                     try:
-                        (result,) = self._write([pending])
+                        (result,) = self.write_batch([pending.incoming])
                     except Exception as exc:
                         pending.future.set_exception(exc)
                     else:
@@ -175,25 +197,32 @@ class DeliveryLog:
                     dataclasses.replace(result, waited=picked - pending.queued, wrote=wrote, batch=len(batch))
                 )
 
-    def _write(self, batch: list[_Pending]) -> list[Recorded]:
+    def write_batch(self, batch: list[Incoming]) -> list[Recorded]:
+        """Records `batch` in one transaction, as the writer thread does; a result per delivery."""
+        if self._writer.one_statement and not any(item.extra for item in batch):
+            items = [_item(item) for item in batch]
+            with self._writer.held() as conn:
+                return [
+                    Recorded(duplicate=r.duplicate, first_outcome=r.first_outcome, to_queue=r.to_queue)
+                    for r in deliveries_pg.record(conn, items, utcnow())
+                ]
         # SQLAlchemy Core, a fixed handful of statements per batch: under load the writer
         # competes for the interpreter with every request thread, so its work must be small.
         results: list[Recorded] = []
         now = utcnow()
         with self._writer.transaction() as conn:
-            guids = {p.incoming.guid for p in batch}
+            guids = {item.guid for item in batch}
             known: dict[str, str] = {
                 guid: outcome
                 for guid, outcome in conn.execute(
                     select(Delivery.guid, Delivery.outcome).where(Delivery.guid.in_(guids))
                 )
             }
-            owing = pull_state.Batch(conn, [ref for p in batch for ref in p.incoming.pulls])
+            owing = pull_state.Batch(conn, [ref for item in batch for ref in item.pulls])
             inserts: list[dict[str, Any]] = []
             retried: list[dict[str, Any]] = []
             pushes: dict[tuple[str, int, str, str], dict[str, Any]] = {}
-            for pending in batch:
-                item = pending.incoming
+            for item in batch:
                 seen = known.get(item.guid)
                 if seen is not None and seen != "enqueue-failed":
                     # A redelivery: GitHub already had our answer once; do not act twice.
@@ -228,6 +257,14 @@ class DeliveryLog:
                 conn.execute(delete(HeadPush).where(columns.in_(list(pushes))))
                 conn.execute(insert(HeadPush), list(pushes.values()))
         return results
+
+
+def _item(incoming: Incoming) -> deliveries_pg.Item:
+    recorded_pusher = incoming.pusher if incoming.pulls and _fits(incoming.pulls[0].head_sha) else None
+    return deliveries_pg.Item(
+        incoming.guid, incoming.event, incoming.action, incoming.outcome, incoming.trigger, incoming.repo,
+        incoming.installation_id, incoming.pulls, recorded_pusher,
+    )
 
 
 def _fits(head_sha: str | None) -> bool:
