@@ -87,8 +87,8 @@ def route(event: str, payload: dict[str, Any]) -> Routed:
     repo = _get(payload, "repository", "full_name")
     installation = _get(payload, "installation", "id")
     # What is stored must fit where it is stored (PostgreSQL refuses what does not).
-    if isinstance(action, str) and len(action) > MAX_ACTION:
-        raise BadPayload("`action` is longer than any GitHub sends")
+    if isinstance(action, str) and (len(action) > MAX_ACTION or "\x00" in action):
+        raise BadPayload("`action` is longer than any GitHub sends, or holds a NUL")
     if isinstance(repo, str) and not _REPO.fullmatch(repo):
         raise BadPayload("`repository.full_name` is not owner/name")
     if isinstance(installation, int) and not 0 < installation <= MAX_ID:
@@ -117,6 +117,8 @@ def _pull_request(e: _Event) -> Routed:
         return e.ignored()
     pull = (_number(e.payload, "pull_request", "number"), _sha(e.payload, "pull_request", "head", "sha"))
     sender = _get(e.payload, "sender", "login")
+    if isinstance(sender, str) and "\x00" in sender:
+        raise BadPayload("`sender.login` holds a NUL")  # no text column of PostgreSQL can store it
     pusher = sender if e.action in PUSH_ACTIONS and isinstance(sender, str) and 0 < len(sender) <= MAX_LOGIN else None
     return _for_pulls(e, [pull], pusher)
 

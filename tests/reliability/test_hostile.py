@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import rules
@@ -120,6 +120,12 @@ def _fuzz(bot: Bot, signing: list[str], caplog: pytest.LogCaptureFixture) -> lis
         statuses.append(response.status_code)
         assert response.status_code < 500, (response.status_code, response.text[:200])
 
+    if "valid" in signing:
+        # Whatever the draws, both sides are reached: an answered delivery and a refused one.
+        for body in (b'{"action": "labeled"}', b"[]"):
+            headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
+                       "Content-Type": "application/json", "X-Hub-Signature-256": _signature("valid", body)}
+            one = example((headers, body))(one)
     with caplog.at_level(logging.DEBUG):
         one()
     unhandled = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
@@ -201,6 +207,8 @@ def _set(payload: dict[str, Any], path: str, value: Any) -> None:
 
 @pytest.mark.parametrize(("path", "value"), [
     ("action", "synchronize" * 6),
+    ("action", "synchronize\x00"),
+    ("sender.login", "mallory\x00"),
     ("repository.full_name", "octo/" + "d" * 101),
     ("repository.full_name", "octo/demo/../../etc"),
     ("pull_request.number", 2**31),
@@ -212,8 +220,8 @@ def _set(payload: dict[str, Any], path: str, value: Any) -> None:
 def test_a_signed_delivery_with_values_github_never_sends_is_refused_and_nothing_is_stored(
     bot: Bot, path: str, value: Any
 ) -> None:
-    """They would not fit where they are stored (PostgreSQL refuses an over-long string or
-    an out-of-range integer where SQLite keeps it): a 400 naming the field, never a 5xx."""
+    """They would not fit where they are stored (PostgreSQL refuses an over-long string, a NUL
+    or an out-of-range integer where SQLite keeps it): a 400 naming the field, never a 5xx."""
     _pull(bot, [FileChange("app/clock.py", before=OLD, after=NAIVE)])
     payload = bot.pull_request_payload(REPO, 7, "synchronize")
     _set(payload, path, value)
