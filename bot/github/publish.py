@@ -8,12 +8,15 @@ a different one gets a new run, which GitHub then shows as the commit's `reviewg
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from github import UnknownObjectException
+from github.CheckRun import CheckRun
 from github.IssueComment import IssueComment
+from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 
 from bot import render, report
@@ -23,6 +26,10 @@ log = logging.getLogger(__name__)
 
 # A run whose annotations are unknown (sent partly, then failed) never matches a digest.
 _UNKNOWN = "unknown"
+# A run asked of GitHub and not known to exist yet: recorded before the request, with the
+# `external_id` the run is created with, so a process killed before it recorded the answer
+# leaves the next evaluation a way to find the run instead of making a second one.
+_CREATING = "creating:"
 
 
 class CheckRunPublisher:
@@ -52,10 +59,56 @@ class CheckRunPublisher:
             )
 
     def _create(self, **fields: Any) -> int:
+        """A new run, recorded (annotations digest None): its creation is recorded first, so a
+        crash between GitHub's answer and the record is mended by `_found` (one run, not two)."""
         if self.details_url:
             fields["details_url"] = self.details_url
-        run = self.repo.create_check_run(name=report.CHECK_NAME, head_sha=self.head_sha, **fields)
+        token = secrets.token_hex(16)
+        self._save(0, _CREATING + token)
+        run = self.repo.create_check_run(
+            name=report.CHECK_NAME, head_sha=self.head_sha, external_id=token, **fields
+        )
+        self._save(int(run.id), None)
         return int(run.id)
+
+    def _known(self) -> CheckRunRecord | None:
+        """The record of this commit's run; one whose creation was cut short is completed from
+        GitHub (the run made then, if it was), or dropped when GitHub has none."""
+        record = self._record()
+        if record is None or not (record.annotations_digest or "").startswith(_CREATING):
+            return record
+        token = (record.annotations_digest or "")[len(_CREATING):]
+        runs: PaginatedList[CheckRun] = PaginatedList(
+            CheckRun, self.repo.requester, f"/repos/{self.repo_name}/commits/{self.head_sha}/check-runs",
+            {"check_name": report.CHECK_NAME, "filter": "all", "per_page": 100}, list_item="check_runs",
+        )
+        found = next((run for run in runs if run.external_id == token), None)
+        if found is None:
+            with self.db.session() as session:
+                gone = session.get(CheckRunRecord, (self.repo_name, self.head_sha))
+                if gone is not None:
+                    session.delete(gone)
+            return None
+        log.info("check run %s on %s was created by an evaluation that stopped; it is used", found.id,
+                 self.head_sha[:7])
+        self._save(int(found.id), None)
+        return self._record()
+
+    def _held(self, record: CheckRunRecord, annotations: list[dict[str, Any]]) -> str | None:
+        """What a run left unknown by a stopped evaluation holds: "none" of the annotations (it
+        can take them all), "all" of them (sent in full before the stop), or None (part, or
+        others: a new run is needed). Asked of GitHub only after such a stop."""
+        if record.annotations_digest != _UNKNOWN:
+            return None
+        run = self.repo.get_check_run(record.check_run_id)
+        count = run.output.annotations_count if run.output is not None else None
+        if count == 0:
+            return "none"
+        if count != len(annotations) or count > 10 * report.ANNOTATIONS_PER_REQUEST:  # pages to read
+            return None
+        keys = ("path", "start_line", "end_line", "annotation_level", "title", "message")
+        there = [tuple(getattr(a, k) for k in keys) for a in run.get_annotations()]
+        return "all" if sorted(there) == sorted(tuple(a.get(k) for k in keys) for a in annotations) else None
 
     def start(self) -> None:
         """Show the evaluation as in progress, unless this commit already has a run.
@@ -63,19 +116,17 @@ class CheckRunPublisher:
         A completed run from an earlier evaluation of the same commit keeps its result until
         the new one is known: its verdict was about the very same code.
         """
-        if self._record() is not None:
+        if self._known() is not None:
             return
-        run_id = self._create(status="in_progress", started_at=utcnow())
-        self._save(run_id, None)
+        self._create(status="in_progress", started_at=utcnow())
 
     def waiting(self, title: str, summary: str) -> None:
         """Show why the evaluation has not started, on a commit that has no run yet."""
-        if self._record() is not None:
+        if self._known() is not None:
             return
-        run_id = self._create(
+        self._create(
             status="queued", output={"title": render.plain(title, render.TITLE_LIMIT), "summary": render.text(summary)}
         )
-        self._save(run_id, None)
 
     def complete(
         self,
@@ -86,18 +137,20 @@ class CheckRunPublisher:
         actions: list[dict[str, str]] | None = None,
     ) -> None:
         wanted = report.digest(annotations)
-        record = self._record()
+        record = self._known()
         now = utcnow()
-        if record is not None and record.annotations_digest == wanted:
+        held = self._held(record, annotations) if record is not None else None
+        if record is not None and (record.annotations_digest == wanted or held == "all"):
             self._edit(record.check_run_id, conclusion, title, summary, [], now, actions)
             self._save(record.check_run_id, wanted)
             return
-        if record is not None and record.annotations_digest is None:
+        if record is not None and (record.annotations_digest is None or held == "none"):
             run_id = record.check_run_id
         else:
             run_id = self._create(status="in_progress", started_at=now)
         # Until every batch is in, what the run holds is unknown; a failure here makes the
-        # next evaluation start a fresh run rather than add to a half-annotated one.
+        # next evaluation start a fresh run rather than add to a half-annotated one (GitHub
+        # appends annotations and never removes them), unless none or all of them had arrived.
         self._save(run_id, _UNKNOWN)
         self._edit(run_id, conclusion, title, summary, annotations, now, actions)
         self._save(run_id, wanted)
@@ -140,7 +193,7 @@ class CheckRunPublisher:
             "The check stays failed until an evaluation succeeds. "
             "Use GitHub's *Re-run* on this check to try again."
         )
-        record = self._record()
+        record = self._known()
         if record is None or record.annotations_digest not in (None, report.digest([])):
             run_id = self._create(status="in_progress", started_at=utcnow())
         else:

@@ -88,6 +88,7 @@ def build_app(hub: FakeHub) -> Flask:
                     hub.config_blob_fetches += 1
                 else:
                     hub.blob_fetches += 1
+        g.hold = hub.take_hold(request.method, request.path)
         fault = hub.take_fault(request.method, request.path)
         if fault is None:
             return None
@@ -129,6 +130,8 @@ def build_app(hub: FakeHub) -> Flask:
             response.headers["X-RateLimit-Resource"] = "core"
         if hub.validate and response.mimetype == "application/json" and response.status_code != 204:
             validate_response(request.method, request.path, response)
+        if (hold := g.get("hold")) is not None:
+            hold.wait(60)
         return response
 
     def conditional(response: Response, entry: LoggedRequest | None) -> Response:

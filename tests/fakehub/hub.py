@@ -146,6 +146,8 @@ class FakeHub:
         self._ids = itertools.count(1000)
         self._last_time = 0.0
         self._faults: list[Fault] = []
+        # (method, path pattern, release): answers held back after their request was served.
+        self._holds: list[tuple[str, re.Pattern[str], threading.Event]] = []
         self._repos: dict[str, FakeRepo] = {}
         self._installations: dict[int, str] = {}
         self._tokens: dict[str, dict[str, Any]] = {}
@@ -988,6 +990,23 @@ class FakeHub:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    def hold_answer(self, method: str, path_regex: str) -> threading.Event:
+        """The next request matching ``method`` and ``path_regex`` is served (what it changes is
+        changed), and its answer is held back until the returned event is set (60 s at most):
+        a client that dies meanwhile never learns what GitHub did."""
+        release = threading.Event()
+        with self._lock:
+            self._holds.append((method.upper(), re.compile(path_regex), release))
+        return release
+
+    def take_hold(self, method: str, path: str) -> threading.Event | None:
+        with self._lock:
+            for hold in self._holds:
+                if hold[0] == method and hold[1].search(path):
+                    self._holds.remove(hold)
+                    return hold[2]
+            return None
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:

@@ -147,6 +147,61 @@ def test_drill_every_worker_killed_mid_evaluation_then_one_new_worker(cluster: C
     assert len(_sticky(hub)) == 1 and len(hub.check_runs(REPO, head)) == 1
 
 
+def test_drill_a_worker_killed_after_github_made_its_check_run_leaves_one_run(cluster: Cluster) -> None:
+    """GitHub made the run, the worker died before it learned the run's id: the next worker
+    finds that run (by the `external_id` recorded before the request) instead of making a
+    second one on the same commit."""
+    hub = cluster.hub
+    hub.strict = False  # the killed client leaves a request half-answered
+    head = hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)]).head_sha
+    cluster.web.start()
+    first = cluster.start_worker()
+    release = hub.hold_answer("POST", r"/check-runs$")
+    _deliver(cluster.web, hub, "opened")
+    wait_for(lambda: hub.check_runs(REPO, head), timeout=90, what="GitHub to make the check run")
+    cluster.kill(first)
+    release.set()
+
+    cluster.start_worker()  # nobody sends the webhook again
+    run = wait_for(lambda: _completed(hub, head), timeout=90, what="the check run after the new worker started")
+    assert run["conclusion"] == "failure", cluster.logs()
+    time.sleep(1)  # a second run, were one made, would be made by now
+    assert len(hub.check_runs(REPO, head)) == 1, hub.check_runs(REPO, head)
+    assert "was created by an evaluation that stopped" in cluster.logs()
+
+
+@pytest.mark.parametrize("reached", [False, True], ids=["before", "after"])
+def test_drill_a_worker_killed_while_sending_its_verdict_leaves_one_run(cluster: Cluster, reached: bool) -> None:
+    """The worker died while GitHub was taking its verdict and annotations: before GitHub took
+    them (the run holds none) or after (it holds them all, the worker never learned it). The
+    next worker completes that run, annotated once, rather than make another."""
+    hub = cluster.hub
+    hub.strict = False  # the killed client leaves a request half-answered
+    head = hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)]).head_sha
+    cluster.web.start()
+    first = cluster.start_worker()
+    if reached:
+        release = hub.hold_answer("PATCH", r"/check-runs/\d+$")
+    else:
+        hub.fail("PATCH", r"/check-runs/\d+$", 503, times=None, delay=60)  # never applied
+    _deliver(cluster.web, hub, "opened")
+    wait_for(lambda: hub.requests_to("PATCH", r"/check-runs/\d+$"), timeout=90, what="the verdict to be sent")
+    if reached:
+        wait_for(lambda: _completed(hub, head), timeout=30, what="GitHub to take the verdict")
+    cluster.kill(first)
+    hub.clear_faults()
+    if reached:
+        release.set()
+
+    cluster.start_worker()
+    # The sticky comment comes after the check run: only the new worker's evaluation posts it.
+    wait_for(lambda: _sticky(hub), timeout=90, what="the new worker's evaluation")
+    run = _completed(hub, head)
+    assert run["conclusion"] == "failure", cluster.logs()
+    assert [a["title"].split()[0] for a in run["annotations"]] == ["RG101"]
+    assert len(hub.check_runs(REPO, head)) == 1, hub.check_runs(REPO, head)
+
+
 def test_drill_a_command_job_whose_worker_dies_is_taken_over_by_a_running_worker(cluster: Cluster) -> None:
     """No worker starts again: the one still running finds the job nobody finished or runs,
     once its lease time has passed, and applies the command once."""
