@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,41 @@ class Sampler(threading.Thread):
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """Every process's name and CPU seconds so far."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            fields = text.rsplit(")", 1)[1].split()
+            found[int(stat.parent.name)] = (
+                text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            )
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def cpu_split(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], web: set[int],
+              workers: set[int]) -> dict[str, float]:
+    """CPU seconds spent between the two snapshots, by part: the web processes, the bot workers
+    (with their analysis processes), PostgreSQL, Redis, this process (the fake GitHub), the rest."""
+    parts: dict[str, float] = defaultdict(float)
+    for pid, (name, seconds) in after.items():
+        spent = seconds - before.get(pid, (name, 0.0))[1]
+        part = ("web" if pid in web else "workers" if pid in workers else "postgres" if name == "postgres"
+                else "redis" if name.startswith("redis") else "fake GitHub" if pid == os.getpid() else "other")
+        parts[part] += spent
+    return parts
+
+
+def machine_busy() -> tuple[float, float]:
+    """Seconds of CPU the whole machine has spent busy and in all, from /proc/stat."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def server_side(url: str) -> dict[str, float]:
@@ -279,8 +314,10 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, float]:
         web = Web(server, args.gunicorn if backend == "postgres-redis" else 0, tmp)
         stack.callback(web.stop)
         web.start()
+        workers: list[subprocess.Popen[bytes]] = []
         if separate:
-            stack.callback(stop_all, start_workers(server, tmp, 2 if backend == "postgres-redis" else 1))
+            workers = start_workers(server, tmp, 2 if backend == "postgres-redis" else 1)
+            stack.callback(stop_all, workers)
         fake = Bot(hub, None, None, web.url)  # type: ignore[arg-type]
         payload_file, warm_file = tmp / "payloads.json", tmp / "warm.json"
         for path, which in ((payload_file, numbers), (warm_file, warm)):
@@ -301,12 +338,16 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, float]:
             time.sleep(1.0)  # a baseline of memory samples before the load
             cpu_before = sum(cpu_seconds(pid) for pid in web.pids())
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            busy_before, by_process = machine_busy(), cpu_by_process()
             began = time.monotonic()
             sent = subprocess.run(
                 senders_cmd(web.url, hub.webhook_secret, payload_file, args.deliveries, args.senders, args.rate),
                 check=True, capture_output=True, text=True, timeout=600,
             )
             children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            busy_after = machine_busy()
+            split_cpu = cpu_split(by_process, cpu_by_process(), set(web.pids()),
+                                  {p for w in workers for p in {w.pid, *descendants(w.pid)}})
             acked_at = sampler.samples[-1][0] if sampler.samples else 0.0
             cpu_load = sum(cpu_seconds(pid) for pid in web.pids()) - cpu_before
             sender_cpu = (children_after.ru_utime + children_after.ru_stime
@@ -349,6 +390,13 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, float]:
           + ("" if separate else " (evaluations included)")
           + f"; the senders' own: {sender_cpu / len(latencies) * 1000:.2f} ms per delivery")
     print(f"  throughput: {len(latencies) / result['wall']:.0f} deliveries/s ({result['wall']:.2f} s)")
+    busy, total = busy_after[0] - busy_before[0], busy_after[1] - busy_before[1]
+    print(f"  machine CPU while sending: {busy / total:.0%} of {os.cpu_count()} cores busy; per delivery "
+          f"{busy / len(latencies) * 1000:.2f} ms in all, of which the web {cpu_load / len(latencies) * 1000:.2f} ms, "
+          f"the senders {sender_cpu / len(latencies) * 1000:.2f} ms and the rest (database, queue, workers, "
+          f"fake GitHub) {(busy - cpu_load - sender_cpu) / len(latencies) * 1000:.2f} ms: "
+          + ", ".join(f"{part} {seconds / len(latencies) * 1000:.2f}" for part, seconds in sorted(
+              split_cpu.items(), key=lambda kv: -kv[1]) if part != "web"))
     print(f"  PRs with a completed check run on their head: {done}/{len(numbers)}")
     print(f"  evaluations: {sum(evaluations.values())} in all, per PR min {min(evaluations.values(), default=0)} "
           f"max {max(evaluations.values(), default=0)} mean {sum(evaluations.values()) / max(1, len(numbers)):.1f}")

@@ -2,8 +2,8 @@
 
     python bench/senders.py URL SECRET PAYLOADS_JSON DELIVERIES SENDERS [RATE]
 
-POSTs signed `pull_request` deliveries from concurrent threads (one keep-alive session each) and
-prints the latencies (with their delivery GUIDs), statuses and wall time as JSON. Run in a
+POSTs signed `pull_request` deliveries from concurrent sender processes (one keep-alive
+connection each) and prints the latencies (with their delivery GUIDs), statuses and wall time as JSON. Run in a
 process of its own so that the senders' CPU is not counted in the server's and the server's
 GIL does not slow the senders.
 """
@@ -14,12 +14,11 @@ import hashlib
 import hmac
 import http.client
 import json
+import multiprocessing
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,44 +38,61 @@ def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int
     """rate 0: closed loop (each sender posts as soon as its last answer came); rate > 0: open
     loop, delivery i is due at i / rate seconds, as independent webhooks arrive.
 
-    `http.client` rather than requests, and signatures made before the clock starts: the
-    senders share the machine with the server, and their own CPU must not be what is measured."""
+    Each sender is a process of its own, on `http.client`, with its signatures made before the
+    clock starts: the senders share the machine with the server, and their own CPU must not be
+    what is measured. Threads of one process would also wait for each other's interpreter lock
+    to read their answers, which the latencies would count (GitHub's senders do not share one).
+    Sender k sends deliveries k, k + senders, k + 2 * senders..."""
     payloads = [p.encode() for p in json.loads(Path(payload_file).read_text())]
     signed = [(body, sign(secret, body)) for body in payloads]
     target = urlsplit(url)
-    latencies: list[float] = []
-    guids: list[str] = []
-    statuses: Counter[int] = Counter()
-    lock = threading.Lock()
-    local = threading.local()
-    began = time.perf_counter()
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(senders + 1)
+    start = context.Value("d", 0.0)
+    results: multiprocessing.SimpleQueue[tuple[list[float], list[str], list[int]]] = context.SimpleQueue()
 
-    def one(i: int) -> None:
-        if rate:
-            pause = began + i / rate - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
-        body, signature = signed[i % len(signed)]
-        guid = str(uuid.uuid4())
-        headers = {
-            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": guid,
-            "Content-Type": "application/json", "X-Hub-Signature-256": signature,
-        }
-        start = time.perf_counter()
-        local.connection.request("POST", "/webhook", body=body, headers=headers)
-        response = local.connection.getresponse()
-        response.read()
-        elapsed = time.perf_counter() - start
-        with lock:
-            latencies.append(elapsed)
+    def sender(k: int) -> None:
+        connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
+        latencies: list[float] = []
+        guids: list[str] = []
+        statuses: list[int] = []
+        ready.wait()
+        began = start.value
+        for i in range(k, deliveries, senders):
+            if rate:
+                pause = began + i / rate - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+            body, signature = signed[i % len(signed)]
+            guid = str(uuid.uuid4())
+            headers = {
+                "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": guid,
+                "Content-Type": "application/json", "X-Hub-Signature-256": signature,
+            }
+            sent = time.perf_counter()
+            connection.request("POST", "/webhook", body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - sent)
             guids.append(guid)
-            statuses[response.status] += 1
+            statuses.append(response.status)
+        results.put((latencies, guids, statuses))
 
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        list(pool.map(one, range(deliveries)))
-    print(json.dumps({"latencies": latencies, "guids": guids, "statuses": statuses, "wall": time.perf_counter() - began}))
+    processes = [context.Process(target=sender, args=(k,)) for k in range(senders)]
+    for process in processes:
+        process.start()
+    start.value = time.perf_counter() + 0.05  # CLOCK_MONOTONIC: the same clock in every process
+    ready.wait()
+    gathered = [results.get() for _ in processes]
+    wall = time.perf_counter() - start.value
+    for process in processes:
+        process.join()
+    statuses = Counter(status for _, _, codes in gathered for status in codes)
+    print(json.dumps({
+        "latencies": [v for latencies, _, _ in gathered for v in latencies],
+        "guids": [g for _, guids, _ in gathered for g in guids],
+        "statuses": statuses, "wall": wall,
+    }))
 
 
 def sign(secret: str, body: bytes) -> str:
