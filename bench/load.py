@@ -1,23 +1,27 @@
 """Webhook load against `python app.py` as production runs it (waitress + in-process consumer,
 SQLite state and queue), with tests/fakehub as GitHub on loopback.
 
-1,000 signed `pull_request.synchronize` deliveries from 20 concurrent senders (in a process of
-their own, on `http.client`, so their clocks are not slowed by the server's work and their CPU
-stays small) over 20 PRs, after a warm-up burst to 20 other PRs whose evaluations end before
-the measured ones start. Prints the acknowledgement latency p50 / p99 / max, where it goes
-(per phase, from the server's one log line per delivery: read, verify, parse, wait for the
-delivery writer, its transaction, resume, enqueue; `outside` is the sender's latency minus
-the handler's time), deliveries per second, evaluations per PR, the server's and the
-senders' CPU per delivery, and the resident memory of the web processes sampled every 50 ms.
+1,000 signed `pull_request.synchronize` deliveries from 20 concurrent senders (a process each,
+on `http.client`, so their clocks are slowed neither by the server's work nor by each other's
+interpreter lock, and their CPU stays small) over 20 PRs, after a warm-up burst to 20 other PRs
+whose evaluations end before the measured ones start. Prints the acknowledgement latency p50 /
+p99 / max, where it goes (per phase, from the server's one log line per delivery: read, verify,
+parse, wait for the delivery writer, its transaction, resume, enqueue; `outside` is the
+sender's latency minus the handler's time), deliveries per second, evaluations per PR, the server's and the
+senders' CPU per delivery, the machine's CPU while sending split by part (web, senders,
+workers, PostgreSQL, Redis, the fake GitHub), and the resident memory of the web processes
+sampled every 50 ms.
 
 Usage: .venv/bin/python bench/load.py [--deliveries 1000] [--senders 20] [--pulls 20] [--rate N]
                                     [--warmup 100] [--backend sqlite|postgres-redis|both]
-                                    [--gunicorn N]
+                                    [--gunicorn N] [--web-alone]
 
 `--backend postgres-redis` starts a throwaway PostgreSQL (fsync on, as in production) and
 redis-server (tests/servers.py), runs `python app.py` web-only (or `--gunicorn N`: gunicorn
 with N gthread processes) on them with two `python -m bot.worker` processes; `both` runs the
-two back-ends one after the other and prints a table.
+two back-ends one after the other and prints a table. `--web-alone` stops those workers for
+the measured burst and starts them again after it: the web part measured as on a machine of
+its own, without evaluations beside it.
 
 By default each sender posts as soon as its previous delivery was answered (closed loop), so
 the burst runs at the server's full throughput and, by Little's law, the median latency is
@@ -276,6 +280,9 @@ def main() -> None:
                         help="deliveries per second, open loop (default 0: each sender as fast as it is answered)")
     parser.add_argument("--warmup", type=int, default=100,
                         help="deliveries sent (to other PRs) and evaluated before the measured ones (default 100)")
+    parser.add_argument("--web-alone", action="store_true",
+                        help="with separate workers: stop them for the measured burst and start them again "
+                             "after it, so the web part is measured without the evaluations beside it")
     parser.add_argument("--gunicorn", type=int, default=0, metavar="N",
                         help="postgres-redis only: the web part as gunicorn with N processes instead of "
                              "`python app.py` (default 0: python app.py)")
@@ -332,6 +339,8 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, float]:
                 raise RuntimeError(f"the warm-up deliveries were answered {answers}:\n{web.log()[-3000:]}")
             completed(hub, warm, timeout=600)
             time.sleep(0.5)
+        if args.web_alone and workers:
+            stop_all(workers)
         sampler = Sampler(web.pids)
         sampler.start()
         try:
@@ -350,10 +359,14 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, float]:
                                   {p for w in workers for p in {w.pid, *descendants(w.pid)}})
             acked_at = sampler.samples[-1][0] if sampler.samples else 0.0
             cpu_load = sum(cpu_seconds(pid) for pid in web.pids()) - cpu_before
-            sender_cpu = (children_after.ru_utime + children_after.ru_stime
-                          - children_before.ru_utime - children_before.ru_stime)
+            startup_cpu = (children_after.ru_utime + children_after.ru_stime
+                           - children_before.ru_utime - children_before.ru_stime)
             inside = server_side(web.url)
             result = json.loads(sent.stdout)
+            sender_cpu = result["cpu"]
+            startup_cpu -= sender_cpu  # the sender process's start-up, signing and forks
+            if args.web_alone and workers:
+                workers[:] = start_workers(server, tmp, len(workers))
             done = completed(hub, numbers, timeout=600)
             finished = time.monotonic() - began
             time.sleep(1.0)  # memory after the work is done
@@ -393,10 +406,11 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, float]:
     busy, total = busy_after[0] - busy_before[0], busy_after[1] - busy_before[1]
     print(f"  machine CPU while sending: {busy / total:.0%} of {os.cpu_count()} cores busy; per delivery "
           f"{busy / len(latencies) * 1000:.2f} ms in all, of which the web {cpu_load / len(latencies) * 1000:.2f} ms, "
-          f"the senders {sender_cpu / len(latencies) * 1000:.2f} ms and the rest (database, queue, workers, "
-          f"fake GitHub) {(busy - cpu_load - sender_cpu) / len(latencies) * 1000:.2f} ms: "
+          f"the senders {sender_cpu / len(latencies) * 1000:.2f} ms (their process's start-up "
+          f"{startup_cpu / len(latencies) * 1000:.2f} ms) and the rest "
+          f"{(busy - cpu_load - sender_cpu - startup_cpu) / len(latencies) * 1000:.2f} ms: "
           + ", ".join(f"{part} {seconds / len(latencies) * 1000:.2f}" for part, seconds in sorted(
-              split_cpu.items(), key=lambda kv: -kv[1]) if part != "web"))
+              split_cpu.items(), key=lambda kv: -kv[1]) if part not in ("web", "other")))
     print(f"  PRs with a completed check run on their head: {done}/{len(numbers)}")
     print(f"  evaluations: {sum(evaluations.values())} in all, per PR min {min(evaluations.values(), default=0)} "
           f"max {max(evaluations.values(), default=0)} mean {sum(evaluations.values()) / max(1, len(numbers)):.1f}")

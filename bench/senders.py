@@ -49,7 +49,7 @@ def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int
     context = multiprocessing.get_context("fork")
     ready = context.Barrier(senders + 1)
     start = context.Value("d", 0.0)
-    results: multiprocessing.SimpleQueue[tuple[list[float], list[str], list[int]]] = context.SimpleQueue()
+    results: multiprocessing.SimpleQueue[tuple[list[float], list[str], list[int], float]] = context.SimpleQueue()
 
     def sender(k: int) -> None:
         connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
@@ -58,6 +58,7 @@ def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int
         statuses: list[int] = []
         ready.wait()
         began = start.value
+        cpu = time.process_time()
         for i in range(k, deliveries, senders):
             if rate:
                 pause = began + i / rate - time.perf_counter()
@@ -76,7 +77,7 @@ def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int
             latencies.append(time.perf_counter() - sent)
             guids.append(guid)
             statuses.append(response.status)
-        results.put((latencies, guids, statuses))
+        results.put((latencies, guids, statuses, time.process_time() - cpu))
 
     processes = [context.Process(target=sender, args=(k,)) for k in range(senders)]
     for process in processes:
@@ -87,11 +88,13 @@ def send(url: str, secret: str, payload_file: str, deliveries: int, senders: int
     wall = time.perf_counter() - start.value
     for process in processes:
         process.join()
-    statuses = Counter(status for _, _, codes in gathered for status in codes)
+    statuses = Counter(status for _, _, codes, _ in gathered for status in codes)
     print(json.dumps({
-        "latencies": [v for latencies, _, _ in gathered for v in latencies],
-        "guids": [g for _, guids, _ in gathered for g in guids],
+        "latencies": [v for latencies, _, _, _ in gathered for v in latencies],
+        "guids": [g for _, guids, _, _ in gathered for g in guids],
         "statuses": statuses, "wall": wall,
+        # The senders' CPU while sending (their process start-up and set-up excluded).
+        "cpu": sum(cpu for _, _, _, cpu in gathered),
     }))
 
 
