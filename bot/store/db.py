@@ -4,10 +4,13 @@ comment and the findings cache. SQLite (WAL, synchronous=FULL) by default, Postg
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -450,11 +453,13 @@ class Database:
         """Whether this process holds the lock `name` for the block, without waiting for it.
 
         On PostgreSQL a session-level advisory lock, on its own connection: released when the
-        block ends, or by the server when the process dies. SQLite has one process running
-        jobs (the server with its embedded worker), so there the answer is always yes.
+        block ends, or by the server when the process dies. On SQLite an exclusive `flock` on
+        a file of its own beside the database (several `python -m bot.worker` processes may
+        share a data directory), released likewise; an in-memory database has one process.
         """
         if self.engine.dialect.name != "postgresql":
-            yield True
+            with _file_held(self.engine.url.database, name) as got:
+                yield got
             return
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         with self.engine.connect() as conn:
@@ -468,12 +473,44 @@ class Database:
                     conn.commit()
 
     def nobody_holds(self, name: str) -> bool:
-        """Whether no process holds the lock `name` (`held`) at this moment. SQLite: True."""
+        """Whether no process holds the lock `name` (`held`) at this moment."""
         with self.held(name) as free:
             return free
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _file_held(database: str | None, name: str) -> Iterator[bool]:
+    if not database or database == ":memory:":
+        yield True
+        return
+    folder = Path(f"{database}.locks")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".lock")
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        # Its holder removed the file as it let go: this lock is on a file nobody else opens.
+        os.close(fd)
+    try:
+        yield True
+    finally:
+        # Removed while held, so the lock files do not pile up (one per job ever run); whoever
+        # opened the old file meanwhile finds that it is gone and opens the new one (above).
+        os.unlink(path)
+        os.close(fd)
 
 
 def _one_line(exc: BaseException) -> str:
