@@ -8,7 +8,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,14 +26,6 @@ BOUNDED = settings(
     derandomize=True,  # the same examples on every run: a failure is reproducible in CI
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    servers: Servers = request.getfixturevalue("servers")
-    return servers.database_url()
 
 
 def _delivery(number: int, pusher: str) -> Incoming:

@@ -9,20 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from bot.store.db import Database
-from tests.servers import Servers
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    servers: Servers = request.getfixturevalue("servers")
-    return servers.database_url()
 
 
 def test_a_lock_has_one_holder_at_a_time(url: str) -> None:
