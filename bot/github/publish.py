@@ -60,7 +60,7 @@ class CheckRunPublisher:
 
     def _create(self, **fields: Any) -> int:
         """A new run, recorded (annotations digest None): its creation is recorded first, so a
-        crash between GitHub's answer and the record is mended by `_found` (one run, not two)."""
+        crash between GitHub's answer and the record is mended by `_known` (one run, not two)."""
         if self.details_url:
             fields["details_url"] = self.details_url
         token = secrets.token_hex(16)
