@@ -277,9 +277,9 @@ class Queue:
     def _stranded_gate_jobs(self) -> list[str]:
         """Command and merge-group jobs not done, older than a lease, neither queued (the
         caller saw the queue empty) nor running (nobody holds their lock): a worker that died
-        had taken them. PostgreSQL only: on SQLite one process runs the jobs, and its start-up
-        recovery queues them again."""
-        if self.rt.db.engine.dialect.name != "postgresql" or not self.rt.settings.app_configured:
+        had taken them. Workers sharing a SQLite data directory do this too (their locks are
+        files beside the database)."""
+        if not self.rt.settings.app_configured:
             return []
         with self.rt.db.session() as session:
             keys = [

@@ -43,12 +43,14 @@ from tests.servers import Redis, Servers
 class Cluster:
     """Processes sharing one PostgreSQL database and one Redis queue."""
 
-    def __init__(self, hub: FakeHub, servers: Servers, tmp_path: Path, **settings: object) -> None:
+    def __init__(self, hub: FakeHub, servers: Servers | None, tmp_path: Path, **settings: object) -> None:
+        """`servers` None: the processes share the web process's SQLite data directory instead."""
         self.hub = hub
         self.tmp_path = tmp_path
+        if servers is not None:
+            settings.update(database_url=servers.database_url(), redis_url=servers.redis_url())
         self.web = ServerProcess(
-            hub, tmp_path / "web", database_url=servers.database_url(), redis_url=servers.redis_url(),
-            embedded_worker=0, lease_seconds=2, job_retry_delay=0, **settings,
+            hub, tmp_path / "web", embedded_worker=0, lease_seconds=2, job_retry_delay=0, **settings,
         )
         self.env = self.web.env
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -202,9 +204,22 @@ def test_drill_a_worker_killed_while_sending_its_verdict_leaves_one_run(cluster:
     assert len(hub.check_runs(REPO, head)) == 1, hub.check_runs(REPO, head)
 
 
-def test_drill_a_command_job_whose_worker_dies_is_taken_over_by_a_running_worker(cluster: Cluster) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_cluster(request: pytest.FixtureRequest, fakehub: FakeHub, tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster on PostgreSQL + Redis, or worker processes sharing one SQLite data directory."""
+    fakehub.add_repo(REPO, default_branch="main", installation_id=42)
+    servers = request.getfixturevalue("servers") if request.param == "postgres" else None
+    made = Cluster(fakehub, servers, tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_drill_a_command_job_whose_worker_dies_is_taken_over_by_a_running_worker(any_cluster: Cluster) -> None:
     """No worker starts again: the one still running finds the job nobody finished or runs,
     once its lease time has passed, and applies the command once."""
+    cluster = any_cluster
     hub = cluster.hub
     hub.strict = False  # the killed client leaves a request half-answered
     hub.add_collaborator(REPO, "bob", "write")
