@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -114,14 +115,28 @@ class Cluster:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("*.log")))
 
 
-@pytest.fixture
-def cluster(fakehub: FakeHub, servers: Servers, tmp_path: Path) -> Iterator[Cluster]:
+@contextmanager
+def _running(fakehub: FakeHub, servers: Servers | None, tmp_path: Path) -> Iterator[Cluster]:
     fakehub.add_repo(REPO, default_branch="main", installation_id=42)
     made = Cluster(fakehub, servers, tmp_path)
     try:
         yield made
     finally:
         made.close()
+
+
+@pytest.fixture
+def cluster(fakehub: FakeHub, servers: Servers, tmp_path: Path) -> Iterator[Cluster]:
+    with _running(fakehub, servers, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_cluster(request: pytest.FixtureRequest, fakehub: FakeHub, tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster on PostgreSQL + Redis, or worker processes sharing one SQLite data directory."""
+    servers = request.getfixturevalue("servers") if request.param == "postgres" else None
+    with _running(fakehub, servers, tmp_path) as made:
+        yield made
 
 
 def test_drill_every_worker_killed_mid_evaluation_then_one_new_worker(cluster: Cluster) -> None:
@@ -202,18 +217,6 @@ def test_drill_a_worker_killed_while_sending_its_verdict_leaves_one_run(cluster:
     assert run["conclusion"] == "failure", cluster.logs()
     assert [a["title"].split()[0] for a in run["annotations"]] == ["RG101"]
     assert len(hub.check_runs(REPO, head)) == 1, hub.check_runs(REPO, head)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_cluster(request: pytest.FixtureRequest, fakehub: FakeHub, tmp_path: Path) -> Iterator[Cluster]:
-    """A cluster on PostgreSQL + Redis, or worker processes sharing one SQLite data directory."""
-    fakehub.add_repo(REPO, default_branch="main", installation_id=42)
-    servers = request.getfixturevalue("servers") if request.param == "postgres" else None
-    made = Cluster(fakehub, servers, tmp_path)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def test_drill_a_command_job_whose_worker_dies_is_taken_over_by_a_running_worker(any_cluster: Cluster) -> None:
