@@ -96,7 +96,12 @@ class Sampler(threading.Thread):
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _stat_cpu(Path(f"/proc/{pid}/stat").read_text())
+
+
+def _stat_cpu(stat: str) -> float:
+    """User + system CPU seconds from a /proc/PID/stat line."""
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -106,10 +111,7 @@ def cpu_by_process() -> dict[int, tuple[str, float]]:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
-            fields = text.rsplit(")", 1)[1].split()
-            found[int(stat.parent.name)] = (
-                text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            )
+            found[int(stat.parent.name)] = (text[text.index("(") + 1:text.rindex(")")], _stat_cpu(text))
         except (OSError, ValueError, IndexError):
             continue
     return found

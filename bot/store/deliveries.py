@@ -237,9 +237,9 @@ class DeliveryLog:
                 known[item.guid] = item.outcome
                 if item.extra is not None:
                     item.extra(conn)
-                if item.pusher is not None and item.pulls and _fits(item.pulls[0].head_sha):
+                if (pusher := _pusher(item)) is not None:
                     ref = item.pulls[0]
-                    key = (ref.repo, ref.number, str(ref.head_sha), item.pusher)
+                    key = (ref.repo, ref.number, str(ref.head_sha), pusher)
                     pushes[key] = dict(zip(("repo", "number", "head_sha", "pusher"), key, strict=True)) | {
                         "action": (item.action or "")[:32], "received_at": now,
                     }
@@ -260,13 +260,15 @@ class DeliveryLog:
 
 
 def _item(incoming: Incoming) -> deliveries_pg.Item:
-    recorded_pusher = incoming.pusher if incoming.pulls and _fits(incoming.pulls[0].head_sha) else None
     return deliveries_pg.Item(
         incoming.guid, incoming.event, incoming.action, incoming.outcome, incoming.trigger, incoming.repo,
-        incoming.installation_id, incoming.pulls, recorded_pusher,
+        incoming.installation_id, incoming.pulls, _pusher(incoming),
     )
 
 
-def _fits(head_sha: str | None) -> bool:
-    return head_sha is not None and len(head_sha) <= 64
+def _pusher(incoming: Incoming) -> str | None:
+    """Who brought the head of the delivery's first PR, when that is recorded: a push-like
+    delivery whose head sha fits its column."""
+    head = incoming.pulls[0].head_sha if incoming.pulls else None
+    return incoming.pusher if head is not None and len(head) <= 64 else None
 
