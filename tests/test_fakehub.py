@@ -463,6 +463,22 @@ def test_server_errors_then_success_with_pygithub_retry(demo: FakeHub) -> None:
     assert statuses == [502, 502, 201]
 
 
+def test_a_served_fault_makes_the_change_and_loses_its_answer(demo: FakeHub) -> None:
+    token = token_for(demo)
+    head = demo.pull(REPO, 7).head_sha
+    demo.fail("POST", r"/check-runs$", 502, served=True)
+    body = {"name": "reviewgate", "head_sha": head, "external_id": "x1"}
+    answer = api(demo, "POST", f"/repos/{REPO}/check-runs", token, json=body)
+    assert answer.status_code == 502 and answer.json()["message"] == "Server Error"
+    assert [r["external_id"] for r in demo.check_runs(REPO, head)] == ["x1"]  # made, all the same
+    assert [r.status for r in demo.requests_to("POST", r"/check-runs$")] == [502]
+    demo.fail("POST", r"/check-runs$", None, delay=1.0, served=True)
+    with pytest.raises(requests.Timeout):
+        requests.post(f"{demo.url}/repos/{REPO}/check-runs", headers={"Authorization": f"token {token}"},
+                      json=body | {"external_id": "x2"}, timeout=0.3)
+    assert [r["external_id"] for r in demo.check_runs(REPO, head)] == ["x1", "x2"]
+
+
 def test_secondary_rate_limit_is_retried_after_retry_after(demo: FakeHub) -> None:
     demo.secondary_rate_limit("GET", rf"^/repos/{REPO}$", retry_after=1)
     token = token_for(demo)

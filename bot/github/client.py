@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -42,10 +43,23 @@ from bot.settings import Settings
 # POST /app/installations/{id}/access_tokens is an installation token: never emit them,
 # whatever level the root logger is set to.
 logging.getLogger("github.Requester").setLevel(logging.INFO)
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # GitHub's media type for a blob's bytes as they are, instead of JSON with base64 content.
 RAW_BLOB = "application/vnd.github.raw+json"
 _PIECE = 64 * 1024
+
+
+# POSTs that make a new thing each time GitHub takes one (kinds of `traffic.kind_of`). When
+# the answer to one is lost (a 5xx, a timeout or a cut connection once it was sent), GitHub
+# may have made the thing: the retry does not send it again blind, `GitHubApp.made_once`
+# looks for it first. GitHub made nothing on a rate limit's 403, which is still retried.
+CREATIONS = frozenset({"check-runs", "issues/comments", "pulls/reviews"})
+
+
+def _creation(method: str | None) -> bool:
+    return method == "POST" and current_kind() in CREATIONS
 
 
 class CountingRetry(GithubRetry):
@@ -59,13 +73,29 @@ class CountingRetry(GithubRetry):
         GITHUB_REQUESTS.labels(method=method, kind=current_kind(), status=str(status_code)).inc()
         if status_code >= 400:
             GITHUB_ERRORS.labels(method=method, kind=str(status_code)).inc()
+        if status_code >= 500 and _creation(method):
+            return False
         return bool(super().is_retry(method, status_code, has_retry_after))
 
     def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> Any:
         error = kwargs.get("error")
         if error is not None:
             GITHUB_ERRORS.labels(method=method or "", kind=type(error).__name__).inc()
+            if _creation(method) and self._is_read_error(error):  # sent; what became of it is unknown
+                raise error
         return super().increment(method, url, *args, **kwargs)
+
+
+def answer_lost(exc: BaseException) -> bool:
+    """Whether `exc` leaves it unknown if GitHub did what it was asked: a 5xx, a timeout, or
+    a connection that failed (before the request went out, too: it cannot be told apart)."""
+    if isinstance(exc, GithubException):
+        return exc.status >= 500
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+
+
+class MadeOnce(Protocol):
+    def __call__(self, make: Callable[[], T], find: Callable[[], T | None], what: str) -> T: ...
 
 
 def make_retry(settings: Settings) -> CountingRetry:
@@ -206,6 +236,26 @@ class GitHubApp:
         return (
             user is not None and user.type == "Bot" and user.login.casefold() == self.bot_login().casefold()
         )
+
+    def made_once(self, make: Callable[[], T], find: Callable[[], T | None], what: str) -> T:
+        """What `make` makes with one of the `CREATIONS`. When the answer to it is lost, GitHub
+        may have made it all the same: what `find` finds then is taken, and `make` is sent
+        again only when there is none, up to `github_retries` times, with the retry's backoff."""
+        attempt = 0
+        while True:
+            try:
+                return make()
+            except Exception as exc:
+                if not answer_lost(exc) or attempt >= self.settings.github_retries:
+                    raise
+                log.info("the answer to making %s was lost (%s); looking for it before making it again",
+                         what, reason_of(exc))
+            # Looked for after the pause: GitHub's lists may lag behind a write for a moment.
+            time.sleep(min(Retry.DEFAULT_BACKOFF_MAX, self.settings.github_backoff * 2**attempt))
+            found = find()
+            if found is not None:
+                return found
+            attempt += 1
 
     def forget_installation(self, installation_id: int) -> None:
         """Drop a cached token that GitHub refused, so the next client fetches a fresh one."""

@@ -15,11 +15,13 @@ from typing import Any
 
 from github import UnknownObjectException
 from github.CheckRun import CheckRun
+from github.Issue import Issue
 from github.IssueComment import IssueComment
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 
 from bot import render, report
+from bot.github.client import MadeOnce
 from bot.store.db import CheckRunRecord, Database, StickyComment, utcnow
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,11 @@ _CREATING = "creating:"
 
 class CheckRunPublisher:
     def __init__(
-        self, db: Database, repo: Repository, repo_name: str, head_sha: str, details_url: str | None = None
+        self, db: Database, repo: Repository, repo_name: str, head_sha: str, details_url: str | None = None, *,
+        made_once: MadeOnce,
     ) -> None:
         self.db = db
+        self.made_once = made_once
         self.details_url = details_url  # the gate page, GitHub's "Details" link
         self.repo = repo
         self.repo_name = repo_name  # not repo.full_name: reading it would fetch the lazy repo
@@ -65,11 +69,23 @@ class CheckRunPublisher:
             fields["details_url"] = self.details_url
         token = secrets.token_hex(16)
         self._save(0, _CREATING + token)
-        run = self.repo.create_check_run(
-            name=report.CHECK_NAME, head_sha=self.head_sha, external_id=token, **fields
+        run = self.made_once(
+            lambda: self.repo.create_check_run(
+                name=report.CHECK_NAME, head_sha=self.head_sha, external_id=token, **fields
+            ),
+            lambda: self._made_with(token),
+            f"the check run on {self.head_sha[:7]}",
         )
         self._save(int(run.id), None)
         return int(run.id)
+
+    def _made_with(self, token: str) -> CheckRun | None:
+        """This commit's run created with `external_id` `token`, if GitHub made it."""
+        runs: PaginatedList[CheckRun] = PaginatedList(
+            CheckRun, self.repo.requester, f"/repos/{self.repo_name}/commits/{self.head_sha}/check-runs",
+            {"check_name": report.CHECK_NAME, "filter": "all", "per_page": 100}, list_item="check_runs",
+        )
+        return next((run for run in runs if run.external_id == token), None)
 
     def _known(self) -> CheckRunRecord | None:
         """The record of this commit's run; one whose creation was cut short is completed from
@@ -77,12 +93,7 @@ class CheckRunPublisher:
         record = self._record()
         if record is None or not (record.annotations_digest or "").startswith(_CREATING):
             return record
-        token = (record.annotations_digest or "")[len(_CREATING):]
-        runs: PaginatedList[CheckRun] = PaginatedList(
-            CheckRun, self.repo.requester, f"/repos/{self.repo_name}/commits/{self.head_sha}/check-runs",
-            {"check_name": report.CHECK_NAME, "filter": "all", "per_page": 100}, list_item="check_runs",
-        )
-        found = next((run for run in runs if run.external_id == token), None)
+        found = self._made_with((record.annotations_digest or "")[len(_CREATING):])
         if found is None:
             with self.db.session() as session:
                 gone = session.get(CheckRunRecord, (self.repo_name, self.head_sha))
@@ -213,6 +224,7 @@ def publish_comment(
     docs_url: str,
     *,
     wrote: Callable[[IssueComment], bool],
+    made_once: MadeOnce,
 ) -> bool:
     """Create or edit the one sticky comment; returns whether GitHub was written to.
 
@@ -239,13 +251,15 @@ def publish_comment(
     if comment_id is None:
         # Found again by its marker, so a lost database row never leads to a second comment;
         # a copy of the marker in someone else's comment is their text, not our summary.
-        for comment in issue.get_comments():
-            if comment.body and comment.body.startswith(report.STICKY_MARKER) and wrote(comment):
-                comment.edit(body)
-                comment_id = comment.id
-                break
+        found = _own(issue, report.STICKY_MARKER, wrote)
+        if found is not None:
+            found.edit(body)
+            comment_id = found.id
         else:
-            comment_id = issue.create_comment(body).id
+            comment_id = made_once(
+                lambda: issue.create_comment(body), lambda: _own(issue, report.STICKY_MARKER, wrote),
+                f"the sticky comment on {repo_name}#{number}",
+            ).id
     with db.session() as session:
         session.merge(StickyComment(repo=repo_name, number=number, comment_id=comment_id, state_digest=state))
     return True
@@ -260,6 +274,7 @@ def acknowledge(
     *,
     retried: bool,
     wrote: Callable[[IssueComment], bool],
+    made_once: MadeOnce,
 ) -> None:
     """React to a command comment and reply to it once (`replies` joined in one comment).
 
@@ -271,14 +286,21 @@ def acknowledge(
     if not replies:
         return
     marker = report.REPLY_MARKER.format(comment_id=comment_id)
-    if retried:
-        # An earlier attempt may have replied before it failed. Only a reply of the App's own
-        # counts: anyone can type the marker.
-        issue = repo.get_issue(number)
-        if any(c.body and c.body.startswith(marker) and wrote(c) for c in issue.get_comments()):
-            return
-    body = "\n\n---\n\n".join([marker + "\n" + replies[0], *replies[1:]])
-    _post(repo, f"/issues/{number}/comments", {"body": render.bounded(body, render.COMMENT_LIMIT)})
+    issue = repo.get_issue(number)
+    # An earlier attempt may have replied before it failed. Only a reply of the App's own
+    # counts: anyone can type the marker.
+    if retried and _own(issue, marker, wrote) is not None:
+        return
+    body = render.bounded("\n\n---\n\n".join([marker + "\n" + replies[0], *replies[1:]]), render.COMMENT_LIMIT)
+    made_once(
+        lambda: _post(repo, f"/issues/{number}/comments", {"body": body}), lambda: _own(issue, marker, wrote),
+        f"the reply to comment {comment_id}",
+    )
+
+
+def _own(issue: Issue, marker: str, wrote: Callable[[IssueComment], bool]) -> IssueComment | None:
+    """The App's comment on `issue` that starts with `marker`, if there is one."""
+    return next((c for c in issue.get_comments() if c.body and c.body.startswith(marker) and wrote(c)), None)
 
 
 def _post(repo: Repository, path: str, body: dict[str, Any]) -> Any:

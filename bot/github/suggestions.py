@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from github.Repository import Repository
 
 import rules
 from bot import render
+from bot.github.client import MadeOnce
 from bot.store.db import Database, PostedSuggestion
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 # Per head (one review, with the head's first evaluation): a review with hundreds of comments is
 # noise, and GitHub slows on it; `reviewgate check --fix` applies the rest locally.
 MAX_PER_REVIEW = 50
+_REVIEW_MARK = "<!-- reviewgate:suggestions:{token} -->"
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,13 @@ def _body(s: Suggestion) -> str:
 
 
 def publish(
-    db: Database, repo: Repository, repo_name: str, number: int, head: str, found: Iterable[Suggestion]
+    db: Database, repo: Repository, repo_name: str, number: int, head: str, found: Iterable[Suggestion], *,
+    made_once: MadeOnce,
 ) -> int:
-    """Post the suggestions not offered before as one review; returns how many were posted."""
+    """Post the suggestions not offered before as one review; returns how many were posted.
+
+    The review's body carries a random mark, by which it is found again when the answer to
+    posting it was lost (`made_once`)."""
     with db.session() as session:
         posted = {
             key for (key,) in session.query(PostedSuggestion.key).filter_by(repo=repo_name, number=number)
@@ -98,22 +105,25 @@ def publish(
     batch = list(fresh.values())[:MAX_PER_REVIEW]
     if not batch:
         return 0
-    _, data = repo.requester.requestJsonAndCheck(
-        "POST",
-        f"{repo.url}/pulls/{number}/reviews",
-        input={
-            "commit_id": head,
-            "event": "COMMENT",
-            "body": (
-                f"Reviewgate has {len(batch)} suggested fix{'es' if len(batch) != 1 else ''} for findings "
-                "on the changed lines. Each is offered once."
-            ),
-            "comments": [
-                {"path": s.path, "line": s.line, "side": "RIGHT", "body": _body(s)} for s in batch
-            ],
-        },
-    )
-    review_id = data.get("id") if isinstance(data, dict) else None
+    mark = _REVIEW_MARK.format(token=secrets.token_hex(16))
+    review = {
+        "commit_id": head,
+        "event": "COMMENT",
+        "body": (
+            f"{mark}\nReviewgate has {len(batch)} suggested fix{'es' if len(batch) != 1 else ''} for findings "
+            "on the changed lines. Each is offered once."
+        ),
+        "comments": [{"path": s.path, "line": s.line, "side": "RIGHT", "body": _body(s)} for s in batch],
+    }
+
+    def post() -> int | None:
+        _, data = repo.requester.requestJsonAndCheck("POST", f"{repo.url}/pulls/{number}/reviews", input=review)
+        return data.get("id") if isinstance(data, dict) else None
+
+    def posted_already() -> int | None:
+        return next((r.id for r in repo.get_pull(number).get_reviews() if (r.body or "").startswith(mark)), None)
+
+    review_id = made_once(post, posted_already, f"the review of suggestions on {repo_name}#{number}")
     with db.session() as session:
         for s in batch:
             session.merge(PostedSuggestion(repo=repo_name, number=number, key=s.key, review_id=review_id))

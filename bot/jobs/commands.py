@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot import render
 from bot.github import publish
+from bot.github.client import MadeOnce
 from bot.github.gather import Permissions
 from bot.jobs.assess import Assessment, assess
 from bot.policy.commands import (
@@ -396,7 +397,7 @@ def acknowledge(rt: Runtime, key: str, repo_name: str, installation_id: int, dat
             if row is not None:
                 row.payload = json.dumps({**data, "replying": True})
     repo = rt.github.client(installation_id).get_repo(repo_name)
-    _acknowledge(repo, number, comment_id, results, retried, rt.github.wrote)
+    _acknowledge(repo, number, comment_id, results, retried, rt.github.wrote, rt.github.made_once)
     return ", ".join(f"{r.command.name or '?'}:{r.outcome}" for r in results) or "nothing to acknowledge"
 
 
@@ -412,7 +413,7 @@ def _reply_for(command: Command, outcome: str, detail: str, rt: Runtime) -> str:
 
 def _acknowledge(
     repo: Repository, number: int, comment_id: int, results: list[_Result], retried: bool,
-    wrote: Callable[[IssueComment], bool],
+    wrote: Callable[[IssueComment], bool], made_once: MadeOnce,
 ) -> None:
     shown = [r for r in results if r.outcome != "ignored"]
     if not shown:
@@ -425,4 +426,6 @@ def _acknowledge(
     if any(r.outcome == "throttled" for r in shown):
         kinds.append("eyes")  # seen; answered a moment ago, so not again
     replies = [r.reply for r in shown if r.reply]
-    publish.acknowledge(repo, number, comment_id, kinds, replies, retried=retried, wrote=wrote)
+    publish.acknowledge(
+        repo, number, comment_id, kinds, replies, retried=retried, wrote=wrote, made_once=made_once
+    )

@@ -51,7 +51,7 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         if pull.state != "open":
             _finish(rt, job)
             return "closed"
-        publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job))
+        publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job), made_once=rt.github.made_once)
         wait = rt.github.rate_limit_wait(job.installation_id, rt.settings.github_rate_limit_reserve)
         if wait is not None:
             return _wait_for_rate_limit(rt, job, publisher, wait)
@@ -74,7 +74,9 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
             if last_attempt:
                 repo = rt.github.client(job.installation_id).get_repo(job.repo)
                 if publisher is not None:
-                    publisher = CheckRunPublisher(rt.db, repo, job.repo, publisher.head_sha, _page(rt, job))
+                    publisher = CheckRunPublisher(
+                        rt.db, repo, job.repo, publisher.head_sha, _page(rt, job), made_once=rt.github.made_once
+                    )
         if last_attempt:
             _give_up(rt, job, repo, publisher, exc)
         else:
@@ -138,7 +140,7 @@ def _give_up(
             # It failed before the head was read (the job evaluates the head GitHub shows).
             head = repo.get_pull(job.number).head.sha
         if publisher is None and head is not None and repo is not None:
-            publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job))
+            publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job), made_once=rt.github.made_once)
         if publisher is not None:  # None: no client (no App credentials), nothing to report to
             publisher.fail(reason)
     except Exception:
@@ -185,7 +187,7 @@ def _evaluate(
     if found.config.comment == "sticky":
         publish_comment(
             rt.db, repo, job.repo, job.number, outcome, found.fingerprints, rt.settings.rules_docs_url,
-            wrote=rt.github.wrote,
+            wrote=rt.github.wrote, made_once=rt.github.made_once,
         )
     with rt.db.session() as session:
         session.add(
@@ -208,7 +210,9 @@ def _evaluate(
     if found.config.suggestions and not found.facts.config_error and head not in found.facts.digests:
         try:
             offered = suggestions.collect(found.findings, found.fingerprints, found.changed_lines, found.line_sources)
-            suggestions.publish(rt.db, repo, job.repo, job.number, head, offered)
+            suggestions.publish(
+                rt.db, repo, job.repo, job.number, head, offered, made_once=rt.github.made_once
+            )
         except GithubException as exc:
             # Advice, not the verdict: the check is already right, and failing the job here
             # would turn it red. The next head's evaluation offers them again (none was recorded).

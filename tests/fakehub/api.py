@@ -92,6 +92,9 @@ def build_app(hub: FakeHub) -> Flask:
         fault = hub.take_fault(request.method, request.path)
         if fault is None:
             return None
+        if fault.served:
+            g.lost = fault
+            return None
         if fault.delay:
             hub.wait(fault.delay)
         if fault.status is None or fault.status < 400:
@@ -118,6 +121,12 @@ def build_app(hub: FakeHub) -> Flask:
     @app.after_request
     def after(response: Response) -> Response:
         entry: LoggedRequest | None = g.get("entry")
+        if (lost := g.get("lost")) is not None:  # served; now its answer is lost
+            if lost.delay:
+                hub.wait(lost.delay)
+            if lost.status is not None:
+                response = respond(lost.body if lost.body is not None else fault_body(lost.status, lost.headers),
+                                   lost.status, lost.headers)
         if request.method == "GET" and response.status_code == 200 and not response.is_streamed:
             response = conditional(response, entry)
         if entry is not None:

@@ -960,9 +960,14 @@ class FakeHub:
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
         body: Any = None,
+        served: bool = False,
     ) -> None:
         """The next ``times`` requests (None: all) matching ``method`` ("*": any) and
         ``path_regex`` (``re.search`` on the path) wait ``delay`` seconds, then answer ``status``.
+
+        ``served``: the request is served first (what it changes is changed), then the delay
+        and ``status`` replace its answer, as when GitHub's front times out on a write its
+        back end made: the client cannot tell whether it was made.
 
         ``status`` None or below 400: after the delay the request is served normally (a slow
         answer, to push a client past its timeout). A 403 with ``Retry-After`` in ``headers`` is
@@ -971,7 +976,7 @@ class FakeHub:
         """
         with self._lock:
             self._faults.append(
-                Fault(method.upper(), re.compile(path_regex), status, times, dict(headers or {}), delay, body)
+                Fault(method.upper(), re.compile(path_regex), status, times, dict(headers or {}), delay, body, served)
             )
 
     def secondary_rate_limit(self, method: str, path_regex: str, retry_after: int = 1, times: int | None = 1) -> None:

@@ -202,3 +202,5 @@ class Fault:
     headers: dict[str, str]
     delay: float
     body: Any = None
+    # The request is served first (what it changes is changed); then the answer is lost.
+    served: bool = False

@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.report import STICKY_MARKER
+from bot.store.db import PostedSuggestion
 from tests.bot.harness import SQLITE, Bot
 from tests.fakehub.model import FileChange
-from tests.gate_e2e.gatehub import comment
+from tests.gate_e2e.gatehub import comment, replies
 from tests.reliability.conftest import NAIVE, OLD, REPO
 from tests.reliability.helpers import wait_for
 
@@ -49,6 +51,88 @@ def test_drill_first_three_writes_fail_502_502_secondary_rate_limit(make_bot: Ca
     assert time.monotonic() - started >= 1.0
     assert bot.metric("reviewgate_github_requests_total", method="POST", kind="check-runs", status="502") >= 2
     assert bot.metric("reviewgate_github_requests_total", method="POST", kind="check-runs", status="403") >= 1
+
+
+# A write whose answer is lost (GitHub's front answered 502, or the connection was cut after
+# the request went out) may have been made. Creations are looked for before they are sent again.
+LOST = {
+    "502": {"status": 502},
+    "timeout": {"status": None, "delay": 3},  # past the client's 1 s timeout
+}
+
+
+# A naive `datetime.now()` whose fix (`timezone.utc`, imported already) is offered as a suggestion.
+FIXABLE = OLD + "\n\ndef naive():\n    print(datetime.now())\n"
+
+
+def _lost(bot: Bot, path: str, how: str) -> None:
+    bot.hub.strict = False
+    bot.hub.fail("POST", path, served=True, **LOST[how])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("how", LOST)
+@pytest.mark.parametrize("path", [r"/check-runs$", r"/issues/7/comments$"], ids=["check run", "sticky comment"])
+def test_a_check_run_or_sticky_comment_made_by_github_whose_answer_was_lost_is_found_not_made_again(
+    make_bot: Callable[..., Bot], path: str, how: str
+) -> None:
+    bot = make_bot(github_timeout=1)
+    head = _pull(bot)
+    _lost(bot, path, how)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+    assert len(bot.hub.check_runs(REPO, head)) == 1
+    sticky = [c for c in bot.hub.comments(REPO, 7) if c["body"].startswith(STICKY_MARKER)]
+    assert len(sticky) == 1 and "RG101" in sticky[0]["body"]
+    assert len(bot.hub.requests_to("POST", path)) == 1
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_a_command_reply_made_by_github_whose_answer_was_lost_is_found_not_made_again(
+    make_bot: Callable[..., Bot], how: str
+) -> None:
+    bot = make_bot(github_timeout=1)
+    _pull(bot)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    _lost(bot, r"/issues/7/comments$", how)
+    posted = len(bot.hub.requests_to("POST", r"/issues/7/comments$"))
+    comment(bot, 7, "alice", "/gate frobnicate")
+    bot.wait(60)
+    assert len([r for r in replies(bot, 7) if "is not a command" in r]) == 1
+    assert len(bot.hub.requests_to("POST", r"/issues/7/comments$")) == posted + 1
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_a_review_of_suggestions_made_by_github_whose_answer_was_lost_is_found_not_made_again(
+    make_bot: Callable[..., Bot], how: str
+) -> None:
+    bot = make_bot(github_timeout=1)
+    bot.hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=FIXABLE)])
+    _lost(bot, r"/pulls/7/reviews$", how)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    (review,) = bot.hub.reviews_posted(REPO, 7)
+    assert "```suggestion" in review["comments"][0]["body"]
+    assert len(bot.hub.requests_to("POST", r"/pulls/7/reviews$")) == 1
+    with bot.runtime.db.session() as session:  # recorded as offered: not offered again
+        assert session.query(PostedSuggestion).count() == 1
+
+
+def test_a_write_that_is_harmless_to_repeat_is_repeated_by_the_retry_itself(make_bot: Callable[..., Bot]) -> None:
+    # GitHub keeps one reaction of a kind per user: sending one again after a 502 needs no look first.
+    bot = make_bot(github_retries=3)
+    _pull(bot)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    bot.hub.strict = False
+    bot.hub.fail("POST", r"/reactions$", 502, times=2, served=True)
+    retries_before = bot.metric("reviewgate_jobs_total", outcome="retry")
+    command, _ = comment(bot, 7, "alice", "/gate frobnicate")
+    bot.wait(60)
+    assert [r.status for r in bot.hub.requests_to("POST", rf"/comments/{command}/reactions$")] == [502, 502, 200]
+    assert [r["content"] for r in bot.hub.reactions(command)] == ["confused"]
+    assert bot.metric("reviewgate_jobs_total", outcome="retry") == retries_before
 
 
 def test_a_primary_rate_limit_past_the_longest_wait_is_retried_by_the_queue_after_the_reset(
