@@ -38,9 +38,11 @@ class CheckRunPublisher:
     def __init__(
         self, db: Database, repo: Repository, repo_name: str, head_sha: str, details_url: str | None = None, *,
         made_once: MadeOnce,
+        app_id: int | None,
     ) -> None:
         self.db = db
         self.made_once = made_once
+        self.app_id = app_id
         self.details_url = details_url  # the gate page, GitHub's "Details" link
         self.repo = repo
         self.repo_name = repo_name  # not repo.full_name: reading it would fetch the lazy repo
@@ -80,10 +82,13 @@ class CheckRunPublisher:
         return int(run.id)
 
     def _made_with(self, token: str) -> CheckRun | None:
-        """This commit's run created with `external_id` `token`, if GitHub made it."""
+        """This commit's run created with `external_id` `token`, if GitHub made it. Only this
+        App's runs: another App installed on the repository can name a run `reviewgate` too,
+        and copy the token once it can read ours."""
         runs: PaginatedList[CheckRun] = PaginatedList(
             CheckRun, self.repo.requester, f"/repos/{self.repo_name}/commits/{self.head_sha}/check-runs",
-            {"check_name": report.CHECK_NAME, "filter": "all", "per_page": 100}, list_item="check_runs",
+            {"check_name": report.CHECK_NAME, "filter": "all", "per_page": 100, "app_id": self.app_id},
+            list_item="check_runs",
         )
         return next((run for run in runs if run.external_id == token), None)
 

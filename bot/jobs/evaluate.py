@@ -51,7 +51,7 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
         if pull.state != "open":
             _finish(rt, job)
             return "closed"
-        publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job), made_once=rt.github.made_once)
+        publisher = _publisher(rt, job, repo, head)
         wait = rt.github.rate_limit_wait(job.installation_id, rt.settings.github_rate_limit_reserve)
         if wait is not None:
             return _wait_for_rate_limit(rt, job, publisher, wait)
@@ -74,9 +74,7 @@ def run(rt: Runtime, queued: Owed, *, last_attempt: bool) -> str:
             if last_attempt:
                 repo = rt.github.client(job.installation_id).get_repo(job.repo)
                 if publisher is not None:
-                    publisher = CheckRunPublisher(
-                        rt.db, repo, job.repo, publisher.head_sha, _page(rt, job), made_once=rt.github.made_once
-                    )
+                    publisher = _publisher(rt, job, repo, publisher.head_sha)
         if last_attempt:
             _give_up(rt, job, repo, publisher, exc)
         else:
@@ -113,8 +111,12 @@ def _finish(rt: Runtime, job: Owed) -> None:
             pull_state.unqueue(rt.db, [(job.repo, job.number)])
 
 
-def _page(rt: Runtime, job: Owed) -> str:
-    return report.gate_page_url(rt.settings.public_url, job.repo, job.number)
+def _publisher(rt: Runtime, job: Owed, repo: Repository, head: str) -> CheckRunPublisher:
+    """The check run of `head`, whose GitHub "Details" link is the PR's gate page."""
+    return CheckRunPublisher(
+        rt.db, repo, job.repo, head, report.gate_page_url(rt.settings.public_url, job.repo, job.number),
+        made_once=rt.github.made_once, app_id=rt.settings.app_id,
+    )
 
 
 def _vanished(repo: Repository, number: int) -> bool:
@@ -140,7 +142,7 @@ def _give_up(
             # It failed before the head was read (the job evaluates the head GitHub shows).
             head = repo.get_pull(job.number).head.sha
         if publisher is None and head is not None and repo is not None:
-            publisher = CheckRunPublisher(rt.db, repo, job.repo, head, _page(rt, job), made_once=rt.github.made_once)
+            publisher = _publisher(rt, job, repo, head)
         if publisher is not None:  # None: no client (no App credentials), nothing to report to
             publisher.fail(reason)
     except Exception:

@@ -62,7 +62,9 @@ def check_merge_group(rt: Runtime, repo_name: str, installation_id: int, data: d
     head_sha = str(data["head_sha"])
     gh = rt.github.client(installation_id)
     repo = gh.get_repo(repo_name)
-    publisher = CheckRunPublisher(rt.db, repo, repo_name, head_sha, made_once=rt.github.made_once)
+    publisher = CheckRunPublisher(
+        rt.db, repo, repo_name, head_sha, made_once=rt.github.made_once, app_id=rt.settings.app_id
+    )
     publisher.start()
     numbers, why = group_pulls(rt, repo, repo_name, data)
     if numbers is None:

@@ -810,13 +810,15 @@ class FakeHub:
         status: str = "completed",
         conclusion: str | None = "success",
         app_id: int | None = None,
+        external_id: str = "",
     ) -> int:
         """A check run made outside the API (e.g. by another app, or before a test starts)."""
         with self._lock:
             self.repo(full_name)
             return self._create_run(
                 full_name,
-                {"name": name, "head_sha": head_sha, "status": status, "conclusion": conclusion},
+                {"name": name, "head_sha": head_sha, "status": status, "conclusion": conclusion,
+                 "external_id": external_id},
                 app_id or self.app_id,
             )
 

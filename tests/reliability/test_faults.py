@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.report import STICKY_MARKER
-from bot.store.db import PostedSuggestion
+from bot.store.db import CheckRunRecord, PostedSuggestion, utcnow
 from tests.bot.harness import SQLITE, Bot
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import comment, replies
@@ -117,6 +117,21 @@ def test_a_review_of_suggestions_made_by_github_whose_answer_was_lost_is_found_n
     assert len(bot.hub.requests_to("POST", r"/pulls/7/reviews$")) == 1
     with bot.runtime.db.session() as session:  # recorded as offered: not offered again
         assert session.query(PostedSuggestion).count() == 1
+
+
+def test_a_run_of_another_app_with_the_token_of_a_creation_cut_short_is_not_taken_for_ours(bot: Bot) -> None:
+    # An evaluation stopped after recording its creation token; another App installed on the
+    # repository copied the token into a run it named `reviewgate`. It is not this App's run.
+    head = _pull(bot)
+    with bot.runtime.db.session() as session:
+        session.add(CheckRunRecord(repo=REPO, head_sha=head, check_run_id=0, annotations_digest="creating:tok",
+                                   updated_at=utcnow()))
+    theirs = bot.hub.add_check_run(REPO, head, app_id=99, external_id="tok", status="in_progress", conclusion=None)
+    bot.open_pull(REPO, 7)
+    bot.wait(60)
+    _assert_right_verdict(bot, head)
+    assert bot.latest_run(REPO, head)["id"] != theirs
+    assert not bot.hub.requests_to("PATCH", rf"/check-runs/{theirs}$")
 
 
 def test_a_write_that_is_harmless_to_repeat_is_repeated_by_the_retry_itself(make_bot: Callable[..., Bot]) -> None:
