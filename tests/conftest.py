@@ -23,3 +23,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 # Throwaway PostgreSQL and Redis for the tests that run on them (tests/servers.py).
 from tests.servers import servers  # noqa: E402, F401
+
+# The fake GitHub's fixtures (`fakehub`, `fakehub_factory`), registered here, before any test
+# module imports the package, so that pytest rewrites the asserts in it.
+pytest_plugins = ["tests.fakehub.pytest_plugin"]

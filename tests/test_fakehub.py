@@ -25,8 +25,6 @@ from github.PullRequest import ReviewComment
 
 from tests.fakehub import FakeHub, FileChange, blob_sha, openapi
 
-pytest_plugins = ["tests.fakehub.pytest_plugin"]
-
 REPO = "octo/demo"
 OLD = "import datetime\n\n\ndef stamp():\n    return 1\n"
 NEW = "import datetime\n\n\ndef stamp():\n    return datetime.datetime.now()\n"

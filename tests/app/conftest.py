@@ -2,4 +2,3 @@
 
 from __future__ import annotations
 
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401

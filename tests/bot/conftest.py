@@ -9,7 +9,6 @@ import pytest
 
 from tests.bot.harness import SCALE_OUT, SQLITE, Bot, make_app, parametrize_backends
 from tests.fakehub import FakeHub
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 
 @pytest.fixture

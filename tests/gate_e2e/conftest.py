@@ -9,7 +9,6 @@ import pytest
 
 from tests.bot.conftest import backend, bot  # noqa: F401
 from tests.bot.harness import parametrize_backends
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 from tests.pages.conftest import site  # noqa: F401  # the app with its pages (dry run, bots' audit)
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from tests.bot.harness import Bot
 from tests.fakehub import FakeHub
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 from tests.pages.browser import browser, chromium  # noqa: F401
 from tests.pages.site import make_site
 

@@ -14,7 +14,6 @@ import pytest
 from tests.bot.conftest import backend  # noqa: F401
 from tests.bot.harness import SCALE_OUT, Bot, make_app, parametrize_backends
 from tests.fakehub import FakeHub
-from tests.fakehub.pytest_plugin import fakehub, fakehub_factory  # noqa: F401
 
 REPO = "octo/demo"
 OLD = "from datetime import datetime, timezone\n\n\ndef now():\n    return datetime.now(timezone.utc)\n"
