@@ -17,7 +17,8 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from bot.github.client import GitHubApp
-from bot.github.traffic import Bucket, MemoryPacer, WritePacer
+from bot.github.shared_cache import SharedETagCache
+from bot.github.traffic import Bucket, Cache, MemoryPacer, WritePacer
 from bot.isolation import Isolation, Limits
 from bot.settings import APP_FIELDS, ConfigurationError, Settings
 from bot.store.db import Database
@@ -82,7 +83,7 @@ class Runtime:
         # Built on first use: the web side never calls GitHub, so it starts without the key.
         with self._lock:
             if self._github is None:
-                self._github = GitHubApp(self.settings, self._pacer())
+                self._github = GitHubApp(self.settings, self._pacer(), self._cache())
             return self._github
 
     def _pacer(self) -> WritePacer:
@@ -91,6 +92,17 @@ class Runtime:
         if bucket.interval <= 0:
             return MemoryPacer(bucket)
         return DatabasePacer(self.db, bucket.burst, bucket.take, bucket.interval)
+
+    def _cache(self) -> Cache | None:
+        """With Redis (the scale-out topology), the conditional-request cache every process
+        shares; else the GitHub client's own, in this process."""
+        settings = self.settings
+        if not settings.redis_url or settings.app_id is None or settings.private_key_pem is None:
+            return None
+        return SharedETagCache.from_url(
+            settings.redis_url, settings.app_id, settings.private_key_pem.encode(),
+            settings.github_etag_entries, settings.github_etag_mb * 1024 * 1024,
+        )
 
     def reconfigure(self, settings: Settings) -> None:
         """Use new settings (new App credentials) from now on, without a restart.

@@ -29,6 +29,7 @@ from bot.github.traffic import (
     APP,
     CALLER_HEADER,
     Bucket,
+    Cache,
     ETagCache,
     MemoryPacer,
     Traffic,
@@ -159,7 +160,7 @@ def installation_key(installation_id: int) -> str:
 
 
 class GitHubApp:
-    def __init__(self, settings: Settings, pacer: WritePacer | None = None) -> None:
+    def __init__(self, settings: Settings, pacer: WritePacer | None = None, cache: Cache | None = None) -> None:
         settings.check_github_app()
         assert settings.app_id is not None and settings.private_key_pem is not None
         self.settings = settings
@@ -178,7 +179,7 @@ class GitHubApp:
         self.traffic = Traffic(
             settings.github_concurrency,
             pacer or MemoryPacer(Bucket(settings.github_write_burst, settings.github_write_interval)),
-            ETagCache(settings.github_etag_entries, settings.github_etag_mb * 1024 * 1024),
+            cache if cache is not None else ETagCache(settings.github_etag_entries, settings.github_etag_mb * 1024 * 1024),
         )
         # Evaluations of several installations share the connection pool.
         self.traffic.mount(

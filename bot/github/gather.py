@@ -24,6 +24,7 @@ from github.Repository import Repository
 import rules
 from bot.analysis import ChangedFile
 from bot.github.client import reason_of
+from bot.github.traffic import CACHE_HEADER
 from bot.policy.facts import MAX_LISTED_COMMITS, CommitFact, Review
 from bot.policy.repo_config import DEFAULT_CONFIG, PERMISSIONS, GateConfig, parse_repo_config
 from rules.config import check_size
@@ -95,7 +96,11 @@ def _config_text(repo: Repository, sha: str) -> str:
         if key in _CONFIG_TEXTS:
             _CONFIG_TEXTS.move_to_end(key)
             return _CONFIG_TEXTS[key]
-    _, blob = repo.requester.requestJsonAndCheck("GET", f"{repo.url}/git/blobs/{quote(sha, safe='')}")
+    # Asked conditionally (the cache shared by the workers answers a 304 when another process
+    # read it), where other blobs are not: this one is read by every evaluation.
+    _, blob = repo.requester.requestJsonAndCheck(
+        "GET", f"{repo.url}/git/blobs/{quote(sha, safe='')}", headers={CACHE_HEADER: "1"}
+    )
     raw = base64.b64decode(blob.get("content") or "") if isinstance(blob, dict) else b""
     check_size(len(raw))
     text = raw.decode("utf-8", "replace")

@@ -13,7 +13,8 @@ a reviewer seconds per file and says nothing to other threads or processes. Inst
 - A read that PyGithub repeats across evaluations (the pull request, its reviews, the
   configuration file, roles, memberships, commits) carries the ETag of the last answer; a
   `304 Not Modified` does not count against GitHub's rate limit, and the remembered answer
-  is handed to PyGithub as if it had come again.
+  is handed to PyGithub as if it had come again. With Redis, the answers are remembered
+  there, for every process (`bot.github.shared_cache`).
 
 PyGithub's requests reach this module through the connection class it lets a program
 inject (`Requester.injectConnectionClasses`); the class keeps one keep-alive session per
@@ -48,6 +49,9 @@ from bot.metrics import GITHUB_NOT_MODIFIED
 # Set by our installation auth on every request it signs, read and removed before sending:
 # it names the installation whose budget the request spends.
 CALLER_HEADER = "X-Reviewgate-Caller"
+# Set by a caller on a GET of a kind that is not cached by default (a configuration file's
+# blob), read and removed before sending: that answer is asked conditionally too.
+CACHE_HEADER = "X-Reviewgate-Cache"
 APP = "app"
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
@@ -133,10 +137,19 @@ class Budget:
 
 
 @dataclass(frozen=True)
-class _Stored:
+class Stored:
     etag: str
     headers: dict[str, str]
     body: bytes
+
+
+class Cache(Protocol):
+    """The last answer with an ETag per (caller, URL, media type): `ETagCache` in this process,
+    or `bot.github.shared_cache.SharedETagCache` shared by every process through Redis."""
+
+    def get(self, key: tuple[str, str, str]) -> Stored | None: ...
+
+    def put(self, key: tuple[str, str, str], item: Stored) -> None: ...
 
 
 class ETagCache:
@@ -146,18 +159,18 @@ class ETagCache:
     def __init__(self, entries: int, max_bytes: int) -> None:
         self.entries = entries
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, str, str], _Stored] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], Stored] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str]) -> _Stored | None:
+    def get(self, key: tuple[str, str, str]) -> Stored | None:
         with self._lock:
             item = self._items.get(key)
             if item is not None:
                 self._items.move_to_end(key)
             return item
 
-    def put(self, key: tuple[str, str, str], item: _Stored) -> None:
+    def put(self, key: tuple[str, str, str], item: Stored) -> None:
         if len(item.body) > self.max_bytes // 16:
             return  # one answer must not push out everything else
         with self._lock:
@@ -177,7 +190,7 @@ class ETagCache:
 class Traffic:
     """The request policy for one GitHub App (one API host)."""
 
-    def __init__(self, concurrency: int, pacer: WritePacer, cache: ETagCache) -> None:
+    def __init__(self, concurrency: int, pacer: WritePacer, cache: Cache) -> None:
         self.concurrency = max(1, concurrency)
         self.pacer = pacer
         self.cache = cache
@@ -309,12 +322,13 @@ class _Policy:
         traffic = self.traffic
         headers = dict(self.headers)
         caller = headers.pop(CALLER_HEADER, APP)
+        opted_in = headers.pop(CACHE_HEADER, None) is not None
         url = f"{self.protocol}://{self.host}:{self.port}{self.url}"
         if traffic is None:
             return RequestsResponse(self._send(self.session, url, headers))
         kind = kind_of(self.url)
         key = (caller, self.url, headers.get("Accept", ""))
-        cached = self.verb == "GET" and kind in _CACHED_KINDS
+        cached = self.verb == "GET" and (kind in _CACHED_KINDS or opted_in)
         stored = traffic.cache.get(key) if cached else None
         if stored is not None:
             headers["If-None-Match"] = stored.etag
@@ -327,7 +341,7 @@ class _Policy:
         if cached and response.status_code == 200:
             etag = response.headers.get("ETag")
             if etag and not self.stream:
-                traffic.cache.put(key, _Stored(etag, dict(response.headers), response.content))
+                traffic.cache.put(key, Stored(etag, dict(response.headers), response.content))
         return RequestsResponse(response)
 
     def _send(self, session: requests.Session, url: str, headers: dict[str, str]) -> requests.Response:
@@ -342,7 +356,7 @@ class _Policy:
             self.session.close()
 
 
-def _replay(not_modified: requests.Response, stored: _Stored) -> requests.Response:
+def _replay(not_modified: requests.Response, stored: Stored) -> requests.Response:
     """The remembered answer, with the rate-limit headers of the fresh 304."""
     response = requests.Response()
     response.status_code = 200

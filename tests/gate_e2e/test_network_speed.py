@@ -17,6 +17,7 @@ from tests.bot.harness import NO_APPROVALS, Bot, make_app
 from tests.fakehub import FakeHub
 from tests.fakehub.model import FileChange
 from tests.gate_e2e.gatehub import comment, review
+from tests.servers import Servers
 
 REPO = "octo/demo"
 OLD = "from datetime import datetime, timezone\n\n\ndef now():\n    return datetime.now(timezone.utc)\n"
@@ -184,12 +185,17 @@ def test_a_re_evaluation_after_an_approval_counts_four_requests_and_fetches_no_b
     head = _pull(hub, 7, 3)
     review(slow_bot, 7, "bob", state="COMMENTED")  # bob's role is asked once, for this repository
     slow_bot.wait(60)
+    _approval_counts_four_requests(slow_bot, head)
+
+
+def _approval_counts_four_requests(bot: Bot, head: str) -> None:
+    hub = bot.hub
     mark, blobs = len(hub.requests), hub.blob_fetches
-    assert review(slow_bot, 7, "bob").status_code == 202
-    slow_bot.wait(60)
+    assert review(bot, 7, "bob").status_code == 202
+    bot.wait(60)
     assert hub.blob_fetches == blobs
     counted = sorted(f"{r.method} {r.path.split('/repos/octo/demo/')[-1]}" for r in hub.counted_requests(mark))
-    run = slow_bot.latest_run(REPO, head)
+    run = bot.latest_run(REPO, head)
     sticky = [c for c in hub.comments(REPO, 7) if c["user"]["type"] == "Bot"]
     # What changed on GitHub (the pull request, its reviews) and what the bot writes (the check
     # run, its comment); the configuration, the files, bob's role and the commits are 304s.
@@ -231,3 +237,27 @@ def test_a_head_gets_one_suggestion_review_and_a_re_evaluation_posts_none(slow_b
     assert len(hub.reviews_posted(REPO, 7)) == 1
     assert not [r for r in hub.requests[mark:] if r.method == "POST" and r.path.endswith("/reviews")]
     assert slow_bot.latest_run(REPO, head)["status"] == "completed"
+
+
+def test_a_re_evaluation_on_another_worker_process_counts_the_same_four_requests(
+    fakehub: FakeHub, tmp_path: Path, servers: Servers
+) -> None:
+    """The conditional-request cache is shared by the workers (in Redis): a re-evaluation
+    that lands on a worker that never saw the pull request costs what it costs on the one
+    that did. Per-process caches would count the configuration, the files, the role and
+    the commits again, once per worker, against the installation's rate limit."""
+    hub = fakehub
+    hub.add_repo(REPO, default_branch="main", installation_id=42)
+    hub.set_file(REPO, "main", ".github/reviewgate.yml", "suggestions: false\n")
+    hub.add_collaborator(REPO, "bob", "write")
+    bot = make_app(hub, tmp_path, servers=servers)
+    try:
+        bot.workers = [bot.start_worker(2, analysis_isolation=False)]
+        head = _pull(hub, 7, 3)
+        review(bot, 7, "bob", state="COMMENTED")
+        bot.wait(60)
+        bot.stop()  # the worker that evaluated it, and its memory, are gone
+        bot.workers = [bot.start_worker(2, analysis_isolation=False)]
+        _approval_counts_four_requests(bot, head)
+    finally:
+        bot.close()
