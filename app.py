@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 import sys
 import time
+from types import FrameType
 from typing import NoReturn
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -157,11 +159,23 @@ def main() -> None:
     consumer = queue.start_consumer(settings.workers) if embedded else None
     if embedded:
         queue.recover()
+    # SIGTERM (systemd's and docker's stop) ends like Ctrl-C: waitress stops serving and lets the
+    # requests under way finish, then the jobs under way finish. A second signal ends at once.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.run()
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        logging.getLogger("reviewgate").info("stopping: the jobs under way finish first")
         if consumer is not None:
             consumer.stop(graceful=True)
+        runtime.close()
+        logging.getLogger("reviewgate").info("stopped")
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # Raised in the main thread, inside waitress's loop, which ends on it as on Ctrl-C.
+    raise SystemExit(0)
 
 
 def checked_settings() -> Settings:

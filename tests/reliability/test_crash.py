@@ -5,6 +5,7 @@ nothing the bot posts (check run, sticky comment, suggestions) appears twice."""
 from __future__ import annotations
 
 import json
+import signal
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -118,3 +119,30 @@ def test_drill_sigkill_during_an_evaluation_then_restart(fakehub: FakeHub, tmp_p
     assert hub.redelivery_requests == []
     assert "re-enqueued 1 evaluations owed from before a restart" in server.log()
     assert_no_secret(server.log(), hub, "the server's output")
+
+
+def test_sigterm_during_an_evaluation_lets_it_finish_then_the_server_exits_0(fakehub: FakeHub, tmp_path: Path) -> None:
+    """systemd's and docker's stop: the evaluation under way completes its check run, the
+    analysis processes are shut down, and the exit status says all went well."""
+    hub = fakehub
+    hub.add_repo(REPO, default_branch="main", installation_id=42)
+    head = hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)]).head_sha
+    server = ServerProcess(hub, tmp_path / "data", job_retry_delay=0, github_timeout=60)
+    try:
+        server.start()
+        hub.fail("GET", r"/git/blobs/", None, delay=2)  # slow, then answered
+        _deliver(server, hub, "opened")
+        wait_for(lambda: _waiting_on_blob(hub, head), timeout=60, what="the evaluation to wait on GitHub")
+        helpers = descendants(server.pid)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(60) == 0
+        run = _completed(hub, head)
+        assert run is not None and run["conclusion"] == "failure"
+        assert len(hub.check_runs(REPO, head)) == 1
+        wait_for(lambda: not _alive(helpers), timeout=30, what="the analysis processes to exit")
+    finally:
+        server.stop()
+    log = server.log()
+    assert "stopping: the jobs under way finish first" in log and "stopped" in log
+    assert "Traceback" not in log and "leaked" not in log, log[-2000:]
