@@ -17,12 +17,19 @@ request, files pages, ceil(files / concurrency) rounds of blobs, completing the 
 installation token is fetched once an hour), plus the analysis (the 0 ms row: CPU and process
 overhead).
 
+`--backend postgres-redis` runs the same on a throwaway PostgreSQL (fsync on) and Redis
+(tests/servers.py), with the jobs in one `python -m bot.worker` process of as many threads as
+`python app.py` embeds: the scale-out topology, where every request to GitHub that may be
+answered 304 also asks the cache shared in Redis.
+
 Usage: .venv/bin/python bench/verdict_latency.py [--latency 0,50,100,200] [--files 1,10,50,300,1000]
+                                                 [--backend sqlite|postgres-redis]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import tempfile
@@ -40,6 +47,7 @@ from tests.bot.harness import Bot, make_app  # noqa: E402
 from tests.fakehub import FakeHub  # noqa: E402
 from tests.fakehub.model import FileChange  # noqa: E402
 from tests.gate_e2e.gatehub import comment, review  # noqa: E402
+from tests.servers import running_servers  # noqa: E402
 
 REPO = "bench/latency"
 INSTALLATION = 4242
@@ -114,20 +122,29 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", default="0,50,100,200", help="milliseconds per request, comma-separated")
     parser.add_argument("--files", default="1,10,50,300,1000", help="changed files per PR, comma-separated")
+    parser.add_argument("--backend", choices=["sqlite", "postgres-redis"], default="sqlite",
+                        help="SQLite with the consumer in the server (default), or PostgreSQL + Redis with a "
+                             "`python -m bot.worker` process")
     args = parser.parse_args()
     latencies = [int(x) / 1000 for x in args.latency.split(",")]
     sizes = [int(x) for x in args.files.split(",")]
     rows = []
-    with tempfile.TemporaryDirectory(prefix="reviewgate-latency-") as tmp, FakeHub() as hub:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="reviewgate-latency-"))
+        hub = stack.enter_context(FakeHub())
+        servers = stack.enter_context(running_servers(durable=True)) if args.backend == "postgres-redis" else None
         hub.add_repo(REPO, installation_id=INSTALLATION)
         # Like most repositories, one with a .github folder (workflows) and no reviewgate.yml.
         hub.set_file(REPO, "main", ".github/workflows/ci.yml", "on: push\n")
         hub.add_collaborator(REPO, "bob", "write")
-        bot = make_app(hub, Path(tmp), serve_with="waitress", github_write_interval=1.0, evaluation_seconds=600,
-                       lease_seconds=600)
+        bot = make_app(hub, Path(tmp), serve_with="waitress", servers=servers, github_write_interval=1.0,
+                       evaluation_seconds=600, lease_seconds=600)
         concurrency = bot.settings.github_concurrency
-        # The consumer as `python app.py` runs it (its own polling), not the tests' quicker one.
-        bot.consumer = bot.queue.start_consumer(bot.settings.workers)
+        if servers is not None:
+            bot.workers = [bot.start_worker(bot.settings.workers)]
+        else:
+            # The consumer as `python app.py` runs it (its own polling), not the tests' quicker one.
+            bot.consumer = bot.queue.start_consumer(bot.settings.workers)
         number = 1
         try:
             # A server that has been running: its analysis workers are up, its token fetched.
