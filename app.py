@@ -166,11 +166,12 @@ def main() -> None:
         server.run()
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        logging.getLogger("reviewgate").info("stopping: the jobs under way finish first")
+        log = logging.getLogger("reviewgate")
+        log.info("stopping: the jobs under way finish first")
         if consumer is not None:
             consumer.stop(graceful=True)
         runtime.close()
-        logging.getLogger("reviewgate").info("stopped")
+        log.info("stopped")
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

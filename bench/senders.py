@@ -130,20 +130,21 @@ def answer(connection: socket.socket) -> tuple[int, bool]:
     status, and whether the server keeps the connection open."""
     data = b""
     while b"\r\n\r\n" not in data:
-        chunk = connection.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        data += chunk
+        data += _received(connection)
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     length = next((int(line.split(b":", 1)[1]) for line in lines[1:] if line.lower().startswith(b"content-length:")), 0)
     while len(body) < length:
-        chunk = connection.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        body += chunk
+        body += _received(connection)
     kept = not any(line.lower().replace(b" ", b"") == b"connection:close" for line in lines[1:])
     return int(lines[0].split()[1]), kept
+
+
+def _received(connection: socket.socket) -> bytes:
+    chunk = connection.recv(65536)
+    if not chunk:
+        raise ConnectionError("the server closed the connection")
+    return chunk
 
 
 def sign(secret: str, body: bytes) -> str:

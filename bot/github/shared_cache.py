@@ -32,7 +32,7 @@ from typing import Any
 
 import redis
 
-from bot.github.traffic import Stored
+from bot.github.traffic import Stored, fits
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ class SharedETagCache:
         return None if content is None else self._open(name, content)
 
     def put(self, key: tuple[str, str, str], item: Stored) -> None:
-        if len(item.body) > self.max_bytes // 16:
-            return  # one answer must not push out everything else
+        if not fits(item, self.max_bytes):
+            return
         name = self._name(key)
         try:
             self._put(keys=[self._lru, self._sizes, self._bytes],
@@ -121,16 +121,20 @@ class SharedETagCache:
     def _seal(self, name: str, item: Stored) -> bytes:
         head = json.dumps({"etag": item.etag, "headers": item.headers}).encode()
         content = _LENGTH.pack(len(head)) + head + item.body
-        return hmac.new(self._key, name.encode() + b"\0" + content, hashlib.sha256).digest() + content
+        return self._mac(name, content) + content
 
     def _open(self, name: str, sealed: bytes) -> Stored | None:
         mac, content = sealed[:_MAC], sealed[_MAC:]
-        if not hmac.compare_digest(mac, hmac.new(self._key, name.encode() + b"\0" + content, hashlib.sha256).digest()):
+        if not hmac.compare_digest(mac, self._mac(name, content)):
             log.warning("a conditional-request cache entry in Redis failed its signature check: ignored")
             return None
         (length,) = _LENGTH.unpack_from(content)
         head: dict[str, Any] = json.loads(content[_LENGTH.size:_LENGTH.size + length])
         return Stored(head["etag"], head["headers"], content[_LENGTH.size + length:])
+
+    def _mac(self, name: str, content: bytes) -> bytes:
+        # Over the entry's name too: content moved under another key does not check out.
+        return hmac.new(self._key, name.encode() + b"\0" + content, hashlib.sha256).digest()
 
     def _unavailable(self, exc: Exception) -> None:
         with self._lock:

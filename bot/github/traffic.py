@@ -143,6 +143,12 @@ class Stored:
     body: bytes
 
 
+def fits(item: Stored, max_bytes: int) -> bool:
+    """Whether a cache bounded to `max_bytes` takes the answer: one must not push out
+    everything else."""
+    return len(item.body) <= max_bytes // 16
+
+
 class Cache(Protocol):
     """The last answer with an ETag per (caller, URL, media type): `ETagCache` in this process,
     or `bot.github.shared_cache.SharedETagCache` shared by every process through Redis."""
@@ -171,8 +177,8 @@ class ETagCache:
             return item
 
     def put(self, key: tuple[str, str, str], item: Stored) -> None:
-        if len(item.body) > self.max_bytes // 16:
-            return  # one answer must not push out everything else
+        if not fits(item, self.max_bytes):
+            return
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
