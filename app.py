@@ -1,9 +1,12 @@
-"""Reviewgate's web application: `create_app()` for WSGI servers, `python app.py` to run.
+"""Reviewgate's web application: `python app.py` to run; `create_asgi_app()` and `create_app()`
+(WSGI) for gunicorn.
 
-`python app.py` serves the app with waitress and runs the queue consumer in the same
-process, so one command needs no other service. With `REVIEWGATE_EMBEDDED_WORKER=0` it serves
-only, and `python -m bot.worker` processes on the same settings run the jobs. Under gunicorn
-(`gunicorn -w 4 'app:create_app()'`) each web process calls `create_app()`, which serves only.
+`python app.py` serves the app with uvicorn (`bot.web.asgi`: the webhook on the event loop,
+the pages through Flask) and runs the queue consumer in the same process, so one command
+needs no other service. With `REVIEWGATE_EMBEDDED_WORKER=0` it serves only, and `python -m
+bot.worker` processes on the same settings run the jobs. Under gunicorn (`gunicorn -w 4 -k
+bot.web.server.Worker 'app:create_asgi_app()'`, or `-k gthread 'app:create_app()'`) each
+web process calls the factory, which serves only.
 """
 
 from __future__ import annotations
@@ -12,19 +15,18 @@ import functools
 import logging
 import os
 import signal
+import socket
 import sys
-import time
 from types import FrameType
 from typing import NoReturn
 
-from flask import Flask, Response, current_app, g, jsonify, request
+import uvicorn
+from flask import Flask, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from waitress import create_server
-from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from bot.jobs import simulate
 from bot.jobs.queue import Queue, build_queue
-from bot.metrics import WEBHOOK_SECONDS, watch_queue
+from bot.metrics import watch_queue
 from bot.runtime import Runtime
 from bot.settings import (
     ConfigurationError,
@@ -34,7 +36,7 @@ from bot.settings import (
 )
 from bot.store.db import DatabaseUnavailable
 from bot.store.pull_state import owed_evaluations
-from bot.web import pages, setup, signin, webhooks
+from bot.web import asgi, pages, server, setup, signin, webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -55,6 +57,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     return web_app(runtime)
 
 
+def create_asgi_app() -> asgi.App:
+    """The ASGI application `python app.py` serves, as a gunicorn entry point (with
+    `-k bot.web.server.Worker`): web only, like `create_app()`."""
+    runtime, _ = _started(status=3)
+    return asgi.App(runtime, web_app(runtime))
+
+
 def web_app(runtime: Runtime) -> Flask:
     """The Flask app on a runtime whose queue is built."""
     settings = runtime.settings
@@ -68,16 +77,6 @@ def web_app(runtime: Runtime) -> Flask:
     signin.configure(app, settings)
     app.register_blueprint(signin.bp)
     app.register_blueprint(pages.bp)
-
-    @app.before_request
-    def _started() -> None:
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def _answered(response: Response) -> Response:
-        if request.path == "/webhook" and "started" in g:
-            WEBHOOK_SECONDS.observe(time.perf_counter() - g.started)
-        return response
 
     queue = runtime.queue
     watch_queue(queue.pending_count, queue.scheduled_count, lambda: owed_evaluations(runtime.db))
@@ -147,9 +146,9 @@ def main() -> None:
     os.umask(0o077)
     runtime, queue = _started(status=2)
     settings = runtime.settings
-    app = web_app(runtime)
+    app = asgi.App(runtime, web_app(runtime))
     try:
-        server = listen(app, settings)
+        sock = listen(settings)
     except ConfigurationError as exc:
         runtime.close()
         refuse(exc)
@@ -159,23 +158,30 @@ def main() -> None:
     consumer = queue.start_consumer(settings.workers) if embedded else None
     if embedded:
         queue.recover()
-    # SIGTERM (systemd's and docker's stop) ends like Ctrl-C: waitress stops serving and lets the
-    # requests under way finish, then the jobs under way finish. A second signal ends at once.
+    serving = uvicorn.Server(server.config(app))
+    # SIGTERM (systemd's and docker's stop) ends like Ctrl-C: uvicorn stops taking connections and
+    # lets the requests under way finish (up to 5 s), then the jobs under way finish. uvicorn
+    # catches both signals while it serves and raises them again once it has stopped: these
+    # handlers then end the serving. A second signal during its stop ends it at once.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
-        server.run()
+        serving.run(sockets=[sock])
+    except SystemExit:
+        pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         log = logging.getLogger("reviewgate")
         log.info("stopping: the jobs under way finish first")
         if consumer is not None:
             consumer.stop(graceful=True)
+        app.close()
         runtime.close()
         log.info("stopped")
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
-    # Raised in the main thread, inside waitress's loop, which ends on it as on Ctrl-C.
     raise SystemExit(0)
 
 
@@ -199,22 +205,17 @@ def checked_settings() -> Settings:
     return settings
 
 
-def listen(app: Flask, settings: Settings) -> BaseWSGIServer | MultiSocketServer:
-    """The bound server, before any job is queued or consumed: on a busy port a second
+def listen(settings: Settings) -> socket.socket:
+    """The bound socket, before any job is queued or consumed: on a busy port a second
     instance stops here, instead of queueing its owed jobs into the running one's queue."""
     try:
-        server: BaseWSGIServer | MultiSocketServer = create_server(
-            app, host=settings.host, port=settings.port, threads=settings.threads,
-            # waitress reads a whole body (spooling it to disk) before the app sees it; this
-            # refuses a larger one as soon as its size is known. Its check is `>=`.
-            max_request_body_size=settings.max_body_bytes + 1,
-        )
+        family = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((settings.host, settings.port), family=family, backlog=2048)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc} "
             "(is another Reviewgate running? set REVIEWGATE_PORT to use another port)"
         ) from None
-    return server
 
 
 def refuse(exc: ConfigurationError | DatabaseUnavailable, status: int = 2) -> NoReturn:

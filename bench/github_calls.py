@@ -1,6 +1,6 @@
 """GitHub requests per evaluation, and webhook acknowledgement latency.
 
-Runs the real app (waitress, as `python app.py` does), the real SQLite queue and database, and
+Runs the real app (uvicorn, as `python app.py` does), the real SQLite queue and database, and
 tests/fakehub as GitHub, all on loopback:
 
 1. For pull requests of 1, 50 and 300 changed Python files (each adding one naive `now()`),
@@ -182,7 +182,7 @@ def ack_latency(
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="reviewgate-bench-") as tmp, FakeHub() as hub:
         hub.add_repo(REPO, default_branch="main", installation_id=7)
-        bot = make_app(hub, Path(tmp), serve_with="waitress")
+        bot = make_app(hub, Path(tmp), serve_with="uvicorn")
         try:
             rows = requests_per_evaluation(bot)
             print("GitHub requests per evaluation (installation token request counted apart)")

@@ -1,4 +1,4 @@
-"""Webhook load against `python app.py` as production runs it (waitress + in-process consumer,
+"""Webhook load against `python app.py` as production runs it (uvicorn + in-process consumer,
 SQLite state and queue), with tests/fakehub as GitHub on loopback.
 
 1,000 signed `pull_request.synchronize` deliveries from 20 concurrent senders (a process each,
@@ -16,11 +16,11 @@ sampled every 50 ms.
 
 Usage: .venv/bin/python bench/load.py [--deliveries 1000] [--senders 20] [--pulls 20] [--rate N]
                                     [--warmup 100] [--backend sqlite|postgres-redis|both]
-                                    [--gunicorn N] [--web-alone]
+                                    [--gunicorn N [--gthread]] [--web-alone]
 
 `--backend postgres-redis` starts a throwaway PostgreSQL (fsync on, as in production) and
 redis-server (tests/servers.py), runs `python app.py` web-only (or `--gunicorn N`: gunicorn
-with N gthread processes) on them with two `python -m bot.worker` processes; `both` runs the
+with N uvicorn worker processes; with `--gthread`, N gthread processes of the WSGI app) on them with two `python -m bot.worker` processes; `both` runs the
 two back-ends one after the other and prints a table. `--web-alone` stops those workers for
 the measured burst and starts them again after it: the web part measured as on a machine of
 its own, without evaluations beside it.
@@ -200,11 +200,13 @@ def print_phases(table: dict[str, list[float]]) -> None:
 
 class Web:
     """The web part: `python app.py` (`processes` 0), or gunicorn with that many processes
-    (`gunicorn -w N -k gthread --threads 16 'app:create_app()'`, as docs/operations.md runs it)."""
+    (`gunicorn -w N -k bot.web.server.Worker 'app:create_asgi_app()'`, as docs/operations.md
+    runs it; with `gthread`, `-k gthread --threads 16 'app:create_app()'`, the WSGI form)."""
 
-    def __init__(self, server: ServerProcess, processes: int, tmp: Path) -> None:
+    def __init__(self, server: ServerProcess, processes: int, tmp: Path, gthread: bool = False) -> None:
         self.server = server
         self.processes = processes
+        self.gthread = gthread
         self.log_path = tmp / "gunicorn.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.url = server.url
@@ -214,9 +216,11 @@ class Web:
             self.server.start()
             return
         with open(self.log_path, "wb") as log:
+            kind = (["-k", "gthread", "--threads", "16", "app:create_app()"] if self.gthread
+                    else ["-k", "bot.web.server.Worker", "app:create_asgi_app()"])
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", str(self.processes), "-k", "gthread", "--threads", "16",
-                 "-b", f"127.0.0.1:{self.server.port}", "app:create_app()"],
+                [sys.executable, "-m", "gunicorn", "-w", str(self.processes), "-b", f"127.0.0.1:{self.server.port}",
+                 *kind],
                 cwd=ROOT, env=self.server.env, stdout=log, stderr=subprocess.STDOUT,
             )
         wait_until_serving(self.url, self.process, lambda: self.log_path.read_text(errors="replace"))
@@ -290,6 +294,8 @@ def main() -> None:
     parser.add_argument("--gunicorn", type=int, default=0, metavar="N",
                         help="postgres-redis only: the web part as gunicorn with N processes instead of "
                              "`python app.py` (default 0: python app.py)")
+    parser.add_argument("--gthread", action="store_true",
+                        help="with --gunicorn: the WSGI form (`-k gthread 'app:create_app()'`), a thread per request")
     parser.add_argument("--backend", choices=["sqlite", "postgres-redis", "both"], default="sqlite",
                         help="SQLite state and queue (default), or a throwaway PostgreSQL (fsync on) and Redis "
                              "with the web process serving only and two `python -m bot.worker` processes")
@@ -322,7 +328,7 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, float]:
             servers = stack.enter_context(running_servers(durable=True))
             options.update(database_url=servers.database_url(), redis_url=servers.redis_url())
         server = ServerProcess(hub, tmp / "data", **options)
-        web = Web(server, args.gunicorn if backend == "postgres-redis" else 0, tmp)
+        web = Web(server, args.gunicorn if backend == "postgres-redis" else 0, tmp, args.gthread)
         stack.callback(web.stop)
         web.start()
         workers: list[subprocess.Popen[bytes]] = []

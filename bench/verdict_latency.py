@@ -1,6 +1,6 @@
 """Time to verdict: from the signed webhook to the completed check run, with GitHub's latency.
 
-Runs the real app (waitress, as `python app.py` does), the real SQLite queue and database with
+Runs the real app (uvicorn, as `python app.py` does), the real SQLite queue and database with
 the consumer the server embeds, and tests/fakehub as GitHub, every request to which waits the
 injected latency before its answer. For pull requests of 1, 10, 50, 300 and 1,000 changed
 Python files (each adding one naive `now()`, so every file is fetched and analysed, and every
@@ -137,7 +137,7 @@ def main() -> None:
         # Like most repositories, one with a .github folder (workflows) and no reviewgate.yml.
         hub.set_file(REPO, "main", ".github/workflows/ci.yml", "on: push\n")
         hub.add_collaborator(REPO, "bob", "write")
-        bot = make_app(hub, Path(tmp), serve_with="waitress", servers=servers, github_write_interval=1.0,
+        bot = make_app(hub, Path(tmp), serve_with="uvicorn", servers=servers, github_write_interval=1.0,
                        evaluation_seconds=600, lease_seconds=600)
         concurrency = bot.settings.github_concurrency
         if servers is not None:

@@ -35,6 +35,8 @@ from bot.store.pull_state import PullRef
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+# How long a request waits for its delivery to be committed before it answers 503.
+RECORD_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -135,18 +137,24 @@ class DeliveryLog:
         self._writer = _Writer(db, one_statement)
         self._lock = threading.Lock()
 
-    def record(self, incoming: Incoming, timeout: float = 30.0) -> Recorded:
+    def record(self, incoming: Incoming, timeout: float = RECORD_TIMEOUT) -> Recorded:
         """Blocks until the delivery is committed; raises if it could not be."""
+        future = self.submit(incoming)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            if future.cancel():
+                raise  # never written: the caller answers 503 and GitHub may redeliver
+            # The writer has it in a transaction already: its outcome is the answer.
+            return future.result()
+
+    def submit(self, incoming: Incoming) -> Future[Recorded]:
+        """The delivery handed to the writer; its future is done once it is committed (or
+        could not be). Cancelling it before the writer takes it keeps it from being written."""
         pending = _Pending(incoming)
         self._ensure_writer()
         self._queue.put(pending)
-        try:
-            return pending.future.result(timeout)
-        except TimeoutError:
-            if pending.future.cancel():
-                raise  # never written: the caller answers 503 and GitHub may redeliver
-            # The writer has it in a transaction already: its outcome is the answer.
-            return pending.future.result()
+        return pending.future
 
     def mark(self, guid: str, outcome: str) -> None:
         with self.db.session() as session:

@@ -4,6 +4,12 @@ Order matters: the size limit and the signature are checked on the raw bytes bef
 parsing, so an unsigned request costs one HMAC and never reaches the JSON parser, the
 database or GitHub. What the delivery asks for is read by `bot.web.events`; it is recorded
 (`bot.store`) before it is queued (`Runtime.queue`), and acknowledged only once recorded.
+
+The steps are the same whichever server runs them: `read` (size, signature, headers, JSON,
+route) gives an `Answer` or a `Pending` delivery; the delivery log records it; `conclude`
+queues what it owes and gives the `Answer`; `done` logs the line and times it. `python app.py`
+runs them on its event loop (`bot.web.asgi`); the Flask route below runs them in a request
+thread, for WSGI servers (`gunicorn 'app:create_app()'`).
 """
 
 from __future__ import annotations
@@ -15,16 +21,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Connection, delete, insert, select, update
 
-from bot.metrics import DELIVERIES, WEBHOOK_PHASE_SECONDS
+from bot.metrics import DELIVERIES, WEBHOOK_PHASE_SECONDS, WEBHOOK_SECONDS
 from bot.runtime import Runtime
 from bot.store import pull_state
 from bot.store.db import GateJob, InstallationRepo, OrgPolicyRecord, utcnow
-from bot.store.deliveries import Incoming
+from bot.store.deliveries import Incoming, Recorded
 from bot.store.pull_state import Owed
-from bot.web.events import KNOWN_EVENTS, BadPayload, GateJobRef, Outcome, route
+from bot.web.events import KNOWN_EVENTS, BadPayload, GateJobRef, Outcome, Routed, route
 from bot.web.signature import verify_signature
 
 log = logging.getLogger(__name__)
@@ -36,9 +42,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 
 
 @dataclass
-class _Seen:
-    """What the delivery's log line says, filled in as the delivery is read."""
+class Seen:
+    """One delivery as it is read: what its log line says, and where its time went."""
 
+    # The X-GitHub-Event and X-GitHub-Delivery headers as sent (anyone's: cleaned when logged).
+    event: str | None = None
+    guid: str | None = None
     action: str | None = None
     repo: str | None = None
     numbers: list[int] = field(default_factory=list)
@@ -46,7 +55,11 @@ class _Seen:
     # Milliseconds per phase (`bot.metrics.WEBHOOK_PHASE_SECONDS`), in the order they ran.
     phases: dict[str, float] = field(default_factory=dict)
     batch: int = 0
-    mark: float = field(default_factory=time.perf_counter)
+    started: float = field(default_factory=time.perf_counter)
+    mark: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.mark = self.started
 
     def lap(self, phase: str, seconds: float | None = None) -> None:
         """The time since the last lap (or `seconds`) goes to `phase`."""
@@ -57,14 +70,35 @@ class _Seen:
         WEBHOOK_PHASE_SECONDS.labels(phase=phase).observe(spent)
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] | None  # None: no body (204)
+
+    def content(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body, separators=(",", ":")).encode()
+
+
+@dataclass
+class Pending:
+    """A delivery read and verified, to be recorded (`Pending.incoming`) then concluded."""
+
+    incoming: Incoming
+    routed: Routed
+    event: str
+    # Whether the gate job it records is owed, set by its bookkeeping in the writer's transaction.
+    job_owed: list[bool] = field(default_factory=list)
+
+
 def _clean(value: str | None, limit: int = 64) -> str:
     return _UNSAFE.sub("?", value[:limit]) if value else "-"
 
 
-def _log_line(started: float, status: int) -> None:
+def done(seen: Seen, status: int) -> None:
     """One line per delivery: GUID, event.action, repo#numbers, outcome, status, milliseconds."""
-    seen: _Seen = g.get("delivery") or _Seen()
-    event = _clean(request.headers.get("X-GitHub-Event"))
+    took = time.perf_counter() - seen.started
+    WEBHOOK_SECONDS.observe(took)
+    event = _clean(seen.event)
     if seen.action:
         event += "." + _clean(seen.action)
     target = _clean(seen.repo, 200) if seen.repo else "-"
@@ -74,8 +108,8 @@ def _log_line(started: float, status: int) -> None:
     if seen.batch:
         phases += f" (batch of {seen.batch})"
     log.info(
-        "delivery %s %s %s %s %d %.1f ms%s", _clean(request.headers.get("X-GitHub-Delivery")), event, target,
-        seen.outcome, status, (time.perf_counter() - started) * 1000, f" | {phases}" if phases else "",
+        "delivery %s %s %s %s %d %.1f ms%s", _clean(seen.guid), event, target,
+        seen.outcome, status, took * 1000, f" | {phases}" if phases else "",
     )
 
 
@@ -123,73 +157,59 @@ def _record_job(conn: Connection, ref: GateJobRef, repo: str, installation_id: i
     return True
 
 
-def _enqueue_job(rt: Runtime, event: str, guid: str, ref: GateJobRef, owed: bool) -> Response:
+def _enqueue_job(rt: Runtime, seen: Seen, event: str, ref: GateJobRef, owed: bool) -> Answer:
     if not owed:
-        return _reply(202, event, "recorded: nothing to run")
+        return _reply(seen, 202, event, "recorded: nothing to run")
     try:
         rt.queue.enqueue_gate_job(ref.key)
     except Exception:
-        log.exception("could not enqueue delivery %s", guid)
-        rt.deliveries.mark(guid, "enqueue-failed")
-        return _reply(503, event, "enqueue-failed")
-    g.delivery.lap("enqueue")
-    return _reply(202, event, "queued", job=ref.key)
+        log.exception("could not enqueue delivery %s", _clean(seen.guid))
+        rt.deliveries.mark(str(seen.guid), "enqueue-failed")
+        return _reply(seen, 503, event, "enqueue-failed")
+    seen.lap("enqueue")
+    return _reply(seen, 202, event, "queued", job=ref.key)
 
 
-def _reply(status: int, event: str, outcome: str, **body: Any) -> Response:
-    if "delivery" in g:
-        g.delivery.outcome = outcome
+def _reply(seen: Seen, status: int, event: str, outcome: str, **body: Any) -> Answer:
+    seen.outcome = outcome
     DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome=outcome.split(":")[0]).inc()
-    response = jsonify(outcome=outcome, **body)
-    response.status_code = status
-    return response
+    return Answer(status, {"outcome": outcome, **body})
 
 
-@bp.post("/webhook")
-def webhook() -> Response:
-    g.delivery = _Seen()
-    started = g.delivery.mark
-    try:
-        response = _receive()
-    except Exception as exc:  # logged here, raised on: Flask answers it (413, or 500)
-        g.delivery.outcome = "raised"
-        _log_line(started, getattr(exc, "code", None) or 500)
-        raise
-    _log_line(started, response.status_code)
-    return response
+def too_large(seen: Seen) -> Answer:
+    """A body over `REVIEWGATE_MAX_BODY_BYTES`: refused unread (413)."""
+    return _reply(seen, 413, "unknown", "too large")
 
 
-def _receive() -> Response:
-    rt: Runtime = current_app.extensions["reviewgate"]
-    settings = rt.settings
-    if request.content_length is not None and request.content_length > settings.max_body_bytes:
-        return _reply(413, "unknown", "too large")
-    seen: _Seen = g.delivery
-    body = request.get_data(cache=False)  # Flask's MAX_CONTENT_LENGTH bounds a chunked body
+def read(rt: Runtime, body: bytes, signature: str | None, seen: Seen) -> Answer | Pending:
+    """The signature, the headers and the payload checked and read (the body within its
+    limit already): the answer when there is nothing to record, else the delivery to record."""
     seen.lap("read")
+    settings = rt.settings
     secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
     if secret or not settings.dev_insecure:
-        if not verify_signature(secret, body, request.headers.get("X-Hub-Signature-256")):
-            return _reply(401, "unknown", "bad signature")
+        if not verify_signature(secret, body, signature):
+            return _reply(seen, 401, "unknown", "bad signature")
     seen.lap("verify")
-    event = request.headers.get("X-GitHub-Event", "")
-    guid = request.headers.get("X-GitHub-Delivery", "")
+    event, guid = seen.event or "", seen.guid or ""
     if not event or not guid or len(guid) > 64 or len(event) > 64:
-        return _reply(400, "unknown", "missing headers", error="X-GitHub-Event and X-GitHub-Delivery are required")
+        return _reply(
+            seen, 400, "unknown", "missing headers", error="X-GitHub-Event and X-GitHub-Delivery are required"
+        )
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise BadPayload("the body is not a JSON object")
         routed = route(event, payload)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # JSONDecodeError, BadPayload: ValueErrors; RecursionError: a nesting bomb
-        return _reply(400, event, "bad payload", error=str(exc)[:200])
+        return _reply(seen, 400, event, "bad payload", error=str(exc)[:200])
 
     seen.lap("parse")
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
-    g.delivery.action, g.delivery.repo = action, routed.repo
-    g.delivery.numbers = [ref.number for ref in routed.pulls]
+    seen.action, seen.repo = action, routed.repo
+    seen.numbers = [ref.number for ref in routed.pulls]
     if routed.job is not None and routed.job.data is not None and isinstance(routed.job.data.get("number"), int):
-        g.delivery.numbers = [routed.job.data["number"]]
+        seen.numbers = [routed.job.data["number"]]
     extra = None
     job_owed: list[bool] = []
     if routed.outcome is Outcome.RECORDED:
@@ -206,37 +226,42 @@ def _receive() -> Response:
         def extra(conn: Connection) -> None:
             job_owed[:] = [_record_job(conn, job_ref, repo_name, inst)]
 
-    try:
-        recorded = rt.deliveries.record(
-            Incoming(
-                guid=guid, event=event, action=action, outcome=str(routed.outcome), trigger=f"{event}.{action}",
-                repo=routed.repo, installation_id=routed.installation_id, pulls=routed.pulls,
-                pusher=routed.pusher, extra=extra,
-            )
-        )
-    except Exception:
+    incoming = Incoming(
+        guid=guid, event=event, action=action, outcome=str(routed.outcome), trigger=f"{event}.{action}",
+        repo=routed.repo, installation_id=routed.installation_id, pulls=routed.pulls,
+        pusher=routed.pusher, extra=extra,
+    )
+    return Pending(incoming, routed, event, job_owed)
+
+
+def conclude(rt: Runtime, pending: Pending, recorded: Recorded | BaseException, seen: Seen) -> Answer:
+    """The answer once the delivery log is done with the delivery (`recorded`, or why it
+    could not record it): what it owes queued."""
+    event, guid, routed = pending.event, pending.incoming.guid, pending.routed
+    if isinstance(recorded, BaseException):
         # Not recorded means not acknowledged: GitHub lists the delivery as failed, and
         # redelivering it retries.
-        log.exception("could not record delivery %s", guid)
-        return _reply(503, event, "not recorded")
-    # The request thread's share of recording is waking up once the writer is done.
+        log.error("could not record delivery %s", guid, exc_info=recorded)
+        return _reply(seen, 503, event, "not recorded")
+    # The request's share of recording is waking up once the writer is done.
     recording = time.perf_counter() - seen.mark
     seen.lap("wait", recorded.waited)
     seen.lap("write", recorded.wrote)
     seen.lap("resume", max(0.0, recording - recorded.waited - recorded.wrote))
     seen.batch = recorded.batch
     if recorded.duplicate:
-        return _reply(202, event, "duplicate", first_outcome=recorded.first_outcome)
+        return _reply(seen, 202, event, "duplicate", first_outcome=recorded.first_outcome)
     if routed.outcome is Outcome.PONG:
-        return _reply(200, event, "pong", msg="pong")
+        return _reply(seen, 200, event, "pong", msg="pong")
     if routed.job is not None:
-        return _enqueue_job(rt, event, guid, routed.job, bool(job_owed and job_owed[0]))
+        return _enqueue_job(rt, seen, event, routed.job, bool(pending.job_owed and pending.job_owed[0]))
     if not routed.pulls:
         if routed.outcome is Outcome.RECORDED:
-            return _reply(202, event, str(routed.outcome))
+            return _reply(seen, 202, event, str(routed.outcome))
         DELIVERIES.labels(event=event if event in KNOWN_EVENTS else "other", outcome="ignored").inc()
-        g.delivery.outcome = "ignored"
-        return Response(status=204)
+        seen.outcome = "ignored"
+        return Answer(204, None)
+    action = pending.incoming.action
     try:
         for ref, seq in zip(routed.pulls, recorded.to_queue, strict=True):
             if seq is not None:
@@ -247,6 +272,33 @@ def _receive() -> Response:
         log.exception("could not enqueue delivery %s", guid)
         rt.deliveries.mark(guid, "enqueue-failed")
         pull_state.unqueue(rt.db, [(ref.repo, ref.number) for ref in routed.pulls])
-        return _reply(503, event, "enqueue-failed")
+        return _reply(seen, 503, event, "enqueue-failed")
     seen.lap("enqueue")
-    return _reply(202, event, "queued", pulls=[r.number for r in routed.pulls])
+    return _reply(seen, 202, event, "queued", pulls=[r.number for r in routed.pulls])
+
+
+@bp.post("/webhook")
+def webhook() -> Response:
+    seen = Seen(event=request.headers.get("X-GitHub-Event"), guid=request.headers.get("X-GitHub-Delivery"))
+    try:
+        answer = _receive(current_app.extensions["reviewgate"], seen)
+    except Exception as exc:  # logged here, raised on: Flask answers it (413, or 500)
+        seen.outcome = "raised"
+        done(seen, getattr(exc, "code", None) or 500)
+        raise
+    done(seen, answer.status)
+    return Response(answer.content(), answer.status, mimetype=None if answer.body is None else "application/json")
+
+
+def _receive(rt: Runtime, seen: Seen) -> Answer:
+    if request.content_length is not None and request.content_length > rt.settings.max_body_bytes:
+        return too_large(seen)
+    body = request.get_data(cache=False)  # Flask's MAX_CONTENT_LENGTH bounds a chunked body
+    first = read(rt, body, request.headers.get("X-Hub-Signature-256"), seen)
+    if isinstance(first, Answer):
+        return first
+    try:
+        recorded: Recorded | BaseException = rt.deliveries.record(first.incoming)
+    except Exception as exc:
+        recorded = exc
+    return conclude(rt, first, recorded, seen)

@@ -120,8 +120,10 @@ def test_one_log_line_per_delivery(fakehub: FakeHub, tmp_path: Path, caplog: pyt
         guid = str(uuid.uuid4())
         assert bot.open_pull(REPO, 7, guid=guid).status_code == 202
         assert bot.post("ping", {"zen": "x", "hook_id": 1}, guid="ping-1").status_code == 200
-        hostile = "evil INFO forged\x1b[2J"
+        hostile = "evil INFO forged\t[2J"
         assert bot.post("pull_request", {}, guid=hostile, signature="sha256=00").status_code == 401
+        # A control character is not HTTP: the server refuses the request before the app sees it.
+        assert bot.post("pull_request", {}, guid="evil\x1b[2J", signature="sha256=00").status_code == 400
     finally:
         bot.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.web.webhooks"]

@@ -31,6 +31,7 @@ from bot.jobs.queue import EmbeddedConsumer, Queue
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store.db import GateJob, PullState
+from bot.web import asgi
 from tests import warm_workers
 from tests.fakehub import FakeHub
 from tests.reliability.helpers import parse_metrics
@@ -248,24 +249,40 @@ class Bot:
         return runs[-1]
 
 
-class _Waitress:
-    """waitress, as `python app.py` serves, behind the same start/stop shape as werkzeug's."""
+class _Uvicorn:
+    """uvicorn serving the ASGI app, as `python app.py` does, behind the same start/stop shape
+    as werkzeug's."""
 
-    def __init__(self, app: Any) -> None:
-        from waitress import create_server
+    def __init__(self, app: asgi.App) -> None:
+        import socket
 
-        self._server = create_server(app, host="127.0.0.1", port=0, threads=32)
-        self.server_port = self._server.effective_port
+        import uvicorn
+
+        from bot.web import server
+
+        self.asgi = app
+        self.app = app.flask_app  # as werkzeug's server has it
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.server_port = self._socket.getsockname()[1]
+        self._server = uvicorn.Server(server.config(app))
 
     def serve_forever(self) -> None:
-        self._server.run()
+        try:
+            self._server.run(sockets=[self._socket])  # not the main thread: installs no signal handler
+        finally:
+            self.asgi.close()
 
     def shutdown(self) -> None:
-        self._server.close()
+        self._server.should_exit = True
 
 
-def _serve(app: Any, serve_with: str = "werkzeug") -> tuple[Any, threading.Thread]:
-    server: Any = _Waitress(app) if serve_with == "waitress" else make_server("127.0.0.1", 0, app, threaded=True)
+def _serve(app: Any, serve_with: str = "uvicorn") -> tuple[Any, threading.Thread]:
+    """`uvicorn`: the ASGI app, as `python app.py` serves it; `werkzeug`: the Flask app alone,
+    as a WSGI server serves it (`gunicorn -k gthread 'app:create_app()'`)."""
+    if serve_with == "uvicorn":
+        server: Any = _Uvicorn(asgi.App(app.extensions["reviewgate"], app))
+    else:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
@@ -303,7 +320,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def make_app(
-    hub: FakeHub, data_dir: Path, serve_with: str = "werkzeug", servers: Servers | None = None, **overrides: Any
+    hub: FakeHub, data_dir: Path, serve_with: str = "uvicorn", servers: Servers | None = None, **overrides: Any
 ) -> Bot:
     """Start the app over real HTTP on a fresh database and queue: in `data_dir`, or with
     `servers` a new PostgreSQL database and Redis database (the jobs then run in worker

@@ -4,7 +4,7 @@ of their own, against fakehub.
 
 - Every worker SIGKILLed mid-evaluation, then one new worker: the evaluation completes, with
   one check run and one sticky comment.
-- 1,000 signed deliveries over 100 PRs into 2 gunicorn web workers, 3 bot workers, one of them
+- 1,000 signed deliveries over 100 PRs into 2 gunicorn (uvicorn) web workers, 3 bot workers, one of them
   SIGKILLed mid-burst: every PR ends with exactly one completed check run on its head.
 - A server that goes away later is named by /readyz; one that is away at start stops the
   process with one line.
@@ -41,6 +41,12 @@ from tests.reliability.test_crash import _completed, _deliver, _sticky
 from tests.servers import Redis, Servers
 
 
+def _gunicorn_app(gthread: bool) -> list[str]:
+    if gthread:
+        return ["-k", "gthread", "--threads", "16", "app:create_app()"]
+    return ["-k", "bot.web.server.Worker", "app:create_asgi_app()"]
+
+
 class Cluster:
     """Processes sharing one PostgreSQL database and one Redis queue."""
 
@@ -66,13 +72,14 @@ class Cluster:
         self.workers.append(worker)
         return worker
 
-    def gunicorn(self, workers: int) -> str:
-        """`gunicorn 'app:create_app()'` web processes; their URL once they answer."""
+    def gunicorn(self, workers: int, gthread: bool = False) -> str:
+        """gunicorn web processes, as docs/operations.md runs them: `-k bot.web.server.Worker
+        'app:create_asgi_app()'`, or the WSGI form `-k gthread 'app:create_app()'`; their URL
+        once they answer."""
         port = free_port()
         log = open(self.tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "16",
-             "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", *_gunicorn_app(gthread)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
@@ -315,6 +322,26 @@ def test_drill_1000_deliveries_over_100_prs_with_gunicorn_and_a_worker_killed(cl
         assert runs[0]["conclusion"] == "failure"
 
 
+def test_the_wsgi_form_under_gunicorn_acknowledges_and_the_gate_concludes(cluster: Cluster) -> None:
+    """`gunicorn -k gthread 'app:create_app()'`: the webhook as a Flask route, a thread per request."""
+    hub = cluster.hub
+    head = hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)]).head_sha
+    url = cluster.gunicorn(2, gthread=True)
+    cluster.start_worker()
+    body = json.dumps(Bot(hub, None, None, url).pull_request_payload(REPO, 7, "opened")).encode()  # type: ignore[arg-type]
+    headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
+               "Content-Type": "application/json", "X-Hub-Signature-256": sign(hub.webhook_secret, body)}
+    answer = requests.post(f"{url}/webhook", data=body, timeout=30, headers=headers)
+    assert (answer.status_code, answer.json()) == (202, {"outcome": "queued", "pulls": [7]})
+    again = requests.post(f"{url}/webhook", data=body, timeout=30, headers=headers)
+    assert (again.status_code, again.json()["outcome"]) == (202, "duplicate")
+    unsigned = requests.post(f"{url}/webhook", data=body, timeout=30, headers=dict(headers, **{"X-Hub-Signature-256": "sha256=00"}))
+    assert unsigned.status_code == 401
+    run = wait_for(lambda: _completed(hub, head), timeout=90, what="the check run")
+    assert run["conclusion"] == "failure", cluster.logs()
+    assert len(hub.check_runs(REPO, head)) == 1
+
+
 def test_readyz_names_a_server_that_went_away_and_start_up_says_it_in_one_line(
     fakehub: FakeHub, servers: Servers, tmp_path: Path
 ) -> None:
@@ -350,12 +377,13 @@ def test_readyz_names_a_server_that_went_away_and_start_up_says_it_in_one_line(
     # gunicorn's web processes say it the same way, and its master stops instead of
     # starting them again and again.
     env = dict(web.env, REVIEWGATE_DATABASE_URL="postgresql://nobody:pw@127.0.0.1:1/none")
-    done = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{free_port()}", "app:create_app()"],
-        cwd=ROOT, env=env, capture_output=True, timeout=120,
-    )
-    said = done.stderr.decode()
-    assert done.returncode == 3, said
-    assert "Traceback" not in said and "pw@" not in said, said
-    ours = [line for line in said.splitlines() if line.startswith("reviewgate:")]
-    assert ours and all(line.startswith("reviewgate: cannot reach the database") for line in ours), said
+    for gthread in (False, True):
+        done = subprocess.run(
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{free_port()}", *_gunicorn_app(gthread)],
+            cwd=ROOT, env=env, capture_output=True, timeout=120,
+        )
+        said = done.stderr.decode()
+        assert done.returncode == 3, said
+        assert "Traceback" not in said and "pw@" not in said, said
+        ours = [line for line in said.splitlines() if line.startswith("reviewgate:")]
+        assert ours and all(line.startswith("reviewgate: cannot reach the database") for line in ours), said

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # The modules the `app` extra's distributions provide (and the bot itself).
 APP_MODULES = {
-    "flask", "github", "jwt", "huey", "sqlalchemy", "prometheus_client", "waitress",
+    "flask", "github", "jwt", "huey", "sqlalchemy", "prometheus_client", "uvicorn",
+    "httptools", "a2wsgi",
     "pydantic", "pydantic_settings", "dotenv", "cryptography", "werkzeug", "bot",
 }
 
@@ -30,7 +31,7 @@ def _names(requirements: list[str]) -> set[str]:
 def test_the_default_install_is_the_light_command_line():
     project = PYPROJECT["project"]
     assert _names(project["dependencies"]) == {"libcst", "pyyaml", "pathspec"}
-    assert {"flask", "pygithub", "sqlalchemy", "huey", "waitress"} <= _names(project["optional-dependencies"]["app"])
+    assert {"flask", "pygithub", "sqlalchemy", "huey", "uvicorn"} <= _names(project["optional-dependencies"]["app"])
     assert project["scripts"] == {"reviewgate": "rules.cli:main"}
 
 

@@ -1,0 +1,75 @@
+"""How uvicorn serves `bot.web.asgi.App`: under `python app.py` (`config`) and under gunicorn
+(`gunicorn -k bot.web.server.Worker 'app:create_asgi_app()'`).
+
+uvicorn times out an idle keep-alive connection, but not a new connection that sends nothing,
+nor a request whose head or body trickles in: a client could hold connections open for ever.
+`RequestDeadline` closes a connection whose request has not arrived whole within
+`REQUEST_SECONDS` of the connection opening or of the previous answer. GitHub sends a delivery
+at once and gives up on it after 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn_worker import UvicornWorker
+
+REQUEST_SECONDS = 30.0
+
+
+class RequestDeadline(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (httptools) with a deadline for each request to arrive."""
+
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        waiting = bool(self.pipeline)  # a request received already: its deadline was met
+        super().on_response_complete()
+        if not waiting and not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(REQUEST_SECONDS, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def config(app: Any) -> uvicorn.Config:
+    """How `python app.py` serves: HTTP parsed by httptools with the request deadline, the stdlib
+    loop, no access log (each delivery logs its own line), the process's logging left as it is,
+    and no trust in X-Forwarded-* headers (nothing here reads the client's address)."""
+    return uvicorn.Config(
+        app, http=RequestDeadline, loop="asyncio", ws="none", lifespan="off", interface="asgi3",
+        access_log=False, log_config=None, proxy_headers=False, server_header=False,
+        timeout_graceful_shutdown=5, backlog=2048,
+    )
+
+
+class Worker(UvicornWorker):
+    """gunicorn's worker class for the ASGI app: uvicorn's, with the same protocol."""
+
+    CONFIG_KWARGS = {"loop": "asyncio", "http": RequestDeadline, "ws": "none"}

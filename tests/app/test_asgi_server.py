@@ -1,0 +1,110 @@
+"""The server `python app.py` runs (uvicorn, `bot.web.server`, `bot.web.asgi`), in process: a
+request must arrive whole within its deadline, large bodies are held a few at a time, and a
+sender that hangs up mid-body leaves nothing recorded."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.store.db import Delivery
+from bot.web import asgi, server
+from tests.bot.harness import Bot, make_app, sign
+from tests.fakehub import FakeHub
+
+
+@pytest.fixture
+def bot(fakehub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bot]:
+    monkeypatch.setattr(server, "REQUEST_SECONDS", 1.0)
+    made = make_app(fakehub, tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _connect(bot: Bot) -> socket.socket:
+    port = int(bot.url.rsplit(":", 1)[1])
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def _closed_after(sock: socket.socket) -> float:
+    """Seconds until the server closes the connection (reads until EOF)."""
+    began = time.monotonic()
+    with sock:
+        while sock.recv(4096):
+            pass
+    return time.monotonic() - began
+
+
+def _ping(bot: Bot, size: int) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+    body += b" " * (size - len(body))  # JSON allows trailing whitespace
+    return body, {"X-GitHub-Event": "ping", "X-GitHub-Delivery": str(uuid.uuid4()),
+                  "Content-Type": "application/json", "X-Hub-Signature-256": sign(bot.hub.webhook_secret, body)}
+
+
+def _head(bot: Bot, length: int, guid: str | None = None) -> bytes:
+    return (f"POST /webhook HTTP/1.1\r\nHost: {bot.url[7:]}\r\nX-GitHub-Event: ping\r\n"
+            f"X-GitHub-Delivery: {guid or uuid.uuid4()}\r\nX-Hub-Signature-256: sha256=00\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def test_a_connection_whose_request_does_not_arrive_whole_in_time_is_closed(bot: Bot) -> None:
+    silent = _connect(bot)
+    trickling = _connect(bot)
+    trickling.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\n")  # and never the rest of the head
+    half_body = _connect(bot)
+    half_body.sendall(_head(bot, 1000) + b"{")
+    with ThreadPoolExecutor(3) as pool:
+        took = list(pool.map(_closed_after, [silent, trickling, half_body]))
+    assert all(0.9 < t < 5 for t in took), took
+    # A request that arrives in time is served on a connection that then stays open for more.
+    assert requests.get(f"{bot.url}/healthz", timeout=5).status_code == 200
+    assert bot.post("ping", {"zen": "x", "hook_id": 1}).status_code == 200
+
+
+def test_a_large_body_is_parsed_off_the_loop_and_few_are_held_at_once(bot: Bot) -> None:
+    size = asgi.LARGE_BODY * 4
+    body, headers = _ping(bot, size)
+    assert requests.post(f"{bot.url}/webhook", data=body, headers=headers, timeout=10).json()["outcome"] == "pong"
+    # As many large bodies as may be held, each still arriving: the next large one waits unread...
+    held = [_connect(bot) for _ in range(asgi.LARGE_AT_ONCE)]
+    for sock in held:
+        sock.sendall(_head(bot, size) + b"{")
+    time.sleep(0.2)
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(requests.post, f"{bot.url}/webhook", data=body, timeout=10,
+                              headers=dict(headers, **{"X-GitHub-Delivery": str(uuid.uuid4())}))
+        time.sleep(0.5)
+        assert not waiting.done()
+        # ... while small deliveries are still answered at once.
+        assert bot.post("ping", {"zen": "x", "hook_id": 1}).status_code == 200
+        for sock in held:
+            sock.close()  # their senders hang up: their places are given back
+        assert waiting.result().json()["outcome"] == "pong"
+
+
+def test_a_sender_that_hangs_up_mid_body_is_logged_gone_and_nothing_is_recorded(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.web.webhooks")
+    guid = str(uuid.uuid4())
+    with _connect(bot) as sock:
+        sock.sendall(_head(bot, 1000, guid) + b'{"zen": ')
+        time.sleep(0.2)
+    time.sleep(0.3)
+    assert bot.post("ping", {"zen": "x", "hook_id": 1}).status_code == 200
+    with bot.runtime.db.session() as session:
+        assert [d.outcome for d in session.query(Delivery)] == ["pong"]
+    [line] = [r.getMessage() for r in caplog.records if guid in r.getMessage()]
+    assert line.split()[:6] == ["delivery", guid, "ping", "-", "gone", "499"]
