@@ -209,8 +209,7 @@ def listen(settings: Settings) -> socket.socket:
     """The bound socket, before any job is queued or consumed: on a busy port a second
     instance stops here, instead of queueing its owed jobs into the running one's queue."""
     try:
-        family = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((settings.host, settings.port), family=family, backlog=2048)
+        return server.bind(settings.host, settings.port)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc} "

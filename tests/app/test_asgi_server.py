@@ -108,3 +108,13 @@ def test_a_sender_that_hangs_up_mid_body_is_logged_gone_and_nothing_is_recorded(
         assert [d.outcome for d in session.query(Delivery)] == ["pong"]
     [line] = [r.getMessage() for r in caplog.records if guid in r.getMessage()]
     assert line.split()[:6] == ["delivery", guid, "ping", "-", "gone", "499"]
+
+
+def test_answers_are_not_held_back_by_nagles_algorithm(bot: Bot) -> None:
+    """uvicorn writes an answer's head and body apiece: with Nagle's algorithm on, the body
+    waited for the client's delayed ACK (40 ms a delivery on a kept-alive connection)."""
+    assert bot.post("ping", {"zen": "x", "hook_id": 1}).status_code == 200  # the session keeps it open
+    connections = bot._server._server.server_state.connections
+    sockets = [c.transport.get_extra_info("socket") for c in connections]
+    assert sockets
+    assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)

@@ -254,15 +254,13 @@ class _Uvicorn:
     as werkzeug's."""
 
     def __init__(self, app: asgi.App) -> None:
-        import socket
-
         import uvicorn
 
         from bot.web import server
 
         self.asgi = app
         self.app = app.flask_app  # as werkzeug's server has it
-        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket = server.bind("127.0.0.1", 0)
         self.server_port = self._socket.getsockname()[1]
         self._server = uvicorn.Server(server.config(app))
 
