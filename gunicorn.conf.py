@@ -1,4 +1,5 @@
-"""gunicorn's settings for `gunicorn 'app:create_app()'`, read from the working directory.
+"""gunicorn's settings for `gunicorn -k bot.web.server.Worker 'app:create_asgi_app()'` (or the WSGI form
+`'app:create_app()'`), read from the working directory.
 
 The settings, the database and the queue are checked once in gunicorn's master, before any web
 process starts: a wrong setting or an unreachable server is one line and exit 3. Checked only

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 3000
 
-    # Web server threads: deliveries that arrive together are written in one transaction.
+    # Threads of the web process for the pages and for queueing deliveries' jobs (`bot.web.asgi`).
     threads: Annotated[int, Field(ge=1)] = 32
     # Consumer threads that `python app.py` runs next to the web server.
     workers: Annotated[int, Field(ge=0)] = 2
