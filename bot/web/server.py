@@ -3,9 +3,11 @@
 
 uvicorn times out an idle keep-alive connection, but not a new connection that sends nothing,
 nor a request whose head or body trickles in: a client could hold connections open for ever.
-`RequestDeadline` closes a connection whose request has not arrived whole within
-`REQUEST_SECONDS` of the connection opening or of the previous answer. GitHub sends a delivery
-at once and gives up on it after 10 s.
+Nor does it bound a request's head with httptools, which buffers a header until it ends: one
+endless header line would take the process's memory. `RequestDeadline` closes a connection
+whose request has not arrived whole within `REQUEST_SECONDS` of the connection opening or of
+the previous answer (GitHub sends a delivery at once and gives up on it after 10 s), and
+answers 431 to a head over `MAX_HEAD_BYTES` (GitHub's are about 2 KiB).
 """
 
 from __future__ import annotations
@@ -19,16 +21,41 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
 REQUEST_SECONDS = 30.0
+MAX_HEAD_BYTES = 64 * 1024
+_TOO_LARGE_HEAD = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
 class RequestDeadline(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol (httptools) with a deadline for each request to arrive."""
 
     _deadline: asyncio.TimerHandle | None = None
+    # Bytes of the head under way, None once it is whole. Counted from the chunk after the one
+    # the request began in (which part of that chunk was the head is not known): the head held
+    # is at most that bound plus one read of the transport (256 KiB).
+    _head: int | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._head = 0
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        counting = self._head is not None
+        super().data_received(data)
+        if counting and self._head is not None:
+            self._head += len(data)
+            if self._head > MAX_HEAD_BYTES and not self.transport.is_closing():
+                self.transport.write(_TOO_LARGE_HEAD)
+                self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head is None:
+            self._head = 0
+
+    def on_headers_complete(self) -> None:
+        self._head = None
+        super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._disarm()

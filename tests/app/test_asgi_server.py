@@ -118,3 +118,13 @@ def test_answers_are_not_held_back_by_nagles_algorithm(bot: Bot) -> None:
     sockets = [c.transport.get_extra_info("socket") for c in connections]
     assert sockets
     assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+
+
+def test_a_head_past_its_bound_is_refused_431_and_not_buffered(bot: Bot) -> None:
+    with _connect(bot) as sock:
+        sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+        for _ in range(2 * server.MAX_HEAD_BYTES // 16384):
+            sock.sendall(b"a" * 16384)  # one header line that does not end
+        answer = sock.recv(4096)
+    assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert bot.post("ping", {"zen": "x", "hook_id": 1}).status_code == 200
