@@ -4,7 +4,7 @@ path the Flask app's (`a2wsgi`, in a pool of `REVIEWGATE_THREADS` threads).
 Why the webhook is not a Flask route here: the process has one interpreter lock, and with a
 thread per request (the WSGI form, `gunicorn -k gthread 'app:create_app()'`) most of it goes to
 handing each delivery between threads (the server's loop, a request thread, the delivery
-writer): about 1.3 ms of CPU per delivery under load. On the loop a delivery is read, verified
+writer): 0.9-1.5 ms of CPU per delivery under load. On the loop a delivery is read, verified
 and routed where it arrives, waits for the delivery writer without a thread (its future), and
 only its enqueue (a Redis or SQLite write) goes to a thread: about 0.5 ms (bench/load.py). The
 steps are `bot.web.webhooks`', shared with the Flask route.
