@@ -159,6 +159,7 @@ def main() -> None:
     if embedded:
         queue.recover()
     serving = uvicorn.Server(server.config(app))
+    logging.getLogger("reviewgate").info("serving on http://%s:%d", settings.host, settings.port)
     # SIGTERM (systemd's and docker's stop) ends like Ctrl-C: uvicorn stops taking connections and
     # lets the requests under way finish (up to 5 s), then the jobs under way finish. uvicorn
     # catches both signals while it serves and raises them again once it has stopped: these

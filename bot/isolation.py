@@ -26,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 import time
 from concurrent.futures import CancelledError, ProcessPoolExecutor
@@ -73,6 +74,9 @@ def lower_priority(nice: int) -> None:
 
 
 def _init_worker(memory_bytes: int, owner: int, nice: int = 0) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the owner shuts the pool down
+    # itself, and a worker interrupted mid-wait would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     lower_priority(nice)
     _state["memory_bytes"] = memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))

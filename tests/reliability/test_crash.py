@@ -5,6 +5,7 @@ nothing the bot posts (check run, sticky comment, suggestions) appears twice."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import uuid
 from collections import Counter
@@ -146,3 +147,29 @@ def test_sigterm_during_an_evaluation_lets_it_finish_then_the_server_exits_0(fak
     log = server.log()
     assert "stopping: the jobs under way finish first" in log and "stopped" in log
     assert "Traceback" not in log and "leaked" not in log, log[-2000:]
+
+
+def test_ctrl_c_in_a_terminal_stops_the_server_and_its_analysis_processes_quietly(
+    fakehub: FakeHub, tmp_path: Path
+) -> None:
+    """A terminal's Ctrl-C sends SIGINT to the whole process group, the analysis processes too:
+    they leave their shutdown to the server, which exits 0 without a traceback."""
+    hub = fakehub
+    hub.add_repo(REPO, default_branch="main", installation_id=42)
+    head = hub.add_pull(REPO, number=7, author="alice", files=[FileChange("app/clock.py", before=OLD, after=NAIVE)]).head_sha
+    server = ServerProcess(hub, tmp_path / "data", job_retry_delay=0)
+    try:
+        server.start(new_session=True)
+        _deliver(server, hub, "opened")
+        wait_for(lambda: _completed(hub, head), timeout=60, what="the evaluation")
+        helpers = descendants(server.pid)
+        assert helpers  # the analysis processes, in the server's process group
+        os.killpg(server.pid, signal.SIGINT)
+        assert server.process is not None and server.process.wait(60) == 0
+        wait_for(lambda: not _alive(helpers), timeout=30, what="the analysis processes to exit")
+    finally:
+        server.stop()
+    log = server.log()
+    assert "stopped" in log
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-2000:]
+
