@@ -6,13 +6,15 @@ nor a request whose head or body trickles in: a client could hold connections op
 Nor does it bound a request's head with httptools, which buffers a header until it ends: one
 endless header line would take the process's memory. `RequestDeadline` closes a connection
 whose request has not arrived whole within `REQUEST_SECONDS` of the connection opening or of
-the previous answer (GitHub sends a delivery at once and gives up on it after 10 s), and
-answers 431 to a head over `MAX_HEAD_BYTES` (GitHub's are about 2 KiB).
+the previous answer (GitHub sends a delivery at once and gives up on it after 10 s),
+answers 431 to a head over `MAX_HEAD_BYTES` (GitHub's are about 2 KiB), and closes at once a
+connection past `MAX_CONNECTIONS`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import resource
 import socket
 from typing import Any
 
@@ -21,6 +23,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
 REQUEST_SECONDS = 30.0
+# Connections open at once; one more is closed as soon as it is accepted. Half the process's
+# file descriptors at most, so that held connections never leave the database, the queue and
+# GitHub without one (uvicorn's `limit_concurrency` answers 503 but accepts first).
+MAX_CONNECTIONS = max(64, min(1000, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2))
 MAX_HEAD_BYTES = 64 * 1024
 _TOO_LARGE_HEAD = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -36,6 +42,9 @@ class RequestDeadline(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if len(self.connections) > MAX_CONNECTIONS:
+            transport.close()
+            return
         self._head = 0
         self._arm()
 

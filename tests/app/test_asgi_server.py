@@ -128,3 +128,20 @@ def test_a_head_past_its_bound_is_refused_431_and_not_buffered(bot: Bot) -> None
         answer = sock.recv(4096)
     assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
     assert bot.post("ping", {"zen": "x", "hook_id": 1}).status_code == 200
+
+
+def test_a_connection_past_the_cap_is_closed_at_once_and_a_freed_place_serves_again(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 3)
+    held = [_connect(bot) for _ in range(3)]
+    time.sleep(0.2)
+    with _connect(bot) as extra:
+        extra.settimeout(0.5)  # well within the request deadline (1 s here)
+        assert extra.recv(1) == b""  # closed as soon as accepted
+    held.pop().close()
+    time.sleep(0.2)
+    with requests.Session() as session:
+        assert session.get(f"{bot.url}/healthz", timeout=5).status_code == 200
+    for sock in held:
+        sock.close()
