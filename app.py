@@ -159,21 +159,19 @@ def main() -> None:
     if embedded:
         queue.recover()
     serving = uvicorn.Server(server.config(app))
-    logging.getLogger("reviewgate").info("serving on http://%s:%d", settings.host, settings.port)
+    log = logging.getLogger("reviewgate")
+    log.info("serving on http://%s:%d", settings.host, settings.port)
     # SIGTERM (systemd's and docker's stop) ends like Ctrl-C: uvicorn stops taking connections and
     # lets the requests under way finish (up to 5 s), then the jobs under way finish. uvicorn
     # catches both signals while it serves and raises them again once it has stopped: these
-    # handlers then end the serving. A second signal during its stop ends it at once.
+    # handlers end the serving with exit status 0. A second signal during its stop ends it at once.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
         serving.run(sockets=[sock])
-    except SystemExit:
-        pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        log = logging.getLogger("reviewgate")
         log.info("stopping: the jobs under way finish first")
         if consumer is not None:
             consumer.stop(graceful=True)

@@ -56,7 +56,7 @@ class Seen:
     phases: dict[str, float] = field(default_factory=dict)
     batch: int = 0
     started: float = field(default_factory=time.perf_counter)
-    mark: float = 0.0
+    mark: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.mark = self.started
@@ -85,7 +85,6 @@ class Pending:
 
     incoming: Incoming
     routed: Routed
-    event: str
     # Whether the gate job it records is owed, set by its bookkeeping in the writer's transaction.
     job_owed: list[bool] = field(default_factory=list)
 
@@ -157,14 +156,14 @@ def _record_job(conn: Connection, ref: GateJobRef, repo: str, installation_id: i
     return True
 
 
-def _enqueue_job(rt: Runtime, seen: Seen, event: str, ref: GateJobRef, owed: bool) -> Answer:
+def _enqueue_job(rt: Runtime, seen: Seen, event: str, guid: str, ref: GateJobRef, owed: bool) -> Answer:
     if not owed:
         return _reply(seen, 202, event, "recorded: nothing to run")
     try:
         rt.queue.enqueue_gate_job(ref.key)
     except Exception:
-        log.exception("could not enqueue delivery %s", _clean(seen.guid))
-        rt.deliveries.mark(str(seen.guid), "enqueue-failed")
+        log.exception("could not enqueue delivery %s", guid)
+        rt.deliveries.mark(guid, "enqueue-failed")
         return _reply(seen, 503, event, "enqueue-failed")
     seen.lap("enqueue")
     return _reply(seen, 202, event, "queued", job=ref.key)
@@ -231,13 +230,13 @@ def read(rt: Runtime, body: bytes, signature: str | None, seen: Seen) -> Answer 
         repo=routed.repo, installation_id=routed.installation_id, pulls=routed.pulls,
         pusher=routed.pusher, extra=extra,
     )
-    return Pending(incoming, routed, event, job_owed)
+    return Pending(incoming, routed, job_owed)
 
 
 def conclude(rt: Runtime, pending: Pending, recorded: Recorded | BaseException, seen: Seen) -> Answer:
     """The answer once the delivery log is done with the delivery (`recorded`, or why it
     could not record it): what it owes queued."""
-    event, guid, routed = pending.event, pending.incoming.guid, pending.routed
+    event, guid, routed = pending.incoming.event, pending.incoming.guid, pending.routed
     if isinstance(recorded, BaseException):
         # Not recorded means not acknowledged: GitHub lists the delivery as failed, and
         # redelivering it retries.
@@ -254,7 +253,7 @@ def conclude(rt: Runtime, pending: Pending, recorded: Recorded | BaseException, 
     if routed.outcome is Outcome.PONG:
         return _reply(seen, 200, event, "pong", msg="pong")
     if routed.job is not None:
-        return _enqueue_job(rt, seen, event, routed.job, bool(pending.job_owed and pending.job_owed[0]))
+        return _enqueue_job(rt, seen, event, guid, routed.job, bool(pending.job_owed and pending.job_owed[0]))
     if not routed.pulls:
         if routed.outcome is Outcome.RECORDED:
             return _reply(seen, 202, event, str(routed.outcome))
