@@ -28,6 +28,9 @@ REQUEST_SECONDS = 30.0
 # GitHub without one (uvicorn's `limit_concurrency` answers 503 but accepts first).
 MAX_CONNECTIONS = max(64, min(1000, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2))
 MAX_HEAD_BYTES = 64 * 1024
+# How long a refused request's connection stays open after the answer, its input read and
+# dropped: closed with input unread, the connection is reset, and the client may lose the answer.
+LINGER_SECONDS = 2.0
 _TOO_LARGE_HEAD = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
@@ -39,6 +42,7 @@ class RequestDeadline(HttpToolsProtocol):
     # the request began in (which part of that chunk was the head is not known): the head held
     # is at most that bound plus one read of the transport (256 KiB).
     _head: int | None = None
+    _refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -49,13 +53,17 @@ class RequestDeadline(HttpToolsProtocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         counting = self._head is not None
         super().data_received(data)
         if counting and self._head is not None:
             self._head += len(data)
             if self._head > MAX_HEAD_BYTES and not self.transport.is_closing():
+                self._refused = True
                 self.transport.write(_TOO_LARGE_HEAD)
-                self.transport.close()
+                self.transport.write_eof()
+                self._arm(LINGER_SECONDS)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -80,9 +88,9 @@ class RequestDeadline(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float | None = None) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(REQUEST_SECONDS, self._expired)
+        self._deadline = self.loop.call_later(REQUEST_SECONDS if seconds is None else seconds, self._expired)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
