@@ -1,6 +1,7 @@
 """The server `python app.py` runs (uvicorn, `bot.web.server`, `bot.web.asgi`), in process: a
-request must arrive whole within its deadline, large bodies are held a few at a time, and a
-sender that hangs up mid-body leaves nothing recorded."""
+request must arrive whole within its deadline, large bodies are held a few at a time, a
+sender that hangs up mid-body leaves nothing recorded, and a delivery that cannot be recorded
+or queued is answered 503 and taken when GitHub redelivers it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from bot.store.db import Delivery
 from bot.web import asgi, server
 from tests.bot.harness import Bot, make_app, sign
 from tests.fakehub import FakeHub
+from tests.fakehub.model import FileChange
 
 
 @pytest.fixture
@@ -145,3 +148,50 @@ def test_a_connection_past_the_cap_is_closed_at_once_and_a_freed_place_serves_ag
         assert session.get(f"{bot.url}/healthz", timeout=5).status_code == 200
     for sock in held:
         sock.close()
+
+
+@contextmanager
+def _unopenable(path: Path) -> Iterator[None]:
+    """A directory where the SQLite file was: no new connection can open it."""
+    moved = path.with_suffix(".moved")
+    path.rename(moved)
+    path.mkdir()
+    try:
+        yield
+    finally:
+        path.rmdir()
+        moved.rename(path)
+
+
+def _pull(bot: Bot) -> None:
+    bot.hub.add_repo("octo/demo", default_branch="main", installation_id=42)
+    bot.hub.add_pull("octo/demo", number=7, author="alice", files=[FileChange("a.py", status="added", after="X = 1\n")])
+
+
+def _outcomes(bot: Bot) -> dict[str, str]:
+    with bot.runtime.db.session() as session:
+        return {d.guid: d.outcome for d in session.query(Delivery)}
+
+
+def test_a_delivery_the_state_database_cannot_record_is_503_and_taken_when_redelivered(bot: Bot) -> None:
+    _pull(bot)
+    bot.runtime.db.dispose()  # the delivery writer has no connection yet: it opens one
+    with _unopenable(bot.settings.sqlite_path):
+        answer = bot.open_pull("octo/demo", 7, guid="first")
+        assert (answer.status_code, answer.json()["outcome"]) == (503, "not recorded")
+    bot.runtime.db.dispose()
+    again = bot.open_pull("octo/demo", 7, guid="first")  # GitHub's redelivery
+    assert (again.status_code, again.json()["outcome"]) == (202, "queued")
+    assert _outcomes(bot) == {"first": "queued"}
+
+
+def test_a_delivery_the_queue_cannot_take_is_503_marked_and_queued_when_redelivered(bot: Bot) -> None:
+    _pull(bot)
+    bot.queue.huey.storage.close()  # as in a process that has not queued yet: it opens one
+    with _unopenable(bot.settings.queue_path):
+        answer = bot.open_pull("octo/demo", 7, guid="first")
+        assert (answer.status_code, answer.json()["outcome"]) == (503, "enqueue-failed")
+    assert _outcomes(bot) == {"first": "enqueue-failed"}
+    again = bot.open_pull("octo/demo", 7, guid="first")
+    assert (again.status_code, again.json()["outcome"]) == (202, "queued")
+    assert bot.queue.pending_count() == 1
